@@ -1,0 +1,45 @@
+"""Where an attribute value lies in its product title, in UTF-8 byte offsets.
+
+AE-pub values are copied from their titles, so an exact match is the rule; marketplace
+text still brings case and spacing differences ("rose gold" vs "Rose  Gold"). Byte
+offsets (not characters) because tensorflow-text reports token offsets in bytes, and
+that is how Transform turns this span into begin/end token positions.
+"""
+import re
+from typing import Optional, Tuple
+
+NULL_VALUE = 'NULL'
+
+
+def _flexible_pattern(value: str) -> str:
+  """Regex for value with any run of whitespace between its words."""
+  return r'\s+'.join(re.escape(word) for word in value.split())
+
+
+def _patterns(value: str):
+  """Candidate patterns, most trusted first.
+
+  A whole-word match beats a match inside a longer word: "Men" must align with
+  "Men" in "Women Men Shoes", not with the tail of "Women".
+  """
+  exact, flexible = re.escape(value), _flexible_pattern(value)
+  whole = lambda p: r'(?<!\w)' + p + r'(?!\w)'
+  yield re.compile(whole(exact))
+  yield re.compile(exact)
+  yield re.compile(whole(flexible), re.IGNORECASE)
+  yield re.compile(flexible, re.IGNORECASE)
+
+
+def find_value_span(title: str, value: str) -> Optional[Tuple[int, int]]:
+  """Byte span [start, end) of value in title, or None when it cannot be found.
+
+  None also for an empty or NULL value: there is nothing to align.
+  """
+  if not value or not value.strip() or value == NULL_VALUE:
+    return None
+  for pattern in _patterns(value.strip()):
+    match = pattern.search(title)
+    if match:
+      start = len(title[:match.start()].encode('utf-8'))
+      return start, start + len(match.group(0).encode('utf-8'))
+  return None

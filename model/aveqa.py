@@ -1,0 +1,294 @@
+"""The AVEQA model (Wang et al., KDD 2020): attribute value extraction as QA, multi-task.
+
+One shared BERT encoder reads "[CLS] title [SEP] attribute [SEP]" and feeds three heads:
+
+  begin      p(b) = softmax_i(w_b . H_i) over context tokens
+  end        p(e | b) = softmax_{i >= b}(f_e(concat(H_i, H_b)))
+  no-answer  p(no value) = softmax(W_na . H_[CLS])
+
+and, during training only, a distilled masked-LM task against a frozen copy of the
+pretrained encoder (the teacher), which keeps the encoder close to its pretrained
+language knowledge and so helps on attributes never seen in training.
+
+  L = L_QA + alpha * L_DMLM + beta * L_NA
+
+Choices the paper leaves open (see README "Model decisions"):
+- f_e is w_e . LayerNorm(tanh(W_c concat(H_i, H_b))) (as XLNet's conditioned end head).
+  With a purely linear f_e the H_b term is the same for every i and cancels in the
+  softmax, so the end distribution would not depend on the begin token at all.
+- L_QA is skipped for no-answer examples (they are the no-answer head's job).
+- L_DMLM is KL(teacher || student) of the T-softened vocabulary distributions at the
+  masked positions: the paper's cross-entropy minus the teacher's entropy, which has
+  the same gradient and is 0 when student = teacher.
+- The vocabulary projection W_o is the checkpoint's MLM head when it has one, else
+  the frozen pretrained word-embedding matrix (tied decoder, no transform).
+- alpha = 0 builds no teacher and runs no masked pass; beta = 0 drops the NA loss
+  (the head still exists so serving has one signature; it is then untrained and
+  inference ignores it).
+"""
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from model import decoding
+
+
+@dataclasses.dataclass
+class AveqaConfig:
+  alpha: float = 0.5              # weight of the distilled MLM loss
+  beta: float = 0.5               # weight of the no-answer loss
+  temperature: float = 2.0        # softening of both vocabulary distributions
+  mask_rate: float = 0.15         # share of maskable tokens masked for DMLM
+  dropout: float = 0.1
+  top_k_begins: int = 5           # begin candidates searched at inference
+  max_answer_tokens: int = 16
+  no_answer_threshold: float = 0.5
+
+
+class VocabularyProjection(keras.layers.Layer):
+  """Frozen W_o: hidden states -> vocabulary logits (MLM head if the checkpoint has one)."""
+
+  def __init__(self, embeddings, head=None, **kwargs):
+    super().__init__(trainable=False, **kwargs)
+    self.embeddings = self.add_weight(shape=embeddings.shape, initializer='zeros',
+                                      trainable=False, name='embeddings')
+    self.embeddings.assign(embeddings)
+    self.has_head = head is not None
+    if self.has_head:
+      hidden = embeddings.shape[1]
+      self.dense = keras.layers.Dense(hidden, activation='gelu', trainable=False, name='transform')
+      self.norm = keras.layers.LayerNormalization(epsilon=1e-12, trainable=False, name='norm')
+      self.dense.build((None, hidden))
+      self.norm.build((None, hidden))
+      self.dense.set_weights([head['dense_kernel'], head['dense_bias']])
+      self.norm.set_weights([head['norm_gamma'], head['norm_beta']])
+      self.bias = self.add_weight(shape=(embeddings.shape[0],), initializer='zeros',
+                                  trainable=False, name='output_bias')
+      self.bias.assign(head['output_bias'])
+
+  def call(self, hidden):
+    hidden = tf.cast(hidden, tf.float32)
+    if self.has_head:
+      hidden = self.norm(self.dense(hidden))
+    logits = tf.matmul(hidden, self.embeddings, transpose_b=True)
+    return logits + self.bias if self.has_head else logits
+
+
+class AveqaModel(keras.Model):
+  """Inputs: dict of token_ids, segment_ids, padding_mask [B, T] (+ labels when training:
+  begin_position, end_position [B], has_answer [B])."""
+
+  def __init__(self, encoder, special_ids, config: AveqaConfig, teacher=None,
+               vocab_projection=None, **kwargs):
+    super().__init__(**kwargs)
+    if config.alpha > 0 and (teacher is None or vocab_projection is None):
+      raise ValueError('alpha > 0 needs the frozen teacher encoder and the vocabulary projection')
+    self.config = config
+    self.encoder = encoder
+    self.teacher = teacher
+    if teacher is not None:
+      teacher.trainable = False
+    self.vocab_projection = vocab_projection
+    self.special_ids = dict(special_ids)
+    hidden = encoder.hidden_dim
+    init = keras.initializers.TruncatedNormal(stddev=0.02)
+    self.begin_dense = keras.layers.Dense(1, kernel_initializer=init, name='begin')
+    # f_e(concat(H_i, H_b)) = w_e . LN(tanh(W_i H_i + W_b H_b + c)): the concat written as
+    # two projections so each H_i and each begin candidate is projected once.
+    self.end_token_dense = keras.layers.Dense(hidden, kernel_initializer=init, name='end_token')
+    self.end_begin_dense = keras.layers.Dense(hidden, use_bias=False, kernel_initializer=init,
+                                              name='end_begin')
+    self.end_norm = keras.layers.LayerNormalization(epsilon=1e-12, name='end_norm')
+    self.end_dense = keras.layers.Dense(1, kernel_initializer=init, name='end')
+    self.no_answer_dense = keras.layers.Dense(2, kernel_initializer=init, name='no_answer')
+    # Build every head now, so that weights exist (and save/load) before the first call.
+    for layer, shape in ((self.begin_dense, hidden), (self.end_token_dense, hidden),
+                         (self.end_begin_dense, hidden), (self.end_norm, hidden),
+                         (self.end_dense, hidden), (self.no_answer_dense, hidden)):
+      layer.build((None, None, shape))
+    self.built = True
+    self.loss_trackers = {name: keras.metrics.Mean(name=name)
+                          for name in ('loss', 'qa_loss', 'dmlm_loss', 'na_loss')}
+
+  # ---- the heads -------------------------------------------------------------------
+  def encode(self, inputs, training=False):
+    return self.encoder({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')},
+                        training=training)['sequence_output']
+
+  def context_mask(self, inputs):
+    """True on title tokens: segment 0, not padding, not [CLS]/[SEP]."""
+    ids = inputs['token_ids']
+    return ((tf.cast(inputs['segment_ids'], tf.int32) == 0)
+            & tf.cast(inputs['padding_mask'], tf.bool)
+            & tf.not_equal(ids, tf.cast(self.special_ids['cls'], ids.dtype))
+            & tf.not_equal(ids, tf.cast(self.special_ids['sep'], ids.dtype)))
+
+  def begin_logits(self, hidden):
+    return tf.cast(tf.squeeze(self.begin_dense(hidden), -1), tf.float32)
+
+  def end_logits(self, hidden, begins):
+    """[B, k, T] end scores for each begin candidate begins [B, k]."""
+    begin_states = tf.gather(hidden, begins, batch_dims=1)                    # [B, k, D]
+    joint = (self.end_token_dense(hidden)[:, tf.newaxis, :, :]
+             + self.end_begin_dense(begin_states)[:, :, tf.newaxis, :])       # [B, k, T, D]
+    return tf.cast(tf.squeeze(self.end_dense(self.end_norm(tf.tanh(joint))), -1), tf.float32)
+
+  def no_answer_logits(self, hidden):
+    return tf.cast(self.no_answer_dense(hidden[:, 0, :]), tf.float32)
+
+  def call(self, inputs, training=False):
+    """Begin, no-answer and (given begin_position) conditioned end logits."""
+    hidden = self.encode(inputs, training)
+    outputs = {'begin_logits': self.begin_logits(hidden),
+               'no_answer_logits': self.no_answer_logits(hidden)}
+    if 'begin_position' in inputs:
+      begins = tf.cast(inputs['begin_position'], tf.int32)[:, tf.newaxis]
+      outputs['end_logits'] = self.end_logits(hidden, begins)[:, 0, :]
+    return outputs
+
+  # ---- inference -------------------------------------------------------------------
+  def predict_spans(self, inputs):
+    """Best span per row with its probability and the no-answer decision.
+
+    Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
+    no_answer_prob, has_value (no_answer_prob < threshold; always True when beta = 0)
+    and confidence: span_prob * (1 - no_answer_prob) for a value, no_answer_prob for
+    "no value".
+    """
+    hidden = self.encode(inputs, training=False)
+    context = self.context_mask(inputs)
+    begin, end, log_prob = decoding.best_spans(
+        self.begin_logits(hidden), lambda b: self.end_logits(hidden, b), context,
+        self.config.top_k_begins, self.config.max_answer_tokens)
+    no_answer_prob = tf.nn.softmax(self.no_answer_logits(hidden), axis=-1)[:, 1]
+    if self.config.beta == 0:
+      no_answer_prob = tf.zeros_like(no_answer_prob)
+    span_prob = tf.exp(log_prob)
+    has_value = (no_answer_prob < self.config.no_answer_threshold) & tf.reduce_any(context, -1)
+    confidence = tf.where(has_value, span_prob * (1.0 - no_answer_prob), no_answer_prob)
+    return {'begin': begin, 'end': end, 'span_prob': span_prob,
+            'no_answer_prob': no_answer_prob, 'has_value': has_value, 'confidence': confidence}
+
+  # ---- training --------------------------------------------------------------------
+  def mask_tokens(self, inputs):
+    """BERT masking of ~mask_rate of the non-special tokens (question tokens included).
+
+    Of the chosen positions 80% become [MASK], 10% a random token, 10% stay.
+    Returns the masked token ids and the bool mask of chosen positions.
+    """
+    ids = inputs['token_ids']
+    special = tf.zeros_like(ids, tf.bool)
+    for name in ('cls', 'sep', 'pad'):
+      special |= tf.equal(ids, tf.cast(self.special_ids[name], ids.dtype))
+    maskable = tf.cast(inputs['padding_mask'], tf.bool) & ~special
+    draw = tf.random.uniform(tf.shape(ids))
+    chosen = maskable & (draw < self.config.mask_rate)
+    how = tf.random.uniform(tf.shape(ids))
+    vocab_size = self.vocab_projection.embeddings.shape[0]
+    random_ids = tf.random.uniform(tf.shape(ids), 0, vocab_size, dtype=ids.dtype)
+    masked = tf.where(chosen & (how < 0.8), tf.cast(self.special_ids['mask'], ids.dtype), ids)
+    masked = tf.where(chosen & (how >= 0.8) & (how < 0.9), random_ids, masked)
+    return masked, chosen
+
+  def distillation_loss(self, student_hidden, teacher_hidden, chosen):
+    """KL(teacher || student) of the T-softened vocabulary distributions at chosen positions."""
+    t = self.config.temperature
+    student = self.vocab_projection(tf.boolean_mask(student_hidden, chosen)) / t
+    teacher = tf.stop_gradient(self.vocab_projection(tf.boolean_mask(teacher_hidden, chosen)) / t)
+    teacher_log_probs = tf.nn.log_softmax(teacher, -1)
+    per_token = tf.reduce_sum(tf.exp(teacher_log_probs)
+                              * (teacher_log_probs - tf.nn.log_softmax(student, -1)), -1)
+    return tf.math.divide_no_nan(tf.reduce_sum(per_token), tf.cast(tf.size(per_token), tf.float32))
+
+  def qa_loss(self, outputs, labels):
+    """Mean of begin and end cross-entropy over examples that have an answer."""
+    has_answer = tf.cast(labels['has_answer'], tf.float32)
+    begin_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        tf.cast(labels['begin_position'], tf.int32), outputs['begin_logits'])
+    end_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        tf.cast(labels['end_position'], tf.int32), outputs['end_logits'])
+    return tf.math.divide_no_nan(tf.reduce_sum(has_answer * (begin_ce + end_ce) / 2),
+                                 tf.reduce_sum(has_answer))
+
+  def no_answer_loss(self, outputs, labels):
+    no_answer = 1 - tf.cast(labels['has_answer'], tf.int32)
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        no_answer, outputs['no_answer_logits']))
+
+  def compute_losses(self, features, training):
+    context = self.context_mask(features)
+    hidden = self.encode(features, training)
+    outputs = {'begin_logits': tf.where(context, self.begin_logits(hidden), decoding.NEG_INF),
+               'no_answer_logits': self.no_answer_logits(hidden)}
+    # Teacher forcing: the end head is conditioned on the gold begin token.
+    begins = tf.cast(features['begin_position'], tf.int32)[:, tf.newaxis]
+    allowed = decoding.end_mask(begins, context, tf.shape(context)[1])[:, 0, :]
+    outputs['end_logits'] = tf.where(allowed, self.end_logits(hidden, begins)[:, 0, :],
+                                     decoding.NEG_INF)
+    losses = {'qa_loss': self.qa_loss(outputs, features)}
+    total = losses['qa_loss']
+    if self.config.beta > 0:
+      losses['na_loss'] = self.no_answer_loss(outputs, features)
+      total += self.config.beta * losses['na_loss']
+    if self.config.alpha > 0:
+      masked_ids, chosen = self.mask_tokens(features)
+      masked = dict(features, token_ids=masked_ids)
+      losses['dmlm_loss'] = self.distillation_loss(
+          self.encode(masked, training),
+          self.teacher({k: masked[k] for k in ('token_ids', 'segment_ids', 'padding_mask')},
+                       training=False)['sequence_output'],
+          chosen)
+      total += self.config.alpha * losses['dmlm_loss']
+    losses['loss'] = total
+    return losses
+
+  def train_step(self, data):
+    with tf.GradientTape() as tape:
+      losses = self.compute_losses(data, training=True)
+      loss = losses['loss']
+      scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, 'scale_loss') else loss
+    variables = self.trainable_variables
+    gradients = tape.gradient(scaled, variables)
+    self.optimizer.apply(gradients, variables)
+    return self._track(losses)
+
+  def test_step(self, data):
+    return self._track(self.compute_losses(data, training=False))
+
+  def _track(self, losses):
+    for name, value in losses.items():
+      self.loss_trackers[name].update_state(value)
+    return {name: tracker.result() for name, tracker in self.loss_trackers.items()
+            if name in losses}
+
+  @property
+  def metrics(self):
+    return list(self.loss_trackers.values())
+
+
+def build_model(checkpoint, config: AveqaConfig) -> AveqaModel:
+  """AVEQA on a pretrained checkpoint (model.checkpoint.Checkpoint)."""
+  from model import checkpoint as checkpoints
+  encoder = checkpoints.load_encoder(checkpoint, dropout=config.dropout, name='encoder')
+  encoder.get_layer('pooled_dense').trainable = False   # AVEQA reads [CLS] from H, not the pooler
+  teacher = projection = None
+  if config.alpha > 0:
+    teacher = checkpoints.load_encoder(checkpoint, dropout=0.0, name='teacher')
+    projection = VocabularyProjection(
+        keras.ops.convert_to_numpy(teacher.token_embedding.embeddings),
+        checkpoints.mlm_head_weights(checkpoint), name='vocab_projection')
+  return AveqaModel(encoder, checkpoint.special_ids, config, teacher=teacher,
+                    vocab_projection=projection, name='aveqa')
+
+
+def summary_lines(model: AveqaModel):
+  """What a user should know about this instance, for the Trainer log."""
+  c = model.config
+  projection = ('none (alpha = 0)' if model.vocab_projection is None else
+                'checkpoint MLM head' if model.vocab_projection.has_head else
+                'frozen tied word embeddings (checkpoint has no MLM head)')
+  return [f'AVEQA: alpha={c.alpha} beta={c.beta} T={c.temperature} mask_rate={c.mask_rate}',
+          f'  encoder: {model.encoder.num_layers} layers, hidden {model.encoder.hidden_dim}',
+          f'  DMLM teacher: {"frozen pretrained copy" if model.teacher is not None else "none"}',
+          f'  DMLM vocabulary projection W_o: {projection}']

@@ -1,0 +1,92 @@
+"""The model gate: exact-match F1 on the eval split, against a threshold and the last
+blessed model.
+
+A custom component rather than TFX's Evaluator because the metric compares extracted
+strings (model/exact_match.py), and TFMA metrics work on numeric labels and
+predictions. Its outputs keep the Evaluator's contract, so Pusher, BulkInferrer and
+the latest-blessed-model resolver use them unchanged: a ModelBlessing with the
+'blessed' property and a BLESSED / NOT_BLESSED file, and a ModelEvaluation holding
+metrics.json (overall and per attribute, for this model and the baseline).
+"""
+import json
+import os
+from typing import Optional
+
+import tensorflow as tf
+from absl import logging
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
+
+from components import inference
+from model import exact_match
+
+METRICS_FILE = 'metrics.json'
+
+
+def read_eval_triples(examples_uri: str, split: str = 'eval'):
+  """(titles, attributes, gold values) of one split of an Examples artifact."""
+  files = tf.io.gfile.glob(os.path.join(examples_uri, f'Split-{split}', '*'))
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ('title', 'attribute', 'value')}
+  titles, attributes, values = [], [], []
+  for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1024):
+    parsed = tf.io.parse_example(record, spec)
+    titles += [t.decode() for t in parsed['title'].numpy()]
+    attributes += [a.decode() for a in parsed['attribute'].numpy()]
+    values += [v.decode() for v in parsed['value'].numpy()]
+  return titles, attributes, values
+
+
+def evaluate_model(model_uri, titles, attributes, gold, batch_size=64):
+  """Metric dict (overall, per attribute) of a model on the given triples."""
+  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size)
+  overall, per_attribute = exact_match.score(zip(attributes, gold, predictions['value']))
+  return {'overall': overall.as_dict(),
+          'per_attribute': {a: c.as_dict() for a, c in sorted(per_attribute.items())}}
+
+
+def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float):
+  """(blessed, reason) for a candidate F1 given the gate's settings."""
+  if f1 < min_f1:
+    return False, f'exact-match F1 {f1:.4f} is below the threshold {min_f1:.4f}'
+  if baseline_f1 is not None and f1 < baseline_f1 - max_f1_drop:
+    return False, (f'exact-match F1 {f1:.4f} is worse than the last blessed model '
+                   f'({baseline_f1:.4f}) by more than {max_f1_drop:.4f}')
+  against = f'; last blessed model {baseline_f1:.4f}' if baseline_f1 is not None else ''
+  return True, f'exact-match F1 {f1:.4f} >= {min_f1:.4f}{against}'
+
+
+@component
+def ExactMatchEvaluator(
+    examples: InputArtifact[standard_artifacts.Examples],
+    model: InputArtifact[standard_artifacts.Model],
+    blessing: OutputArtifact[standard_artifacts.ModelBlessing],
+    evaluation: OutputArtifact[standard_artifacts.ModelEvaluation],
+    baseline_model: InputArtifact[standard_artifacts.Model] = None,
+    min_f1: Parameter[float] = 0.5,
+    max_f1_drop: Parameter[float] = 0.01,
+    batch_size: Parameter[int] = 64,
+):
+  """Blesses the model when its eval-split F1 passes min_f1 and does not regress."""
+  titles, attributes, gold = read_eval_triples(examples.uri)
+  metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size)}
+  baseline_f1 = None
+  if baseline_model is not None:
+    metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size)
+    baseline_f1 = metrics['baseline']['overall']['f1']
+  blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop)
+  metrics.update({'blessed': blessed, 'reason': reason, 'min_f1': min_f1, 'max_f1_drop': max_f1_drop})
+  with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), 'w') as f:
+    json.dump(metrics, f, indent=2)
+  marker = 'BLESSED' if blessed else 'NOT_BLESSED'
+  with tf.io.gfile.GFile(os.path.join(blessing.uri, marker), 'w') as f:
+    f.write(reason)
+  blessing.set_int_custom_property('blessed', int(blessed))
+  blessing.set_string_custom_property('reason', reason)
+  blessing.set_string_custom_property('current_model', model.uri)
+  blessing.set_int_custom_property('current_model_id', model.id)
+  if baseline_model is not None:
+    blessing.set_string_custom_property('baseline_model', baseline_model.uri)
+    blessing.set_int_custom_property('baseline_model_id', baseline_model.id)
+  logging.info('Model %s: %s', marker, reason)
+  print(f'Evaluator: {marker}: {reason}')

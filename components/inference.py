@@ -1,0 +1,45 @@
+"""Running an exported AVEQA SavedModel on raw questions, outside Beam's RunInference.
+
+Used by the exact-match evaluator and the offline evaluation scripts. Questions are
+sorted by title length before batching, so each batch is padded only to its own
+longest row, then the results are put back in input order.
+"""
+import os
+from typing import Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
+
+OUTPUTS = ('value', 'begin', 'end', 'span_prob', 'no_answer_prob', 'confidence')
+
+
+def serving_dir(model_uri: str) -> str:
+  """The SavedModel folder inside a TFX Model artifact (or the folder itself)."""
+  tfx_layout = os.path.join(model_uri, 'Format-Serving')
+  return tfx_layout if tf.io.gfile.exists(tfx_layout) else model_uri
+
+
+def load(model_uri: str):
+  return tf.saved_model.load(serving_dir(model_uri))
+
+
+def predict(model, titles: Sequence[str], attributes: Sequence[str],
+            batch_size: int = 64) -> Dict[str, np.ndarray]:
+  """Column arrays of the model's predictions for each (title, attribute), in input order."""
+  order = np.argsort([len(t) for t in titles], kind='stable')
+  columns: Dict[str, List[np.ndarray]] = {k: [] for k in OUTPUTS}
+  for start in range(0, len(order), batch_size):
+    rows = order[start:start + batch_size]
+    out = model.predict_raw(title=tf.constant([titles[i] for i in rows]),
+                            attribute=tf.constant([attributes[i] for i in rows]))
+    for key in OUTPUTS:
+      columns[key].append(out[key].numpy())
+  result = {}
+  for key, parts in columns.items():
+    values = np.concatenate(parts) if parts else np.array([])
+    restored = np.empty_like(values)
+    restored[order] = values
+    result[key] = restored
+  result['value'] = np.array([v.decode('utf-8', errors='replace') for v in result['value']], dtype=object)
+  return result

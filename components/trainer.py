@@ -1,0 +1,181 @@
+"""Trainer's run_fn: trains AVEQA on Transform's output and exports the serving model.
+
+The exported SavedModel takes raw questions and applies the Transform graph itself:
+  serving_default(examples: serialized tf.Example with title, attribute) -> predictions
+  predict_raw(title: string[B], attribute: string[B])                   -> predictions
+predictions: value (the extracted text, '' for no value), begin, end, span_prob,
+no_answer_prob, confidence. Written with keras.export.ExportArchive tracking both the
+model and the TFT layer: the export that tfx-bsl's TF1 loader (BulkInferrer) can load.
+"""
+import json
+import os
+
+import keras
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the tokenizer ops of the Transform graph)
+import tensorflow_transform as tft
+from tfx_bsl.public import tfxio
+
+from components import preprocessing as p
+from model import aveqa
+from model.checkpoint import read_checkpoint
+
+TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
+
+DEFAULT_HPARAMS = {
+    'batch_size': 16,
+    'learning_rate': 1e-5,     # the paper's Adam learning rate
+    'warmup_fraction': 0.0,    # > 0: linear warm-up then linear decay
+    'eval_steps': None,        # None: the whole eval split
+    'max_seq_length': 128,
+    'alpha': 0.5, 'beta': 0.5, 'temperature': 2.0, 'mask_rate': 0.15, 'dropout': 0.1,
+    'top_k_begins': 5, 'max_answer_tokens': 16, 'no_answer_threshold': 0.5,
+    'tpu': None,               # TPU name/address for TPUClusterResolver ('' = local TPU)
+}
+
+
+def choose_strategy(tpu=None):
+  """TPUStrategy when a TPU is configured, MirroredStrategy on GPUs, else the default."""
+  if tpu is not None:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver), 'mixed_bfloat16'
+  gpus = tf.config.list_logical_devices('GPU')
+  if gpus:
+    return tf.distribute.MirroredStrategy(), 'mixed_float16'
+  return tf.distribute.get_strategy(), None
+
+
+def model_inputs(features, fixed_length=None):
+  """Dense model inputs from Transform's sparse outputs, padded to the batch's longest
+  row (dynamic padding), or to fixed_length where shapes must be static (TPU)."""
+  def dense(name):
+    sparse = features[name]
+    if fixed_length:
+      sparse = tf.sparse.reset_shape(sparse, [tf.shape(sparse, out_type=tf.int64)[0], fixed_length])
+    return tf.cast(tf.sparse.to_dense(sparse), tf.int32)
+  token_ids = dense(p.TOKEN_IDS)
+  inputs = {'token_ids': token_ids, 'segment_ids': dense(p.SEGMENT_IDS),
+            'padding_mask': tf.cast(tf.sparse.to_dense(tf.sparse.map_values(
+                tf.ones_like, features[p.TOKEN_IDS])), tf.int32)}
+  if fixed_length:
+    inputs['padding_mask'] = tf.pad(inputs['padding_mask'],
+                                    [[0, 0], [0, fixed_length - tf.shape(inputs['padding_mask'])[1]]])
+  for label in (p.BEGIN, p.END, p.HAS_ANSWER):
+    if label in features:
+      inputs[label] = tf.reshape(tf.cast(features[label], tf.int32), [-1])
+  return inputs
+
+
+def _dataset(files, data_accessor, tft_output, batch_size, repeat, fixed_length=None):
+  """Trainable examples (aligned or NULL) as model inputs, dynamically padded."""
+  dataset = data_accessor.tf_dataset_factory(
+      files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle=repeat,
+                                            num_epochs=None if repeat else 1),
+      tft_output.transformed_metadata.schema)
+  dataset = dataset.unbatch().filter(
+      lambda f: tf.reduce_any(tf.equal(tf.reshape(f[p.SPAN_STATUS], []), TRAINABLE_STATUSES)))
+  return (dataset.batch(batch_size, drop_remainder=fixed_length is not None)
+          .map(lambda f: model_inputs(f, fixed_length)).prefetch(tf.data.AUTOTUNE))
+
+
+def span_status_counts(files, data_accessor, tft_output):
+  """How many examples of each span status the files hold (for the log and the report)."""
+  dataset = data_accessor.tf_dataset_factory(
+      files, tfxio.TensorFlowDatasetOptions(batch_size=1024, num_epochs=1),
+      tft_output.transformed_metadata.schema)
+  counts = dict.fromkeys(p.SPAN_STATUS_NAMES.values(), 0)
+  for batch in dataset:
+    for status in tf.reshape(batch[p.SPAN_STATUS], [-1]).numpy():
+      counts[p.SPAN_STATUS_NAMES[int(status)]] += 1
+  return counts
+
+
+def _learning_rate(hparams, steps):
+  lr = hparams['learning_rate']
+  warmup = int(steps * hparams['warmup_fraction'])
+  if warmup <= 0:
+    return lr
+  decay = keras.optimizers.schedules.PolynomialDecay(lr, max(steps - warmup, 1), 0.0)
+
+  class WarmupThenDecay(keras.optimizers.schedules.LearningRateSchedule):
+    def __call__(self, step):
+      step = tf.cast(step, tf.float32)
+      return tf.where(step < warmup, lr * step / warmup, decay(step - warmup))
+  return WarmupThenDecay()
+
+
+def model_config(hparams):
+  return aveqa.AveqaConfig(**{k: hparams[k] for k in (
+      'alpha', 'beta', 'temperature', 'mask_rate', 'dropout', 'top_k_begins',
+      'max_answer_tokens', 'no_answer_threshold')})
+
+
+def export_serving_model(model, tft_output, export_dir):
+  """SavedModel with serving_default (serialized examples) and predict_raw (strings)."""
+  tft_layer = tft_output.transform_features_layer()
+  raw_spec = {k: v for k, v in tft_output.raw_feature_spec().items() if k not in p.LABEL_FEATURES}
+
+  def predict(title, attribute):
+    transformed = tft_layer({p.TITLE: tf.reshape(title, [-1, 1]),
+                             p.ATTRIBUTE: tf.reshape(attribute, [-1, 1])})
+    inputs = model_inputs(transformed)
+    spans = model.predict_spans(inputs)
+    starts = tf.sparse.to_dense(transformed[p.TITLE_TOKEN_STARTS], default_value=0)
+    ends = tf.sparse.to_dense(transformed[p.TITLE_TOKEN_ENDS], default_value=0)
+    # Sequence position i holds title token i - 1 ([CLS] first).
+    first = tf.gather(starts, tf.maximum(spans['begin'] - 1, 0), batch_dims=1)
+    last = tf.gather(ends, tf.maximum(spans['end'] - 1, 0), batch_dims=1)
+    text = tf.strings.substr(tf.reshape(title, [-1]), tf.cast(first, tf.int32),
+                             tf.cast(last - first, tf.int32))
+    return {'value': tf.where(spans['has_value'], text, ''),
+            'begin': spans['begin'], 'end': spans['end'], 'span_prob': spans['span_prob'],
+            'no_answer_prob': spans['no_answer_prob'], 'confidence': spans['confidence']}
+
+  def serve_examples(examples):
+    raw = tf.io.parse_example(examples, raw_spec)
+    return predict(tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1]))
+
+  archive = keras.export.ExportArchive()
+  archive.track(model)
+  archive.track(tft_layer)   # attribute assignment would leave the TFT resources untracked
+  archive.add_endpoint('serving_default', serve_examples,
+                       input_signature=[tf.TensorSpec([None], tf.string, name='examples')])
+  archive.add_endpoint('predict_raw', predict,
+                       input_signature=[tf.TensorSpec([None], tf.string, name='title'),
+                                        tf.TensorSpec([None], tf.string, name='attribute')])
+  archive.write_out(export_dir)
+
+
+def run_fn(fn_args):
+  """TFX Trainer entry point. custom_config: checkpoint plus any of DEFAULT_HPARAMS."""
+  hparams = {**DEFAULT_HPARAMS, **(fn_args.custom_config or {})}
+  tft_output = tft.TFTransformOutput(fn_args.transform_output)
+  strategy, precision = choose_strategy(hparams['tpu'])
+  if precision:
+    keras.mixed_precision.set_global_policy(precision)
+  fixed_length = hparams['max_seq_length'] if hparams['tpu'] is not None else None
+  batch_size = hparams['batch_size'] * strategy.num_replicas_in_sync
+
+  for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
+    print(f'Span alignment of the {name} split:',
+          json.dumps(span_status_counts(files, fn_args.data_accessor, tft_output)))
+  train = _dataset(fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, True, fixed_length)
+  evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tft_output, batch_size, False, fixed_length)
+
+  checkpoint = read_checkpoint(hparams['checkpoint'])
+  steps = fn_args.train_steps
+  with strategy.scope():
+    model = aveqa.build_model(checkpoint, model_config(hparams))
+    model.compile(optimizer=keras.optimizers.Adam(_learning_rate(hparams, steps)))
+  print('\n'.join(aveqa.summary_lines(model)))
+
+  log_dir = os.path.join(fn_args.model_run_dir, 'logs')
+  callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50),
+               keras.callbacks.ModelCheckpoint(os.path.join(fn_args.model_run_dir, 'aveqa.weights.h5'),
+                                               save_weights_only=True)]
+  model.fit(train, steps_per_epoch=steps, epochs=1, validation_data=evaluation,
+            validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
+            callbacks=callbacks, verbose=2)
+  export_serving_model(model, tft_output, fn_args.serving_model_dir)

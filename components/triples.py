@@ -1,0 +1,64 @@
+"""Reading labelled triples: `title \\u0001 attribute \\u0001 value` (AE-pub format).
+
+One parser for the pipeline's ExampleGen and for the offline evaluation scripts.
+A malformed line is returned with its reason, never dropped silently.
+"""
+import dataclasses
+from typing import Iterator, Optional, Tuple, Union
+
+import tensorflow as tf
+
+from components.span_alignment import NULL_VALUE, find_value_span
+
+SEPARATOR = '\u0001'
+
+
+@dataclasses.dataclass(frozen=True)
+class Triple:
+  title: str
+  attribute: str
+  value: str                      # NULL_VALUE when the title has no value
+  span: Optional[Tuple[int, int]]  # byte span of value in title, None if NULL / not found
+
+  @property
+  def is_null(self) -> bool:
+    return self.value == NULL_VALUE
+
+
+def parse_line(raw: Union[bytes, str]) -> Union[Triple, str]:
+  """A Triple, or the reason the line is malformed."""
+  if isinstance(raw, bytes):
+    try:
+      raw = raw.decode('utf-8')
+    except UnicodeDecodeError:
+      return 'bad encoding (not UTF-8)'
+  line = raw.rstrip('\r\n')
+  fields = line.split(SEPARATOR)
+  if len(fields) != 3:
+    return f'wrong field count: {len(fields)} instead of 3'
+  title, attribute, value = (f.strip() for f in fields)
+  if not title:
+    return 'empty title'
+  if not attribute:
+    return 'empty attribute'
+  if not value:
+    return 'empty value (use NULL for no value)'
+  return Triple(title, attribute, value, find_value_span(title, value))
+
+
+def to_example(triple: Triple) -> tf.train.Example:
+  start, end = triple.span or (-1, -1)
+  b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
+  i = lambda n: tf.train.Feature(int64_list=tf.train.Int64List(value=[n]))
+  return tf.train.Example(features=tf.train.Features(feature={
+      'title': b(triple.title), 'attribute': b(triple.attribute), 'value': b(triple.value),
+      'value_start': i(start), 'value_end': i(end)}))
+
+
+def read_triples(path: str) -> Iterator[Tuple[int, Union[Triple, str], str]]:
+  """(line number, Triple or reason, raw line) for each non-empty line of a local or gs:// file."""
+  with tf.io.gfile.GFile(path, 'rb') as f:
+    for number, raw in enumerate(f, start=1):
+      if raw.strip():
+        text = raw.decode('utf-8', errors='replace').rstrip('\r\n')
+        yield number, parse_line(raw), text

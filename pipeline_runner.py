@@ -1,0 +1,141 @@
+"""The one entry point: run the AVEQA enrichment pipeline locally, or compile it for
+Kubeflow Pipelines / Vertex AI.
+
+  python pipeline_runner.py --local                      # embedded sample data
+  python pipeline_runner.py --local --triples PATH --catalog 'PATH/*.parquet'
+  python pipeline_runner.py --vertex --output pipeline.json
+  python pipeline_runner.py --local -- --runner=DataflowRunner --project=P --region=R \\
+      --temp_location=gs://B/tmp            # anything after -- goes to Beam unchanged
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
+
+from pipelines.configs import PipelineConfig  # noqa: E402  (after the backend is chosen)
+
+DEFAULT_IMAGE = 'gcr.io/YOUR_PROJECT/aveqa-catalog-enrichment:latest'
+
+
+def build_parser():
+  defaults = PipelineConfig()
+  parser = argparse.ArgumentParser(
+      description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  mode = parser.add_mutually_exclusive_group(required=True)
+  mode.add_argument('--local', action='store_true', help='run now with LocalDagRunner (MLMD in SQLite)')
+  mode.add_argument('--vertex', action='store_true', help='compile a Vertex AI pipeline spec (no network)')
+  mode.add_argument('--kubeflow', action='store_true',
+                    help='compile the same KFP v2 spec for Kubeflow Pipelines (no network)')
+  parser.add_argument('--output', default='pipeline.json', help='spec file written by --vertex/--kubeflow')
+  parser.add_argument('--image', default=DEFAULT_IMAGE, help='container image for --vertex/--kubeflow')
+  parser.add_argument('--pipeline-root', default=defaults.pipeline_root, help='artifacts (local or gs://)')
+  parser.add_argument('--metadata-path', default=defaults.metadata_path, help='MLMD SQLite file (--local)')
+  parser.add_argument('--serving-model-dir', default=defaults.serving_model_dir, help="Pusher's destination")
+  data = parser.add_argument_group('data')
+  data.add_argument('--triples', default=defaults.triples,
+                    help='labelled triples, AE-pub format (default: the embedded sample)')
+  data.add_argument('--catalog', default=defaults.catalog, help='catalog Parquet file pattern')
+  data.add_argument('--attributes', default='',
+                    help='comma-separated target attributes (default: schemas/target_attributes.txt)')
+  data.add_argument('--use-description', action='store_true', help='append description to the title')
+  data.add_argument('--repredict-known', action='store_true',
+                    help='also predict attributes the catalog already has (auditing)')
+  split = parser.add_argument_group('split')
+  split.add_argument('--split', default=defaults.split_rule, choices=('random', 'grouped', 'zero_shot'))
+  split.add_argument('--seed', type=int, default=defaults.seed)
+  split.add_argument('--eval-percent', type=int, default=defaults.eval_percent)
+  split.add_argument('--held-out', default=','.join(defaults.held_out_attributes),
+                     help='attributes held out of training by --split zero_shot')
+  train = parser.add_argument_group('model and training')
+  train.add_argument('--checkpoint', default=None,
+                     help='BERT checkpoint dir (config.json, vocab.txt, model.safetensors); '
+                          'default: $AVEQA_CHECKPOINT or the packaged MiniLM-L6')
+  train.add_argument('--train-steps', type=int, default=defaults.train_steps)
+  train.add_argument('--batch-size', type=int, default=defaults.batch_size)
+  train.add_argument('--learning-rate', type=float, default=defaults.learning_rate)
+  train.add_argument('--max-seq-length', type=int, default=defaults.max_seq_length)
+  train.add_argument('--alpha', type=float, default=defaults.alpha, help='DMLM loss weight (0 = off)')
+  train.add_argument('--beta', type=float, default=defaults.beta, help='no-answer loss weight (0 = off)')
+  train.add_argument('--no-answer-threshold', type=float, default=defaults.no_answer_threshold)
+  train.add_argument('--tpu', default=None, help="TPU name for TPUClusterResolver ('' = local TPU)")
+  gate = parser.add_argument_group('model gate')
+  gate.add_argument('--min-f1', type=float, default=defaults.min_f1)
+  gate.add_argument('--max-f1-drop', type=float, default=defaults.max_f1_drop)
+  parser.add_argument('beam_args', nargs='*', help='after --: Beam pipeline options, passed through')
+  return parser
+
+
+def config_from_args(args) -> PipelineConfig:
+  beam_args = args.beam_args or PipelineConfig().beam_pipeline_args
+  return PipelineConfig(
+      pipeline_root=args.pipeline_root, metadata_path=args.metadata_path,
+      serving_model_dir=args.serving_model_dir, triples=args.triples, catalog=args.catalog,
+      target_attributes=tuple(a.strip() for a in args.attributes.split(',') if a.strip()),
+      use_description=args.use_description, repredict_known=args.repredict_known,
+      split_rule=args.split, seed=args.seed, eval_percent=args.eval_percent,
+      held_out_attributes=tuple(a.strip() for a in args.held_out.split(',') if a.strip()),
+      checkpoint=args.checkpoint, max_seq_length=args.max_seq_length,
+      train_steps=args.train_steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
+      alpha=args.alpha, beta=args.beta, no_answer_threshold=args.no_answer_threshold,
+      tpu=args.tpu, min_f1=args.min_f1, max_f1_drop=args.max_f1_drop, beam_pipeline_args=beam_args)
+
+
+def compile_kfp(config: PipelineConfig, image: str, output: str):
+  from tfx import v1 as tfx
+  from pipelines.pipeline import create_pipeline
+  runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+      config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+      output_filename=output)
+  runner.run(create_pipeline(config))
+  return output
+
+
+def run_local(config: PipelineConfig):
+  import tensorflow_text  # noqa: F401  (BulkInferrer loads a graph with tensorflow-text ops)
+  from tfx import v1 as tfx
+  from pipelines.pipeline import create_pipeline
+  os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+  metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+  started = time.time()
+  tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata))
+  return latest_summary(config.pipeline_root, started)
+
+
+def latest_summary(pipeline_root: str, since: float = 0.0):
+  """The enriched-catalog summary of the newest CatalogWriter run (cached runs included)."""
+  paths = glob.glob(os.path.join(pipeline_root, 'CatalogWriter', 'enriched_catalog', '*', 'summary.json'))
+  if not paths:
+    return None
+  with open(max(paths, key=os.path.getmtime)) as f:
+    return json.load(f)
+
+
+def main(argv=None):
+  argv = sys.argv[1:] if argv is None else argv
+  args = build_parser().parse_args(argv)
+  config = config_from_args(args)
+  if args.vertex or args.kubeflow:
+    print('Wrote', compile_kfp(config, args.image, args.output))
+    return 0
+  started = time.time()
+  summary = run_local(config)
+  print(f'\nPipeline finished in {time.time() - started:.0f} s.')
+  if summary is None:
+    print('No enriched catalog was written.')
+    return 1
+  if not summary.get('filled'):
+    print('Catalog NOT filled:', summary.get('reason'))
+    return 2
+  print(f"Rows in {summary['rows_in']} = rows out {summary['rows_out']} + quarantined "
+        f"{summary['quarantined']}")
+  print('Filled catalog:', summary['catalog_files'])
+  print('Quarantine:    ', summary['quarantine_files'])
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

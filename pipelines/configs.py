@@ -1,0 +1,59 @@
+"""Every setting of the pipeline, in one typed place (the runner's flags fill it)."""
+import dataclasses
+import os
+from typing import List, Optional, Tuple
+
+import schemas
+from components import splits
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE_TRIPLES = os.path.join(REPO_DIR, 'data', 'sample', 'triples', '*.txt')
+SAMPLE_CATALOG = os.path.join(REPO_DIR, 'data', 'sample', 'catalog', '*.parquet')
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+  pipeline_name: str = 'aveqa-catalog-enrichment'
+  pipeline_root: str = os.path.join(REPO_DIR, 'outputs', 'pipeline_root')
+  metadata_path: str = os.path.join(REPO_DIR, 'outputs', 'metadata.sqlite')
+  serving_model_dir: str = os.path.join(REPO_DIR, 'outputs', 'serving_model')
+  # Data (local paths or gs://; file patterns allowed).
+  triples: str = SAMPLE_TRIPLES
+  catalog: str = SAMPLE_CATALOG
+  target_attributes: Tuple[str, ...] = ()     # empty: schemas/target_attributes.txt
+  use_description: bool = False
+  repredict_known: bool = False
+  # Split.
+  split_rule: str = 'random'
+  seed: int = 0
+  eval_percent: int = 20
+  held_out_attributes: Tuple[str, ...] = splits.PAPER_ZERO_SHOT_ATTRIBUTES
+  # Model and training.
+  checkpoint: Optional[str] = None            # None: the packaged MiniLM-L6 (model/checkpoint.py)
+  max_seq_length: int = 128
+  train_steps: int = 150
+  batch_size: int = 16
+  learning_rate: float = 5e-5
+  alpha: float = 0.5
+  beta: float = 0.5
+  no_answer_threshold: float = 0.5
+  tpu: Optional[str] = None
+  # Gate.
+  min_f1: float = 0.5
+  max_f1_drop: float = 0.01
+  # Beam (DirectRunner by default; Dataflow flags pass straight through).
+  beam_pipeline_args: List[str] = dataclasses.field(default_factory=lambda: [
+      '--direct_running_mode=in_memory', '--direct_num_workers=1'])
+
+  def attributes(self) -> List[str]:
+    if self.target_attributes:
+      return list(self.target_attributes)
+    from components.catalog_questions import read_target_attributes
+    return read_target_attributes(schemas.TARGET_ATTRIBUTES_FILE)
+
+  def hparams(self) -> dict:
+    from model.checkpoint import default_checkpoint_dir
+    return {'checkpoint': self.checkpoint or default_checkpoint_dir(),
+            'max_seq_length': self.max_seq_length, 'batch_size': self.batch_size,
+            'learning_rate': self.learning_rate, 'alpha': self.alpha, 'beta': self.beta,
+            'no_answer_threshold': self.no_answer_threshold, 'tpu': self.tpu}

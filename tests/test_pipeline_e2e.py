@@ -1,0 +1,78 @@
+"""The whole pipeline on the embedded sample, with a tiny random BERT (fast)."""
+import glob
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+import pipeline_runner
+from components.catalog_writer import output_columns
+from pipelines.configs import SAMPLE_CATALOG, PipelineConfig
+
+ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Gender', 'Item Type')
+
+
+@pytest.fixture(scope='module')
+def run_dir(tmp_path_factory):
+  return tmp_path_factory.mktemp('pipeline')
+
+
+def _config(run_dir, checkpoint, **overrides):
+  return PipelineConfig(
+      pipeline_root=str(run_dir / 'root'), metadata_path=str(run_dir / 'metadata.sqlite'),
+      serving_model_dir=str(run_dir / 'serving'), checkpoint=checkpoint,
+      target_attributes=ATTRIBUTES, train_steps=4, batch_size=8, max_seq_length=48, **overrides)
+
+
+def _read_parquet(pattern):
+  files = sorted(glob.glob(pattern))
+  assert files, pattern
+  return [row for f in files for row in pq.read_table(f).to_pylist()]
+
+
+def test_pipeline_fills_the_catalog_row_by_row(run_dir, tiny_checkpoint_dir):
+  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=0.0))
+  assert summary['filled'] is True
+  catalog_in = pq.read_table(glob.glob(SAMPLE_CATALOG)[0]).to_pylist()
+  rows_out = _read_parquet(summary['catalog_files'])
+  quarantined = _read_parquet(summary['quarantine_files'])
+
+  assert summary['rows_in'] == len(catalog_in) == len(rows_out) + len(quarantined)
+  assert summary['rows_out'] == len(rows_out) and summary['quarantined'] == len(quarantined)
+  assert sorted(r['quarantine_reason'] for r in quarantined) == [
+      'duplicate product_id (2 rows)', 'duplicate product_id (2 rows)', 'empty title',
+      'missing product_id']
+
+  by_id = {r['product_id']: r for r in catalog_in}
+  for row in rows_out:
+    original = by_id[row['product_id']]
+    for column, value in original.items():     # input columns unchanged
+      assert row[column] == value
+    for attribute in ATTRIBUTES:
+      value_col, confidence_col, version_col = output_columns(attribute)
+      assert {value_col, confidence_col, version_col} <= set(row)
+      if original.get(attribute):               # already known: not re-predicted
+        assert row[version_col] is None and row[value_col] is None
+      else:
+        assert row[version_col] == summary['model_version']
+        assert 0.0 <= row[confidence_col] <= 1.0
+        if row[value_col] is not None:          # an extracted value is a piece of the title
+          assert row[value_col] in original['title']
+  asked = sum(summary['questions'].values())
+  assert asked == sum(1 for r in rows_out for a in ATTRIBUTES if not by_id[r['product_id']].get(a))
+
+
+def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(run_dir, tiny_checkpoint_dir):
+  # Same pipeline root: everything but the evaluator and what follows it is cached.
+  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=1.01))
+  assert summary['filled'] is False
+  assert 'below the threshold 1.0100' in summary['reason']
+  blessings = glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'blessing' / '*' / 'NOT_BLESSED'))
+  assert blessings
+  metrics = sorted(glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*' / 'metrics.json')),
+                   key=os.path.getmtime)[-1]
+  with open(metrics) as f:
+    report = json.load(f)
+  assert report['blessed'] is False and 'baseline' in report   # compared with the blessed model
+  assert set(report['model']['per_attribute']) <= set(ATTRIBUTES)

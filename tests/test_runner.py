@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+import pipeline_runner
+
+
+def test_flags_fill_the_config():
+  args = pipeline_runner.build_parser().parse_args([
+      '--local', '--triples', 'gs://bucket/triples.txt', '--catalog', '/data/*.parquet',
+      '--attributes', 'Brand Name, Color', '--split', 'zero_shot', '--held-out', 'Frame Color',
+      '--alpha', '0', '--beta', '0.25', '--train-steps', '7', '--min-f1', '0.8',
+      '--', '--runner=DataflowRunner', '--project=p', '--region=europe-west4'])
+  config = pipeline_runner.config_from_args(args)
+  assert config.triples == 'gs://bucket/triples.txt' and config.catalog == '/data/*.parquet'
+  assert config.attributes() == ['Brand Name', 'Color']
+  assert config.split_rule == 'zero_shot' and config.held_out_attributes == ('Frame Color',)
+  assert (config.alpha, config.beta, config.train_steps, config.min_f1) == (0.0, 0.25, 7, 0.8)
+  assert config.beam_pipeline_args == ['--runner=DataflowRunner', '--project=p', '--region=europe-west4']
+
+
+def test_defaults_are_the_embedded_sample_and_direct_runner():
+  config = pipeline_runner.config_from_args(pipeline_runner.build_parser().parse_args(['--local']))
+  assert config.triples.endswith('data/sample/triples/*.txt')
+  assert config.attributes() == ['Brand Name', 'Material', 'Color', 'Gender', 'Item Type']
+  assert any('direct' in a for a in config.beam_pipeline_args)
+
+
+def test_a_mode_is_required():
+  with pytest.raises(SystemExit):
+    pipeline_runner.build_parser().parse_args([])
+
+
+@pytest.mark.parametrize('mode', ['--vertex', '--kubeflow'])
+def test_compile_writes_a_spec_naming_every_component(tmp_path, mode):
+  output = str(tmp_path / 'pipeline.json')
+  assert pipeline_runner.main([mode, '--output', output, '--pipeline-root', 'gs://bucket/root',
+                               '--', '--runner=DataflowRunner', '--project=p', '--region=r']) == 0
+  with open(output) as f:
+    spec = json.load(f)
+  tasks = spec['pipelineSpec']['root']['dag']['tasks']
+  for name in ('TriplesExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
+               'Transform', 'Trainer', 'latest_blessed_model_resolver', 'ExactMatchEvaluator',
+               'Pusher', 'CatalogQuestionGen', 'BulkInferrer', 'CatalogWriter'):
+    assert any(task == name or task.startswith(name + '-') for task in tasks), name
+  assert '--runner=DataflowRunner' in json.dumps(spec)

@@ -95,7 +95,7 @@ def span_labels(value, value_start, value_end, starts, ends):
 
 def preprocessing_fn(inputs, custom_config):
   """TFT entry point. custom_config: checkpoint (dir), max_seq_length, max_attribute_tokens."""
-  config = {**DEFAULTS, **(custom_config or {})}
+  config = {**DEFAULTS, **(custom_config or {})}   # code_fingerprint: for TFX's cache only
   checkpoint = read_checkpoint(config['checkpoint'])
   title = _flat(inputs[TITLE])
   token_ids, segment_ids, starts, ends = encode_questions(

@@ -31,6 +31,7 @@ DEFAULT_HPARAMS = {
     'alpha': 0.5, 'beta': 0.5, 'temperature': 2.0, 'mask_rate': 0.15, 'dropout': 0.1,
     'top_k_begins': 5, 'max_answer_tokens': 16, 'no_answer_threshold': 0.5,
     'tpu': None,               # TPU name/address for TPUClusterResolver ('' = local TPU)
+    'code_fingerprint': None,  # set by the pipeline so TFX's cache notices code changes
 }
 
 
@@ -135,7 +136,9 @@ def export_serving_model(model, tft_output, export_dir):
 
   def serve_examples(examples):
     raw = tf.io.parse_example(examples, raw_spec)
-    return predict(tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1]))
+    outputs = predict(tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1]))
+    # [B, 1]: tfx-bsl splits outputs per example and needs an array, not a scalar, for strings.
+    return {k: v[:, tf.newaxis] for k, v in outputs.items()}
 
   archive = keras.export.ExportArchive()
   archive.track(model)

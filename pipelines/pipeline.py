@@ -4,6 +4,9 @@
                     -> Transform -> Trainer -> ExactMatchEvaluator (vs. last blessed) -> Pusher
   CatalogQuestionGen -> BulkInferrer (blessed model) -> CatalogWriter -> Parquet
 """
+import hashlib
+import pathlib
+
 from tfx import v1 as tfx
 
 import schemas
@@ -14,8 +17,19 @@ from components.triples_example_gen import TriplesExampleGen
 from pipelines.configs import PipelineConfig
 
 
+def code_fingerprint() -> str:
+  """Hash of the model and component code. Transform and Trainer name their functions
+  by module path, which TFX's cache cannot see into; passing this in their
+  custom_config makes a code change re-run them instead of reusing stale outputs."""
+  digest = hashlib.sha256()
+  root = pathlib.Path(__file__).resolve().parent.parent
+  for path in sorted(list((root / 'components').glob('*.py')) + list((root / 'model').glob('*.py'))):
+    digest.update(path.read_bytes())
+  return digest.hexdigest()[:16]
+
+
 def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
-  hparams = config.hparams()
+  hparams = {**config.hparams(), 'code_fingerprint': code_fingerprint()}
   attributes = ','.join(config.attributes())
 
   triples = TriplesExampleGen(
@@ -28,7 +42,8 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   transform = tfx.components.Transform(
       examples=triples.outputs['examples'], schema=schema.outputs['schema'],
       preprocessing_fn='components.preprocessing.preprocessing_fn',
-      custom_config={'checkpoint': hparams['checkpoint'], 'max_seq_length': config.max_seq_length})
+      custom_config={'checkpoint': hparams['checkpoint'], 'max_seq_length': config.max_seq_length,
+                     'code_fingerprint': hparams['code_fingerprint']})
   trainer = tfx.components.Trainer(
       run_fn='components.trainer.run_fn',
       examples=transform.outputs['transformed_examples'],

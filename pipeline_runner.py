@@ -114,6 +114,22 @@ def latest_summary(pipeline_root: str, since: float = 0.0):
     return json.load(f)
 
 
+def latest_anomalies(pipeline_root: str):
+  """{split: [anomaly descriptions]} from the newest ExampleValidator output."""
+  from tensorflow_metadata.proto.v0 import anomalies_pb2
+  runs = glob.glob(os.path.join(pipeline_root, 'ExampleValidator', 'anomalies', '*'))
+  if not runs:
+    return {}
+  found = {}
+  for path in glob.glob(os.path.join(max(runs, key=os.path.getmtime), 'Split-*', 'SchemaDiff.pb')):
+    anomalies = anomalies_pb2.Anomalies()
+    with open(path, 'rb') as f:
+      anomalies.ParseFromString(f.read())
+    split = os.path.basename(os.path.dirname(path))[len('Split-'):]
+    found[split] = [f'{feature}: {info.description}' for feature, info in anomalies.anomaly_info.items()]
+  return found
+
+
 def main(argv=None):
   argv = sys.argv[1:] if argv is None else argv
   args = build_parser().parse_args(argv)
@@ -124,6 +140,8 @@ def main(argv=None):
   started = time.time()
   summary = run_local(config)
   print(f'\nPipeline finished in {time.time() - started:.0f} s.')
+  for split, problems in latest_anomalies(config.pipeline_root).items():
+    print(f'Data anomalies in the {split} split:', '; '.join(problems) if problems else 'none')
   if summary is None:
     print('No enriched catalog was written.')
     return 1

@@ -21,6 +21,7 @@ from model import aveqa
 from model.checkpoint import read_checkpoint
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
+PROGRESS_STEPS = 50
 
 DEFAULT_HPARAMS = {
     'batch_size': 16,
@@ -31,6 +32,7 @@ DEFAULT_HPARAMS = {
     'alpha': 0.5, 'beta': 0.5, 'temperature': 2.0, 'mask_rate': 0.15, 'dropout': 0.1,
     'top_k_begins': 5, 'max_answer_tokens': 16, 'no_answer_threshold': 0.5,
     'tpu': None,               # TPU name/address for TPUClusterResolver ('' = local TPU)
+    'seed': 0,                 # weights of the new heads, masking, dropout, shuffling
     'code_fingerprint': None,  # set by the pipeline so TFX's cache notices code changes
 }
 
@@ -154,6 +156,7 @@ def export_serving_model(model, tft_output, export_dir):
 def run_fn(fn_args):
   """TFX Trainer entry point. custom_config: checkpoint plus any of DEFAULT_HPARAMS."""
   hparams = {**DEFAULT_HPARAMS, **(fn_args.custom_config or {})}
+  keras.utils.set_random_seed(hparams['seed'])
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
   strategy, precision = choose_strategy(hparams['tpu'])
   if precision:
@@ -178,7 +181,11 @@ def run_fn(fn_args):
   callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50),
                keras.callbacks.ModelCheckpoint(os.path.join(fn_args.model_run_dir, 'aveqa.weights.h5'),
                                                save_weights_only=True)]
-  model.fit(train, steps_per_epoch=steps, epochs=1, validation_data=evaluation,
-            validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
+  # Keras "epochs" of at most PROGRESS_STEPS steps, so a long run prints its losses as
+  # it goes; the eval split is scored once, at the end.
+  chunk = min(steps, PROGRESS_STEPS)
+  epochs = -(-steps // chunk)
+  model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
+            validation_freq=epochs, validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
             callbacks=callbacks, verbose=2)
   export_serving_model(model, tft_output, fn_args.serving_model_dir)

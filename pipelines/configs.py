@@ -56,4 +56,4 @@ class PipelineConfig:
     return {'checkpoint': self.checkpoint or default_checkpoint_dir(),
             'max_seq_length': self.max_seq_length, 'batch_size': self.batch_size,
             'learning_rate': self.learning_rate, 'alpha': self.alpha, 'beta': self.beta,
-            'no_answer_threshold': self.no_answer_threshold, 'tpu': self.tpu}
+            'no_answer_threshold': self.no_answer_threshold, 'tpu': self.tpu, 'seed': self.seed}

@@ -91,3 +91,22 @@ def test_default_is_the_packaged_minilm(monkeypatch):
   assert ckpt.config['hidden_size'] == 384 and len(ckpt.vocab) == 30522
   monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, '/somewhere/else')
   assert checkpoints.default_checkpoint_dir() == '/somewhere/else'
+
+
+def test_exact_gelu_as_bert_checkpoints_say(ckpt_dir):
+  import tensorflow as tf
+  encoder = checkpoints.load_encoder(read_checkpoint(ckpt_dir))
+  dense = encoder.get_layer('transformer_layer_0')._feedforward_intermediate_dense
+  x = tf.constant([-1.5, 0.7, 2.0])
+  np.testing.assert_allclose(dense.activation(x).numpy(),
+                             tf.nn.gelu(x, approximate=False).numpy(), rtol=1e-6)
+
+
+def test_unknown_activation_is_an_error(ckpt_dir):
+  with open(os.path.join(ckpt_dir, 'config.json')) as f:
+    config = json.load(f)
+  config['hidden_act'] = 'swish'
+  with open(os.path.join(ckpt_dir, 'config.json'), 'w') as f:
+    json.dump(config, f)
+  with pytest.raises(CheckpointError, match='hidden_act "swish"'):
+    checkpoints.load_encoder(read_checkpoint(ckpt_dir))

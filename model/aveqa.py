@@ -244,6 +244,7 @@ class AveqaModel(keras.Model):
     return losses
 
   def train_step(self, data):
+    data, _, _ = keras.utils.unpack_x_y_sample_weight(data)   # labels travel inside x
     with tf.GradientTape() as tape:
       losses = self.compute_losses(data, training=True)
       loss = losses['loss']
@@ -254,6 +255,7 @@ class AveqaModel(keras.Model):
     return self._track(losses)
 
   def test_step(self, data):
+    data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
     return self._track(self.compute_losses(data, training=False))
 
   def _track(self, losses):

@@ -4,6 +4,7 @@ Kubeflow Pipelines / Vertex AI.
   python pipeline_runner.py --local                      # embedded sample data
   python pipeline_runner.py --local --triples PATH --catalog 'PATH/*.parquet'
   python pipeline_runner.py --vertex --output pipeline.json
+  python pipeline_runner.py --eval-triples PATH [--model DIR]   # score a trained model
   python pipeline_runner.py --local -- --runner=DataflowRunner --project=P --region=R \\
       --temp_location=gs://B/tmp            # anything after -- goes to Beam unchanged
 """
@@ -30,6 +31,13 @@ def build_parser():
   mode.add_argument('--vertex', action='store_true', help='compile a Vertex AI pipeline spec (no network)')
   mode.add_argument('--kubeflow', action='store_true',
                     help='compile the same KFP v2 spec for Kubeflow Pipelines (no network)')
+  mode.add_argument('--eval-triples', metavar='PATH',
+                    help='evaluate a trained model (--model) on a triples file: exact-match P/R/F1 '
+                         'overall and per attribute, threshold sweep, reliability')
+  parser.add_argument('--model', default=None,
+                      help='SavedModel dir for --eval-triples (default: newest pushed model)')
+  parser.add_argument('--report-dir', default=os.path.join('outputs', 'evaluation'),
+                      help='where --eval-triples writes metrics.json and metrics.md')
   parser.add_argument('--output', default='pipeline.json', help='spec file written by --vertex/--kubeflow')
   parser.add_argument('--image', default=DEFAULT_IMAGE, help='container image for --vertex/--kubeflow')
   parser.add_argument('--pipeline-root', default=defaults.pipeline_root, help='artifacts (local or gs://)')
@@ -41,6 +49,8 @@ def build_parser():
   data.add_argument('--catalog', default=defaults.catalog, help='catalog Parquet file pattern')
   data.add_argument('--attributes', default='',
                     help='comma-separated target attributes (default: schemas/target_attributes.txt)')
+  data.add_argument('--keep-duplicate-lines', action='store_true',
+                    help='keep repeated identical triple lines (default: de-duplicate)')
   data.add_argument('--use-description', action='store_true', help='append description to the title')
   data.add_argument('--repredict-known', action='store_true',
                     help='also predict attributes the catalog already has (auditing)')
@@ -57,6 +67,8 @@ def build_parser():
   train.add_argument('--train-steps', type=int, default=defaults.train_steps)
   train.add_argument('--batch-size', type=int, default=defaults.batch_size)
   train.add_argument('--learning-rate', type=float, default=defaults.learning_rate)
+  train.add_argument('--warmup-fraction', type=float, default=defaults.warmup_fraction,
+                     help='share of steps with linear warm-up, then linear decay (0 = constant)')
   train.add_argument('--max-seq-length', type=int, default=defaults.max_seq_length)
   train.add_argument('--alpha', type=float, default=defaults.alpha, help='DMLM loss weight (0 = off)')
   train.add_argument('--beta', type=float, default=defaults.beta, help='no-answer loss weight (0 = off)')
@@ -75,11 +87,12 @@ def config_from_args(args) -> PipelineConfig:
       pipeline_root=args.pipeline_root, metadata_path=args.metadata_path,
       serving_model_dir=args.serving_model_dir, triples=args.triples, catalog=args.catalog,
       target_attributes=tuple(a.strip() for a in args.attributes.split(',') if a.strip()),
-      use_description=args.use_description, repredict_known=args.repredict_known,
+      dedupe_triples=not args.keep_duplicate_lines, use_description=args.use_description, repredict_known=args.repredict_known,
       split_rule=args.split, seed=args.seed, eval_percent=args.eval_percent,
       held_out_attributes=tuple(a.strip() for a in args.held_out.split(',') if a.strip()),
       checkpoint=args.checkpoint, max_seq_length=args.max_seq_length,
       train_steps=args.train_steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
+      warmup_fraction=args.warmup_fraction,
       alpha=args.alpha, beta=args.beta, no_answer_threshold=args.no_answer_threshold,
       tpu=args.tpu, min_f1=args.min_f1, max_f1_drop=args.max_f1_drop, beam_pipeline_args=beam_args)
 
@@ -130,10 +143,54 @@ def latest_anomalies(pipeline_root: str):
   return found
 
 
+def evaluate_triples(path, model_dir, report_dir):
+  """Scores a model on a triples file; malformed lines are listed with their numbers."""
+  from components import triples
+  from components.offline_evaluation import evaluate_model, markdown_table
+  titles, attributes, gold, malformed = [], [], [], []
+  for number, parsed, text in triples.read_triples(path):
+    if isinstance(parsed, str):
+      malformed.append({'line': number, 'reason': parsed, 'text': text[:200]})
+    else:
+      titles.append(parsed.title)
+      attributes.append(parsed.attribute)
+      gold.append(parsed.value)
+  for bad in malformed[:20]:
+    print(f"{path}:{bad['line']}: {bad['reason']}")
+  if malformed:
+    print(f'{len(malformed)} malformed line(s) skipped; the first 20 are listed above')
+  if not titles:
+    raise SystemExit(f'{path}: no valid triples')
+  report = evaluate_model(model_dir, titles, attributes, gold)
+  report.update({'model': model_dir, 'triples': path, 'malformed_lines': malformed})
+  os.makedirs(report_dir, exist_ok=True)
+  with open(os.path.join(report_dir, 'metrics.json'), 'w') as f:
+    json.dump(report, f, indent=2)
+  table = markdown_table(report)
+  with open(os.path.join(report_dir, 'metrics.md'), 'w') as f:
+    f.write(f'# Exact match of {model_dir}\n\non `{path}` ({len(titles)} triples)\n\n{table}\n')
+  print(table)
+  best = max(report['threshold_sweep'], key=lambda r: r['f1'])
+  print(f"Best no-answer threshold on these triples: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f})")
+  print('Wrote', os.path.join(report_dir, 'metrics.json'))
+  return report
+
+
+def newest_pushed_model(serving_model_dir):
+  pushed = sorted(glob.glob(os.path.join(serving_model_dir, '*', 'saved_model.pb')))
+  if not pushed:
+    raise SystemExit(f'no pushed model in {serving_model_dir}: pass --model DIR')
+  return os.path.dirname(pushed[-1])
+
+
 def main(argv=None):
   argv = sys.argv[1:] if argv is None else argv
   args = build_parser().parse_args(argv)
   config = config_from_args(args)
+  if args.eval_triples:
+    evaluate_triples(args.eval_triples, args.model or newest_pushed_model(args.serving_model_dir),
+                     args.report_dir)
+    return 0
   if args.vertex or args.kubeflow:
     print('Wrote', compile_kfp(config, args.image, args.output))
     return 0

@@ -6,7 +6,8 @@ strings (model/exact_match.py), and TFMA metrics work on numeric labels and
 predictions. Its outputs keep the Evaluator's contract, so Pusher, BulkInferrer and
 the latest-blessed-model resolver use them unchanged: a ModelBlessing with the
 'blessed' property and a BLESSED / NOT_BLESSED file, and a ModelEvaluation holding
-metrics.json (overall and per attribute, for this model and the baseline).
+metrics.json (overall, per attribute, threshold sweep and reliability table, for this
+model and the baseline).
 """
 import json
 import os
@@ -18,8 +19,7 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
-from components import inference
-from model import exact_match
+from components.offline_evaluation import evaluate_model
 
 METRICS_FILE = 'metrics.json'
 
@@ -35,14 +35,6 @@ def read_eval_triples(examples_uri: str, split: str = 'eval'):
     attributes += [a.decode() for a in parsed['attribute'].numpy()]
     values += [v.decode() for v in parsed['value'].numpy()]
   return titles, attributes, values
-
-
-def evaluate_model(model_uri, titles, attributes, gold, batch_size=64):
-  """Metric dict (overall, per attribute) of a model on the given triples."""
-  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size)
-  overall, per_attribute = exact_match.score(zip(attributes, gold, predictions['value']))
-  return {'overall': overall.as_dict(),
-          'per_attribute': {a: c.as_dict() for a, c in sorted(per_attribute.items())}}
 
 
 def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float):
@@ -70,6 +62,7 @@ def ExactMatchEvaluator(
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress."""
   titles, attributes, gold = read_eval_triples(examples.uri)
   metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size)}
+  print('Evaluator, eval split:', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = None
   if baseline_model is not None:
     metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size)

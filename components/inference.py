@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-OUTPUTS = ('value', 'begin', 'end', 'span_prob', 'no_answer_prob', 'confidence')
+OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'confidence')
 
 
 def serving_dir(model_uri: str) -> str:
@@ -41,5 +41,6 @@ def predict(model, titles: Sequence[str], attributes: Sequence[str],
     restored = np.empty_like(values)
     restored[order] = values
     result[key] = restored
-  result['value'] = np.array([v.decode('utf-8', errors='replace') for v in result['value']], dtype=object)
+  for key in ('value', 'span_text'):
+    result[key] = np.array([v.decode('utf-8', errors='replace') for v in result[key]], dtype=object)
   return result

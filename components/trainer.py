@@ -3,8 +3,8 @@
 The exported SavedModel takes raw questions and applies the Transform graph itself:
   serving_default(examples: serialized tf.Example with title, attribute) -> predictions
   predict_raw(title: string[B], attribute: string[B])                   -> predictions
-predictions: value (the extracted text, '' for no value), begin, end, span_prob,
-no_answer_prob, confidence. Written with keras.export.ExportArchive tracking both the
+predictions: value (the extracted text, '' for no value), span_text (the best span
+whatever the no-answer head says), begin, end, span_prob, no_answer_prob, confidence. Written with keras.export.ExportArchive tracking both the
 model and the TFT layer: the export that tfx-bsl's TF1 loader (BulkInferrer) can load.
 """
 import json
@@ -133,6 +133,7 @@ def export_serving_model(model, tft_output, export_dir):
     text = tf.strings.substr(tf.reshape(title, [-1]), tf.cast(first, tf.int32),
                              tf.cast(last - first, tf.int32))
     return {'value': tf.where(spans['has_value'], text, ''),
+            'span_text': text,   # the best span even when "no value" wins: for threshold sweeps
             'begin': spans['begin'], 'end': spans['end'], 'span_prob': spans['span_prob'],
             'no_answer_prob': spans['no_answer_prob'], 'confidence': spans['confidence']}
 

@@ -29,13 +29,15 @@ def _route(raw_line, rule):
   return split, (status, triples.to_example(parsed).SerializeToString())
 
 
-def write_examples(pipeline, triples_pattern, rule, output_uri):
+def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True):
   """Beam part of the component, also used by tests and scripts without TFX."""
-  routed = (pipeline
-            | 'Read' >> beam.io.ReadFromText(triples_pattern, coder=beam.coders.BytesCoder(),
-                                             strip_trailing_newlines=True)
-            | 'DropBlank' >> beam.Filter(lambda line: line.strip())
-            | 'Route' >> beam.Map(_route, rule))
+  lines = (pipeline
+           | 'Read' >> beam.io.ReadFromText(triples_pattern, coder=beam.coders.BytesCoder(),
+                                            strip_trailing_newlines=True)
+           | 'DropBlank' >> beam.Filter(lambda line: line.strip()))
+  if dedupe:   # AE-pub-21k protocol: the union of its files, de-duplicated by whole line
+    lines = lines | 'Dedupe' >> beam.Distinct()
+  routed = lines | 'Route' >> beam.Map(_route, rule)
   outputs = {}
   for split in (splits.TRAIN, splits.EVAL):
     records = (routed | f'Select[{split}]' >> beam.Filter(lambda kv, s=split: kv[0] == s)
@@ -77,13 +79,14 @@ def TriplesExampleGen(
     seed: Parameter[int] = 0,
     eval_percent: Parameter[int] = 20,
     held_out_attributes: Parameter[str] = ','.join(splits.PAPER_ZERO_SHOT_ATTRIBUTES),
+    dedupe: Parameter[int] = 1,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Labelled triples (local or gs:// file pattern) -> train/eval Examples."""
   rule = splits.SplitRule(split_rule, seed, eval_percent,
                           tuple(a.strip() for a in held_out_attributes.split(',') if a.strip()))
   with beam_pipeline as pipeline:
-    write_examples(pipeline, triples_pattern, rule, examples.uri)
+    write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe))
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])
   examples.set_string_custom_property('file_format', 'tfrecords_gzip')
   examples.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

@@ -1,8 +1,11 @@
 """Reads a pretrained BERT-family checkpoint directory and builds encoders from it.
 
-Accepted layout (Hugging Face): config.json, vocab.txt and model.safetensors, read
-with the safetensors package (no PyTorch). Keys may carry a "bert." prefix and
-LayerNorm weights may be named weight/bias or gamma/beta. Every tensor the encoder
+Accepted layouts:
+- Hugging Face: config.json, vocab.txt and model.safetensors, read with the
+  safetensors package (no PyTorch). Keys may carry a "bert." prefix and LayerNorm
+  weights may be named weight/bias or gamma/beta.
+- TensorFlow (Google's original BERT release): bert_config.json, vocab.txt and
+  bert_model.ckpt.*; converted once to the layout above in a temporary folder. Every tensor the encoder
 needs is checked against config.json before anything is built, so a missing,
 partial or mismatched checkpoint is an error that names the tensor, never a
 silently random layer. The encoder itself is keras-hub's BertBackbone.
@@ -65,7 +68,7 @@ def _local_copy(path: str) -> str:
     return path
   import tensorflow as tf
   local = tempfile.mkdtemp(prefix='aveqa-checkpoint-')
-  for name in ('config.json', 'vocab.txt', 'tokenizer_config.json', WEIGHTS_FILE):
+  for name in ('config.json', 'vocab.txt', 'tokenizer_config.json', WEIGHTS_FILE, 'bert_config.json'):
     source = f'{path.rstrip("/")}/{name}'
     if tf.io.gfile.exists(source):
       with tf.io.gfile.GFile(source, 'rb') as src, open(os.path.join(local, name), 'wb') as dst:
@@ -109,12 +112,55 @@ def _read_json(path: str, name: str) -> Dict:
     raise CheckpointError(f'{path}/{name} is not valid JSON: {e}') from None
 
 
+def _tf_checkpoint_prefix(path: str) -> Optional[str]:
+  index = sorted(f for f in os.listdir(path) if f.endswith('.ckpt.index'))
+  if os.path.exists(os.path.join(path, 'bert_config.json')) and index:
+    return os.path.join(path, index[0][:-len('.index')])
+  return None
+
+
+def _hf_name(tf_name: str) -> Optional[str]:
+  """bert/encoder/layer_0/attention/self/query/kernel -> encoder.layer.0.attention.self.query.weight"""
+  if not (tf_name.startswith('bert/') or tf_name.startswith('cls/predictions/')):
+    return None   # optimizer slots, global_step, NSP head
+  name = tf_name[len('bert/'):] if tf_name.startswith('bert/') else tf_name
+  name = name.replace('layer_', 'layer.').replace('/', '.')
+  if name == 'cls.predictions.output_bias':
+    return 'cls.predictions.bias'
+  if name.endswith('.kernel'):
+    return name[:-len('.kernel')] + '.weight'
+  if name.startswith('embeddings.') and name.split('.')[1].endswith('_embeddings'):
+    return name + '.weight'
+  return name
+
+
+def _convert_tf_checkpoint(path: str, prefix: str) -> str:
+  """A temporary Hugging Face-layout copy of a TensorFlow BERT checkpoint."""
+  import tensorflow as tf
+  from safetensors.numpy import save_file
+  reader = tf.train.load_checkpoint(prefix)
+  tensors = {}
+  for tf_name in reader.get_variable_to_shape_map():
+    name = _hf_name(tf_name)
+    if name:
+      value = reader.get_tensor(tf_name)
+      tensors[name] = np.ascontiguousarray(value.T if tf_name.endswith('/kernel') else value)
+  converted = tempfile.mkdtemp(prefix='aveqa-tf-checkpoint-')
+  save_file(tensors, os.path.join(converted, WEIGHTS_FILE))
+  shutil.copy(os.path.join(path, 'bert_config.json'), os.path.join(converted, 'config.json'))
+  shutil.copy(os.path.join(path, 'vocab.txt'), os.path.join(converted, 'vocab.txt'))
+  return converted
+
+
 def read_checkpoint(path: Optional[str] = None) -> Checkpoint:
   """Validates a checkpoint directory; raises CheckpointError naming what is wrong."""
   from safetensors import safe_open
   path = _local_copy(path or default_checkpoint_dir())
   if not os.path.isdir(path):
     raise CheckpointError(f'checkpoint directory {path} does not exist')
+  tf_prefix = _tf_checkpoint_prefix(path)
+  if tf_prefix and not os.path.exists(os.path.join(path, WEIGHTS_FILE)):
+    path = _convert_tf_checkpoint(path, tf_prefix)
   config = _read_json(path, 'config.json')
   for key in ('vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads',
               'intermediate_size', 'max_position_embeddings'):

@@ -21,6 +21,7 @@ class PipelineConfig:
   triples: str = SAMPLE_TRIPLES
   catalog: str = SAMPLE_CATALOG
   target_attributes: Tuple[str, ...] = ()     # empty: schemas/target_attributes.txt
+  dedupe_triples: bool = True                 # drop repeated identical lines
   use_description: bool = False
   repredict_known: bool = False
   # Split.
@@ -34,6 +35,7 @@ class PipelineConfig:
   train_steps: int = 150
   batch_size: int = 16
   learning_rate: float = 5e-5
+  warmup_fraction: float = 0.0
   alpha: float = 0.5
   beta: float = 0.5
   no_answer_threshold: float = 0.5
@@ -55,5 +57,5 @@ class PipelineConfig:
     from model.checkpoint import default_checkpoint_dir
     return {'checkpoint': self.checkpoint or default_checkpoint_dir(),
             'max_seq_length': self.max_seq_length, 'batch_size': self.batch_size,
-            'learning_rate': self.learning_rate, 'alpha': self.alpha, 'beta': self.beta,
+            'learning_rate': self.learning_rate, 'warmup_fraction': self.warmup_fraction, 'alpha': self.alpha, 'beta': self.beta,
             'no_answer_threshold': self.no_answer_threshold, 'tpu': self.tpu, 'seed': self.seed}

@@ -34,7 +34,8 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
 
   triples = TriplesExampleGen(
       triples_pattern=config.triples, split_rule=config.split_rule, seed=config.seed,
-      eval_percent=config.eval_percent, held_out_attributes=','.join(config.held_out_attributes))
+      eval_percent=config.eval_percent, held_out_attributes=','.join(config.held_out_attributes),
+      dedupe=int(config.dedupe_triples))
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(

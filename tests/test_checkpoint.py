@@ -110,3 +110,32 @@ def test_unknown_activation_is_an_error(ckpt_dir):
     json.dump(config, f)
   with pytest.raises(CheckpointError, match='hidden_act "swish"'):
     checkpoints.load_encoder(read_checkpoint(ckpt_dir))
+
+
+def test_tensorflow_bert_checkpoint_gives_the_same_encoder(ckpt_dir, tmp_path):
+  import tensorflow as tf
+  hf = load_file(os.path.join(ckpt_dir, 'model.safetensors'))
+  names, tensors = [], []
+  for name, value in hf.items():   # write them as Google's BERT release names them
+    tf_name = 'bert/' + name.replace('encoder.layer.', 'encoder/layer_').replace('.', '/')
+    tf_name = tf_name.replace('LayerNorm/weight', 'LayerNorm/gamma').replace('LayerNorm/bias', 'LayerNorm/beta')
+    if tf_name.endswith('/weight'):
+      is_embedding = tf_name.split('/')[-2].endswith('_embeddings')
+      tf_name = tf_name[:-len('/weight')] + ('' if is_embedding else '/kernel')
+      value = value if is_embedding else value.T
+    names.append(tf_name)
+    tensors.append(tf.constant(value))
+  names.append('global_step')
+  tensors.append(tf.constant(7, tf.int64))
+  tf_dir = tmp_path / 'tf_bert'
+  tf_dir.mkdir()
+  tf.raw_ops.SaveV2(prefix=str(tf_dir / 'bert_model.ckpt'), tensor_names=names,
+                    shape_and_slices=[''] * len(names), tensors=tensors)
+  shutil.copy(os.path.join(ckpt_dir, 'config.json'), tf_dir / 'bert_config.json')
+  shutil.copy(os.path.join(ckpt_dir, 'vocab.txt'), tf_dir / 'vocab.txt')
+
+  inputs = {'token_ids': np.array([[2, 40, 41, 3]]), 'segment_ids': np.zeros((1, 4), 'int32'),
+            'padding_mask': np.ones((1, 4), 'int32')}
+  expected = checkpoints.load_encoder(read_checkpoint(ckpt_dir), dropout=0.0)(inputs)['sequence_output']
+  converted = checkpoints.load_encoder(read_checkpoint(str(tf_dir)), dropout=0.0)(inputs)['sequence_output']
+  np.testing.assert_allclose(converted.numpy(), expected.numpy(), atol=1e-6)

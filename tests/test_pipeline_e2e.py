@@ -76,3 +76,18 @@ def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(run_dir, tiny_ch
     report = json.load(f)
   assert report['blessed'] is False and 'baseline' in report   # compared with the blessed model
   assert set(report['model']['per_attribute']) <= set(ATTRIBUTES)
+
+
+def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, tmp_path, capsys):
+  triples = tmp_path / 'triples.txt'
+  triples.write_text('Trailwise Running Shoes Black\u0001Color\u0001Black\n'
+                     'only two fields\u0001Color\n'
+                     'Trailwise Running Shoes Black\u0001Material\u0001NULL\n', encoding='utf-8')
+  model_dir = pipeline_runner.newest_pushed_model(str(run_dir / 'serving'))
+  report = pipeline_runner.evaluate_triples(str(triples), model_dir, str(tmp_path / 'report'))
+  assert report['overall']['total'] == 2
+  assert report['malformed_lines'] == [{'line': 2, 'reason': 'wrong field count: 2 instead of 3',
+                                        'text': 'only two fields\u0001Color'}]
+  assert f'{triples}:2: wrong field count' in capsys.readouterr().out
+  assert [r['threshold'] for r in report['threshold_sweep']][-1] == 1.0
+  assert (tmp_path / 'report' / 'metrics.md').exists()

@@ -1,0 +1,192 @@
+"""The AVEQA paper's experiments on AE-pub, each one command that writes a results JSON
+and a Markdown table under outputs/experiments/ (or --results-dir).
+
+  # Table 2/3: overall and Brand Name / Material / Color / Category, random 80/20 split
+  .venv/bin/python benchmarks/experiments.py run --name aveqa-random --split random
+  # Table 4: the five zero-shot attributes held out of training
+  .venv/bin/python benchmarks/experiments.py run --name aveqa-zero-shot --split zero_shot
+  # Figure 3: ablations (QA: --alpha 0 --beta 0; QA+CLS: --alpha 0; QA+MLM: --beta 0)
+  .venv/bin/python benchmarks/experiments.py run --name qa-random --split random --alpha 0 --beta 0
+  # Baselines on the split of a finished run: the dictionary baseline and, with
+  # benchmarks/install_comparison.sh done, Hugging Face's standard extractive-QA recipe
+  .venv/bin/python benchmarks/experiments.py baselines --name aveqa-random
+  # Everything found under --results-dir, with plots: report.md
+  .venv/bin/python benchmarks/experiments.py report
+
+Data: --triples (default the AE-pub-21k files in ../shared/data/ae-pub, read in place,
+never copied). Budget: --budget sets epochs, batch, learning rate and max length; the
+`cpu` budget is the one this 2-core machine runs in about half an hour per run; `paper`
+is the paper's setting for an accelerator (pair it with --checkpoint BERT-base).
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from components import splits  # noqa: E402
+
+AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'opentags.*')
+FOUR_ATTRIBUTES = ['Brand Name', 'Material', 'Color', 'Category']
+BUDGETS = {
+    'smoke': {'epochs': 0.05, 'batch_size': 16, 'learning_rate': 5e-5, 'max_seq_length': 64, 'warmup_fraction': 0.1},
+    'cpu': {'epochs': 2, 'batch_size': 32, 'learning_rate': 5e-5, 'max_seq_length': 64, 'warmup_fraction': 0.1},
+    'paper': {'epochs': 3, 'batch_size': 32, 'learning_rate': 1e-5, 'max_seq_length': 128, 'warmup_fraction': 0.1},
+}
+# The paper's numbers (AE-pub, full 110k; BERT-base), for the report's side column.
+PAPER = {'overall': {'AVEQA': 85.01, 'SUOpenTag': 74.92}}
+
+
+def _examples_dir(pipeline_root):
+  runs = glob.glob(os.path.join(pipeline_root, 'TriplesExampleGen', 'examples', '*'))
+  return max(runs, key=os.path.getmtime)
+
+
+def _latest(pipeline_root, *parts):
+  runs = glob.glob(os.path.join(pipeline_root, *parts))
+  return max(runs, key=os.path.getmtime)
+
+
+def run(args):
+  import pipeline_runner
+  from pipelines.configs import PipelineConfig
+  budget = BUDGETS[args.budget]
+  root = os.path.join(args.results_dir, args.name)
+  base = dict(pipeline_root=os.path.join(root, 'pipeline_root'),
+              metadata_path=os.path.join(root, 'metadata.sqlite'),
+              serving_model_dir=os.path.join(root, 'serving_model'), triples=args.triples,
+              split_rule=args.split, seed=args.seed, checkpoint=args.checkpoint,
+              alpha=args.alpha, beta=args.beta, min_f1=0.0, max_f1_drop=1.0,
+              batch_size=budget['batch_size'], learning_rate=budget['learning_rate'],
+              max_seq_length=budget['max_seq_length'], warmup_fraction=budget['warmup_fraction'])
+  # The number of steps follows from the training split's size.
+  train_count = count_train_triples(args.triples, splits.SplitRule(args.split, args.seed))
+  steps = max(1, math.ceil(train_count * budget['epochs'] / budget['batch_size']))
+  started = time.time()
+  pipeline_runner.run_local(PipelineConfig(**base, train_steps=steps))
+  wall = time.time() - started
+  with open(os.path.join(_examples_dir(base['pipeline_root']), 'ingest_summary.json')) as f:
+    ingest = json.load(f)
+  with open(os.path.join(_latest(base['pipeline_root'], 'ExactMatchEvaluator', 'evaluation', '*'),
+                         'metrics.json')) as f:
+    metrics = json.load(f)['model']
+  result = {'name': args.name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
+            'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
+            'budget': dict(budget, name=args.budget, steps=steps), 'alpha': args.alpha, 'beta': args.beta,
+            'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
+            'pipeline_wall_seconds': round(wall, 1), 'command': ' '.join(sys.argv),
+            'model': metrics, 'examples_dir': _examples_dir(base['pipeline_root'])}
+  write_result(args.results_dir, args.name, result)
+
+
+def count_train_triples(triples_pattern, rule):
+  """Training triples the pipeline's ExampleGen will produce (same parser, rule, de-duplication)."""
+  import tensorflow as tf
+  from components import triples
+  lines = set()
+  for path in tf.io.gfile.glob(triples_pattern):
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      lines.update(raw.rstrip(b'\r\n') for raw in f if raw.strip())
+  count = 0
+  for line in lines:
+    parsed = triples.parse_line(line)
+    if not isinstance(parsed, str) and rule.split_of(line.decode('utf-8'), parsed.title,
+                                                     parsed.attribute) == splits.TRAIN:
+      count += 1
+  return count
+
+
+def write_result(results_dir, name, result):
+  from components.offline_evaluation import markdown_table
+  os.makedirs(results_dir, exist_ok=True)
+  with open(os.path.join(results_dir, f'{name}.json'), 'w') as f:
+    json.dump(result, f, indent=2)
+  attributes = (FOUR_ATTRIBUTES if result['split'].get('rule') != 'zero_shot'
+                else list(result['split']['held_out_attributes']))
+  table = markdown_table(result['model'], attributes)
+  with open(os.path.join(results_dir, f'{name}.md'), 'w') as f:
+    f.write(f"# {name}\n\nsplit {result['split']}, {result['train_examples']} train / "
+            f"{result['eval_examples']} eval triples\n\n{table}\n")
+  print(table)
+
+
+def baselines(args):
+  from benchmarks import dictionary_baseline, split_files
+  from components.offline_evaluation import evaluate_predictions
+  import numpy as np
+  with open(os.path.join(args.results_dir, f'{args.name}.json')) as f:
+    source = json.load(f)
+  train = split_files.read_split(source['examples_dir'], splits.TRAIN)
+  evaluation = split_files.read_split(source['examples_dir'], splits.EVAL)
+  attributes, gold = [r[1] for r in evaluation], [r[2] for r in evaluation]
+
+  def result(name, values, extra):
+    predictions = {'value': np.array(values, dtype=object), 'span_text': np.array(values, dtype=object),
+                   'no_answer_prob': np.zeros(len(values)), 'confidence': np.ones(len(values))}
+    write_result(args.results_dir, name, dict(source, name=name, model=evaluate_predictions(
+        attributes, gold, predictions), **extra))
+
+  dictionary = dictionary_baseline.train_dictionary(train)
+  result(f'{args.name}.dictionary', [dictionary_baseline.predict(dictionary, t, a) for t, a, _ in evaluation],
+         {'method': 'longest training value of the attribute found in the title'})
+
+  python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
+  if not os.path.exists(python):
+    print('No comparison environment: run benchmarks/install_comparison.sh for the Hugging Face baseline')
+    return
+  from model.checkpoint import read_checkpoint
+  work = os.path.join(args.results_dir, f'{args.name}.hf-squad')
+  os.makedirs(work, exist_ok=True)
+  split_files.write_split(train, os.path.join(work, 'train.txt'))
+  split_files.write_split(evaluation, os.path.join(work, 'eval.txt'))
+  budget = BUDGETS[source['budget']['name']]
+  completed = subprocess.run(
+      [python, os.path.join(REPO, 'benchmarks', 'hf_squad_baseline.py'),
+       '--checkpoint', read_checkpoint(args.checkpoint).path, '--train', os.path.join(work, 'train.txt'),
+       '--eval', os.path.join(work, 'eval.txt'), '--output', os.path.join(work, 'predictions.jsonl'),
+       '--epochs', str(budget['epochs']), '--batch-size', str(budget['batch_size']),
+       '--max-length', str(budget['max_seq_length'])],
+      check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+  stats = json.loads(completed.stdout.strip().splitlines()[-1])
+  with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
+    values = [json.loads(line) or None for line in f]
+  result(f'{args.name}.hf-squad', values,
+         {'method': 'Hugging Face BertForQuestionAnswering, SQuAD-2 null at [CLS], AdamW lr 5e-5',
+          'train_seconds': stats['train_seconds']})
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  sub = parser.add_subparsers(dest='command', required=True)
+  for name in ('run', 'baselines', 'report'):
+    p = sub.add_parser(name)
+    p.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
+    p.add_argument('--checkpoint', default=None)
+    if name != 'report':
+      p.add_argument('--name', required=True)
+    if name == 'run':
+      p.add_argument('--triples', default=AE_PUB)
+      p.add_argument('--split', default='random', choices=splits.RULES)
+      p.add_argument('--seed', type=int, default=0)
+      p.add_argument('--alpha', type=float, default=0.5)
+      p.add_argument('--beta', type=float, default=0.5)
+      p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))
+  args = parser.parse_args()
+  if args.command == 'run':
+    run(args)
+  elif args.command == 'baselines':
+    baselines(args)
+  else:
+    from benchmarks import report
+    report.write_report(args.results_dir)
+
+
+if __name__ == '__main__':
+  main()

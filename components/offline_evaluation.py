@@ -1,0 +1,78 @@
+"""Exact-match evaluation of an exported model on labelled triples, with the views a
+user needs to tune it: per attribute, the no-answer threshold sweep, and a
+reliability table of the confidence. Used by the pipeline's gate
+(exact_match_evaluator.py), `pipeline_runner.py --eval-triples`, and benchmarks/.
+"""
+from typing import Dict, Sequence
+
+import numpy as np
+
+from components import inference
+from model import exact_match
+
+THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0001, 0.05), 2))
+
+
+def _scores(attributes, gold, predicted) -> Dict:
+  overall, per_attribute = exact_match.score(zip(attributes, gold, predicted))
+  return {'overall': overall.as_dict(),
+          'per_attribute': {a: c.as_dict() for a, c in sorted(per_attribute.items())}}
+
+
+def threshold_sweep(gold, predictions) -> Sequence[Dict]:
+  """P/R/F1 if "no value" were returned whenever p(no answer) >= t, for each t."""
+  rows = []
+  for t in THRESHOLDS:
+    predicted = [span if p < t else None
+                 for span, p in zip(predictions['span_text'], predictions['no_answer_prob'])]
+    counts = exact_match.Counts()
+    for g, p in zip(gold, predicted):
+      counts.add(g, p)
+    rows.append({'threshold': float(t), 'precision': counts.precision, 'recall': counts.recall,
+                 'f1': counts.f1})
+  return rows
+
+
+def reliability(gold, predictions, bins: int = 10) -> Sequence[Dict]:
+  """Per confidence bin: how many answers, mean confidence, and how many were right
+  (a value equal to gold, or "no value" for a NULL gold)."""
+  right = np.array([exact_match.normalize(g) == exact_match.normalize(p)
+                    for g, p in zip(gold, predictions['value'])])
+  confidence = np.clip(predictions['confidence'].astype(float), 0, 1)
+  which = np.minimum((confidence * bins).astype(int), bins - 1)
+  rows = []
+  for b in range(bins):
+    chosen = which == b
+    if chosen.any():
+      rows.append({'bin': [b / bins, (b + 1) / bins], 'count': int(chosen.sum()),
+                   'mean_confidence': float(confidence[chosen].mean()),
+                   'accuracy': float(right[chosen].mean())})
+  return rows
+
+
+def evaluate_predictions(attributes, gold, predictions) -> Dict:
+  report = _scores(attributes, gold, predictions['value'])
+  report['threshold_sweep'] = threshold_sweep(gold, predictions)
+  report['reliability'] = reliability(gold, predictions)
+  return report
+
+
+def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int = 64) -> Dict:
+  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size)
+  report = evaluate_predictions(attributes, gold, predictions)
+  report['examples'] = len(titles)
+  return report
+
+
+def markdown_table(report: Dict, attributes=None) -> str:
+  """P/R/F1 (in %) overall and per attribute, with the number of triples."""
+  lines = ['| attribute | triples | P | R | F1 |', '|---|---:|---:|---:|---:|']
+  rows = [('**overall**', report['overall'])]
+  per_attribute = report['per_attribute']
+  for attribute in (attributes or sorted(per_attribute, key=lambda a: -per_attribute[a]['total'])):
+    if attribute in per_attribute:
+      rows.append((attribute, per_attribute[attribute]))
+  for name, c in rows:
+    lines.append(f"| {name} | {c['total']} | {100 * c['precision']:.1f} | {100 * c['recall']:.1f} "
+                 f"| {100 * c['f1']:.1f} |")
+  return '\n'.join(lines)

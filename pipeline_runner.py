@@ -83,6 +83,8 @@ def build_parser():
 
 def config_from_args(args) -> PipelineConfig:
   beam_args = args.beam_args or PipelineConfig().beam_pipeline_args
+  if not any(a.startswith('--beam_plugin') for a in beam_args):
+    beam_args = beam_args + ['--beam_plugins=tensorflow_text']   # Dataflow workers need it too
   return PipelineConfig(
       pipeline_root=args.pipeline_root, metadata_path=args.metadata_path,
       serving_model_dir=args.serving_model_dir, triples=args.triples, catalog=args.catalog,

@@ -43,9 +43,12 @@ class PipelineConfig:
   # Gate.
   min_f1: float = 0.5
   max_f1_drop: float = 0.01
-  # Beam (DirectRunner by default; Dataflow flags pass straight through).
+  # Beam: DirectRunner with one worker process per core by default; Dataflow flags pass
+  # straight through. Every worker imports tensorflow_text first (--beam_plugins): the
+  # Transform graph and the served model hold its tokenizer ops.
   beam_pipeline_args: List[str] = dataclasses.field(default_factory=lambda: [
-      '--direct_running_mode=in_memory', '--direct_num_workers=1'])
+      '--direct_running_mode=multi_processing', '--direct_num_workers=0',
+      '--beam_plugins=tensorflow_text'])
 
   def attributes(self) -> List[str]:
     if self.target_attributes:

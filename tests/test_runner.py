@@ -16,14 +16,16 @@ def test_flags_fill_the_config():
   assert config.attributes() == ['Brand Name', 'Color']
   assert config.split_rule == 'zero_shot' and config.held_out_attributes == ('Frame Color',)
   assert (config.alpha, config.beta, config.train_steps, config.min_f1) == (0.0, 0.25, 7, 0.8)
-  assert config.beam_pipeline_args == ['--runner=DataflowRunner', '--project=p', '--region=europe-west4']
+  assert config.beam_pipeline_args == ['--runner=DataflowRunner', '--project=p', '--region=europe-west4',
+                                       '--beam_plugins=tensorflow_text']
 
 
 def test_defaults_are_the_embedded_sample_and_direct_runner():
   config = pipeline_runner.config_from_args(pipeline_runner.build_parser().parse_args(['--local']))
   assert config.triples.endswith('data/sample/triples/*.txt')
   assert config.attributes() == ['Brand Name', 'Material', 'Color', 'Gender', 'Item Type']
-  assert any('direct' in a for a in config.beam_pipeline_args)
+  assert '--direct_running_mode=multi_processing' in config.beam_pipeline_args
+  assert '--beam_plugins=tensorflow_text' in config.beam_pipeline_args
 
 
 def test_a_mode_is_required():

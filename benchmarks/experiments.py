@@ -71,19 +71,24 @@ def run(args):
   steps = max(1, math.ceil(train_count * budget['epochs'] / budget['batch_size']))
   started = time.time()
   pipeline_runner.run_local(PipelineConfig(**base, train_steps=steps))
-  wall = time.time() - started
-  with open(os.path.join(_examples_dir(base['pipeline_root']), 'ingest_summary.json')) as f:
+  collect(args.results_dir, args.name, base['pipeline_root'], dict(budget, name=args.budget, steps=steps),
+          args, time.time() - started, ' '.join(sys.argv))
+
+
+def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command):
+  """The results JSON of a finished pipeline run (its eval-split metrics and its split)."""
+  with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
-  with open(os.path.join(_latest(base['pipeline_root'], 'ExactMatchEvaluator', 'evaluation', '*'),
+  with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                          'metrics.json')) as f:
     metrics = json.load(f)['model']
-  result = {'name': args.name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
+  result = {'name': name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
             'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
-            'budget': dict(budget, name=args.budget, steps=steps), 'alpha': args.alpha, 'beta': args.beta,
+            'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
             'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
-            'pipeline_wall_seconds': round(wall, 1), 'command': ' '.join(sys.argv),
-            'model': metrics, 'examples_dir': _examples_dir(base['pipeline_root'])}
-  write_result(args.results_dir, args.name, result)
+            'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
+            'model': metrics, 'examples_dir': _examples_dir(pipeline_root)}
+  write_result(results_dir, name, result)
 
 
 def count_train_triples(triples_pattern, rule):
@@ -118,13 +123,14 @@ def write_result(results_dir, name, result):
 
 
 def baselines(args):
-  from benchmarks import dictionary_baseline, split_files
+  from benchmarks import dictionary_baseline
+  from components import triples
   from components.offline_evaluation import evaluate_predictions
   import numpy as np
   with open(os.path.join(args.results_dir, f'{args.name}.json')) as f:
     source = json.load(f)
-  train = split_files.read_split(source['examples_dir'], splits.TRAIN)
-  evaluation = split_files.read_split(source['examples_dir'], splits.EVAL)
+  train = triples.read_split(source['examples_dir'], splits.TRAIN)
+  evaluation = triples.read_split(source['examples_dir'], splits.EVAL)
   attributes, gold = [r[1] for r in evaluation], [r[2] for r in evaluation]
 
   def result(name, values, extra):
@@ -144,8 +150,8 @@ def baselines(args):
   from model.checkpoint import read_checkpoint
   work = os.path.join(args.results_dir, f'{args.name}.hf-squad')
   os.makedirs(work, exist_ok=True)
-  split_files.write_split(train, os.path.join(work, 'train.txt'))
-  split_files.write_split(evaluation, os.path.join(work, 'eval.txt'))
+  triples.write_triples(train, os.path.join(work, 'train.txt'))
+  triples.write_triples(evaluation, os.path.join(work, 'eval.txt'))
   budget = BUDGETS[source['budget']['name']]
   completed = subprocess.run(
       [python, os.path.join(REPO, 'benchmarks', 'hf_squad_baseline.py'),
@@ -165,12 +171,20 @@ def baselines(args):
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   sub = parser.add_subparsers(dest='command', required=True)
-  for name in ('run', 'baselines', 'report'):
+  for name in ('run', 'collect', 'baselines', 'report'):
     p = sub.add_parser(name)
     p.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
     p.add_argument('--checkpoint', default=None)
     if name != 'report':
       p.add_argument('--name', required=True)
+    if name == 'collect':   # a run made with pipeline_runner.py directly
+      p.add_argument('--pipeline-root', required=True)
+      p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))
+      p.add_argument('--steps', type=int, required=True)
+      p.add_argument('--wall-seconds', type=float, required=True)
+      p.add_argument('--run-command', required=True)
+      p.add_argument('--alpha', type=float, default=0.5)
+      p.add_argument('--beta', type=float, default=0.5)
     if name == 'run':
       p.add_argument('--triples', default=AE_PUB)
       p.add_argument('--split', default='random', choices=splits.RULES)
@@ -181,6 +195,10 @@ def main():
   args = parser.parse_args()
   if args.command == 'run':
     run(args)
+  elif args.command == 'collect':
+    collect(args.results_dir, args.name, args.pipeline_root,
+            dict(BUDGETS[args.budget], name=args.budget, steps=args.steps), args,
+            args.wall_seconds, args.run_command)
   elif args.command == 'baselines':
     baselines(args)
   else:

@@ -19,22 +19,10 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
+from components import splits, triples
 from components.offline_evaluation import evaluate_model
 
 METRICS_FILE = 'metrics.json'
-
-
-def read_eval_triples(examples_uri: str, split: str = 'eval'):
-  """(titles, attributes, gold values) of one split of an Examples artifact."""
-  files = tf.io.gfile.glob(os.path.join(examples_uri, f'Split-{split}', '*'))
-  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ('title', 'attribute', 'value')}
-  titles, attributes, values = [], [], []
-  for record in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(1024):
-    parsed = tf.io.parse_example(record, spec)
-    titles += [t.decode() for t in parsed['title'].numpy()]
-    attributes += [a.decode() for a in parsed['attribute'].numpy()]
-    values += [v.decode() for v in parsed['value'].numpy()]
-  return titles, attributes, values
 
 
 def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float):
@@ -60,7 +48,7 @@ def ExactMatchEvaluator(
     batch_size: Parameter[int] = 64,
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress."""
-  titles, attributes, gold = read_eval_triples(examples.uri)
+  titles, attributes, gold = map(list, zip(*triples.read_split(examples.uri, splits.EVAL)))
   metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size)}
   print('Evaluator, eval split:', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = None

@@ -4,7 +4,7 @@ One parser for the pipeline's ExampleGen and for the offline evaluation scripts.
 A malformed line is returned with its reason, never dropped silently.
 """
 import dataclasses
-from typing import Iterator, Optional, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import tensorflow as tf
 
@@ -62,3 +62,22 @@ def read_triples(path: str) -> Iterator[Tuple[int, Union[Triple, str], str]]:
       if raw.strip():
         text = raw.decode('utf-8', errors='replace').rstrip('\r\n')
         yield number, parse_line(raw), text
+
+
+def read_split(examples_uri: str, split: str) -> List[Tuple[str, str, str]]:
+  """(title, attribute, value) of each example of one split of a TriplesExampleGen output."""
+  import os
+  files = tf.io.gfile.glob(os.path.join(examples_uri, f'Split-{split}', '*'))
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ('title', 'attribute', 'value')}
+  rows = []
+  for batch in tf.data.TFRecordDataset(files, compression_type='GZIP').batch(2048):
+    parsed = tf.io.parse_example(batch, spec)
+    rows += zip(*[[v.decode('utf-8') for v in parsed[k].numpy()] for k in ('title', 'attribute', 'value')])
+  return rows
+
+
+def write_triples(rows, path: str):
+  """(title, attribute, value) rows as a triples file, for tools outside the pipeline."""
+  with tf.io.gfile.GFile(path, 'w') as f:
+    for row in rows:
+      f.write(SEPARATOR.join(row) + '\n')

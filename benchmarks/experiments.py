@@ -75,13 +75,19 @@ def run(args):
           args, time.time() - started, ' '.join(sys.argv))
 
 
-def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command):
-  """The results JSON of a finished pipeline run (its eval-split metrics and its split)."""
+def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command, metrics_file=None):
+  """The results JSON of a finished pipeline run (its eval-split metrics and its split).
+  metrics_file: a `pipeline_runner.py --eval-triples` report of the same model on the
+  same eval split, to use instead of the evaluator's."""
   with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
-  with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
-                         'metrics.json')) as f:
-    metrics = json.load(f)['model']
+  if metrics_file:
+    with open(metrics_file) as f:
+      metrics = json.load(f)
+  else:
+    with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
+                           'metrics.json')) as f:
+      metrics = json.load(f)['model']
   result = {'name': name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
             'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
             'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
@@ -183,6 +189,7 @@ def main():
       p.add_argument('--steps', type=int, required=True)
       p.add_argument('--wall-seconds', type=float, required=True)
       p.add_argument('--run-command', required=True)
+      p.add_argument('--metrics', default=None, help='an --eval-triples metrics.json of the same model')
       p.add_argument('--alpha', type=float, default=0.5)
       p.add_argument('--beta', type=float, default=0.5)
     if name == 'run':
@@ -198,7 +205,7 @@ def main():
   elif args.command == 'collect':
     collect(args.results_dir, args.name, args.pipeline_root,
             dict(BUDGETS[args.budget], name=args.budget, steps=args.steps), args,
-            args.wall_seconds, args.run_command)
+            args.wall_seconds, args.run_command, args.metrics)
   elif args.command == 'baselines':
     baselines(args)
   else:

@@ -150,6 +150,8 @@ def baselines(args):
          {'method': 'longest training value of the attribute found in the title'})
 
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
+  if args.dictionary_only:
+    return
   if not os.path.exists(python):
     print('No comparison environment: run benchmarks/install_comparison.sh for the Hugging Face baseline')
     return
@@ -183,6 +185,8 @@ def main():
     p.add_argument('--checkpoint', default=None)
     if name != 'report':
       p.add_argument('--name', required=True)
+    if name == 'baselines':
+      p.add_argument('--dictionary-only', action='store_true', help='skip the Hugging Face recipe')
     if name == 'collect':   # a run made with pipeline_runner.py directly
       p.add_argument('--pipeline-root', required=True)
       p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))

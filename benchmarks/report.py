@@ -81,7 +81,8 @@ def write_report(results_dir):
       out += ['Paper, overall F1: ' + ', '.join(f'{k} {v}' for k, v in PAPER_OVERALL_F1.items()), '']
     sweep_png, reliability_png = _plots(results_dir, name, result)
     best = max(result['model']['threshold_sweep'], key=lambda r: r['f1'])
-    out += [f"Best no-answer threshold on this split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}).", '',
+    out += [f"Best no-answer threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "
+            'picked on the eval split itself, so optimistic: a guide for tuning, not a result).', '',
             f'![threshold sweep]({sweep_png}) ![reliability]({reliability_png})', '']
   ablations = [(label, split, r) for label, a, b in ABLATIONS for split in ('random', 'zero_shot')
                for r in runs.values() if r['alpha'] == a and r['beta'] == b and r['split'].get('rule') == split]

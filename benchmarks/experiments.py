@@ -87,11 +87,17 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
     with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                            'metrics.json')) as f:
       metrics = json.load(f)['model']
+  tuning_files = glob.glob(os.path.join(pipeline_root, 'Trainer', 'model_run', '*', 'no_answer_threshold.json'))
+  tuning = None
+  if tuning_files:
+    with open(max(tuning_files, key=os.path.getmtime)) as f:
+      tuning = {k: v for k, v in json.load(f).items() if k != 'sweep'}
   result = {'name': name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
             'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
             'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
             'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
+            'no_answer_threshold': tuning or 'fixed (not tuned)',
             'model': metrics, 'examples_dir': _examples_dir(pipeline_root)}
   write_result(results_dir, name, result)
 

@@ -17,7 +17,7 @@ import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
 from components import preprocessing as p
-from model import aveqa
+from model import aveqa, no_answer_threshold
 from model.checkpoint import read_checkpoint
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
@@ -30,7 +30,9 @@ DEFAULT_HPARAMS = {
     'eval_steps': None,        # None: the whole eval split
     'max_seq_length': 128,
     'alpha': 0.5, 'beta': 0.5, 'temperature': 2.0, 'mask_rate': 0.15, 'dropout': 0.1,
-    'top_k_begins': 5, 'max_answer_tokens': 16, 'no_answer_threshold': 0.5,
+    'top_k_begins': 5, 'max_answer_tokens': 16,
+    'no_answer_threshold': 0.5,  # used as is when dev_fraction = 0 or beta = 0
+    'dev_fraction': 0.05,      # training triples held out to tune the threshold on
     'tpu': None,               # TPU name/address for TPUClusterResolver ('' = local TPU)
     'seed': 0,                 # weights of the new heads, masking, dropout, shuffling
     'code_fingerprint': None,  # set by the pipeline so TFX's cache notices code changes
@@ -66,16 +68,58 @@ def model_inputs(features, fixed_length=None):
   return inputs
 
 
-def _dataset(files, data_accessor, tft_output, batch_size, repeat, fixed_length=None):
-  """Trainable examples (aligned or NULL) as model inputs, dynamically padded."""
-  dataset = data_accessor.tf_dataset_factory(
+def in_dev(features, dev_fraction):
+  """Whether an example belongs to the dev slice: a hash of its token ids, so the same
+  question always lands on the same side whatever the file order."""
+  ids = features[p.TOKEN_IDS]
+  ids = ids.values if isinstance(ids, tf.SparseTensor) else tf.reshape(ids, [-1])
+  key = tf.strings.reduce_join(tf.strings.as_string(ids), separator=' ')
+  return tf.strings.to_hash_bucket_fast(key, 10000) < int(round(dev_fraction * 10000))
+
+
+def _examples(files, data_accessor, tft_output, batch_size, repeat):
+  return data_accessor.tf_dataset_factory(
       files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, shuffle=repeat,
                                             num_epochs=None if repeat else 1),
-      tft_output.transformed_metadata.schema)
-  dataset = dataset.unbatch().filter(
+      tft_output.transformed_metadata.schema).unbatch()
+
+
+def _dataset(files, data_accessor, tft_output, batch_size, repeat, fixed_length=None, dev_fraction=0.0):
+  """Trainable examples (aligned or NULL) outside the dev slice, dynamically padded."""
+  dataset = _examples(files, data_accessor, tft_output, batch_size, repeat).filter(
       lambda f: tf.reduce_any(tf.equal(tf.reshape(f[p.SPAN_STATUS], []), TRAINABLE_STATUSES)))
+  if dev_fraction > 0:
+    dataset = dataset.filter(lambda f: ~in_dev(f, dev_fraction))
   return (dataset.batch(batch_size, drop_remainder=fixed_length is not None)
           .map(lambda f: model_inputs(f, fixed_length)).prefetch(tf.data.AUTOTUNE))
+
+
+def _dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
+  """The dev slice with every span status: values the title does not hold count, as on eval."""
+  dataset = _examples(files, data_accessor, tft_output, batch_size, False).filter(
+      lambda f: in_dev(f, dev_fraction))
+  return dataset.batch(batch_size).map(
+      lambda f: (model_inputs(f), tf.reshape(f[p.SPAN_STATUS], [-1])))
+
+
+def tune_no_answer_threshold(model, dev):
+  """Sets model.config.no_answer_threshold to the dev slice's exact-match optimum.
+  Returns the sweep (threshold, counts, F1 per row) and the chosen threshold."""
+  predict = tf.function(model.predict_spans, reduce_retracing=True)
+  probs, predicted, gold, has_value = [], [], [], []
+  for inputs, status in dev:
+    spans = predict({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')})
+    probs.extend(spans['no_answer_prob'].numpy())
+    predicted.extend(zip(spans['begin'].numpy(), spans['end'].numpy()))
+    status = status.numpy()
+    # A gold value the title does not hold (or that was cut off) cannot be matched.
+    gold.extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
+        inputs[p.BEGIN].numpy(), inputs[p.END].numpy(), status))
+    has_value.extend(status != p.NULL)
+  rows = no_answer_threshold.sweep(probs, predicted, gold, has_value)
+  chosen = no_answer_threshold.best_threshold(rows, model.config.no_answer_threshold)
+  model.config.no_answer_threshold = chosen
+  return {'dev_examples': len(probs), 'threshold': chosen, 'sweep': rows}
 
 
 def span_status_counts(files, data_accessor, tft_output):
@@ -163,7 +207,10 @@ def run_fn(fn_args):
   for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
     print(f'Span alignment of the {name} split:',
           json.dumps(span_status_counts(files, fn_args.data_accessor, tft_output)))
-  train = _dataset(fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, True, fixed_length)
+  tune = hparams['dev_fraction'] > 0 and hparams['beta'] > 0
+  dev_fraction = hparams['dev_fraction'] if tune else 0.0
+  train = _dataset(fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, True,
+                   fixed_length, dev_fraction)
   evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tft_output, batch_size, False, fixed_length)
 
   checkpoint = read_checkpoint(hparams['checkpoint'])
@@ -184,4 +231,11 @@ def run_fn(fn_args):
   model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
             validation_freq=epochs, validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
             callbacks=callbacks, verbose=2)
+  if tune:
+    tuning = tune_no_answer_threshold(model, _dev_dataset(
+        fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, dev_fraction))
+    print(f"No-answer threshold {tuning['threshold']} (best exact-match F1 on "
+          f"{tuning['dev_examples']} dev examples held out of the train split)")
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, 'no_answer_threshold.json'), 'w') as f:
+      json.dump(tuning, f, indent=1)
   export_serving_model(model, tft_output, fn_args.serving_model_dir)

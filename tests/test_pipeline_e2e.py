@@ -59,6 +59,13 @@ def test_pipeline_fills_the_catalog_row_by_row(run_dir, tiny_checkpoint_dir):
         assert 0.0 <= row[confidence_col] <= 1.0
         if row[value_col] is not None:          # an extracted value is a piece of the title
           assert row[value_col] in original['title']
+  # The no-answer threshold was tuned on the dev slice held out of the train split.
+  tuning_files = glob.glob(str(run_dir / 'root' / 'Trainer' / 'model_run' / '*' / 'no_answer_threshold.json'))
+  assert len(tuning_files) == 1
+  with open(tuning_files[0]) as f:
+    tuning = json.load(f)
+  assert tuning['dev_examples'] > 0 and tuning['threshold'] in [r['threshold'] for r in tuning['sweep']]
+  assert all(r['total'] == tuning['dev_examples'] for r in tuning['sweep'])
   asked = sum(summary['questions'].values())
   assert asked == sum(1 for r in rows_out for a in ATTRIBUTES if not by_id[r['product_id']].get(a))
 

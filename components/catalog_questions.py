@@ -35,18 +35,28 @@ def read_target_attributes(path: str):
     return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
+def _read_file_schema(path: str) -> pa.Schema:
+  if '://' in path:   # gs://: pyarrow reads just the footer through its own filesystem
+    filesystem, local = pa.fs.FileSystem.from_uri(path)
+    return pq.read_schema(local, filesystem=filesystem)
+  return pq.read_schema(path)
+
+
 def read_schema(pattern: str) -> pa.Schema:
+  """The catalog's schema, the same in every file (footers only: cheap at any size)."""
   files = sorted(tf.io.gfile.glob(pattern))
   if not files:
     raise FileNotFoundError(f'no catalog files match {pattern}')
-  if '://' in files[0]:   # gs://: pyarrow reads just the footer through its own filesystem
-    filesystem, path = pa.fs.FileSystem.from_uri(files[0])
-    schema = pq.read_schema(path, filesystem=filesystem)
-  else:
-    schema = pq.read_schema(files[0])
+  schema = _read_file_schema(files[0])
   missing = {ID, TITLE} - set(schema.names)
   if missing:
     raise ValueError(f'catalog {files[0]} lacks the column(s) {", ".join(sorted(missing))}')
+  for path in files[1:]:
+    other = _read_file_schema(path)
+    if not other.equals(schema, check_metadata=False):
+      differences = sorted(set(map(str, schema)) ^ set(map(str, other)))
+      raise ValueError(f'catalog files disagree on their schema: {path} vs {files[0]}: '
+                       f'{"; ".join(differences)}')
   return schema
 
 

@@ -46,17 +46,19 @@ def ExactMatchEvaluator(
     min_f1: Parameter[float] = 0.5,
     max_f1_drop: Parameter[float] = 0.01,
     batch_size: Parameter[int] = 64,
+    precision: Parameter[str] = 'float32',
 ):
-  """Blesses the model when its eval-split F1 passes min_f1 and does not regress."""
+  """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
+  precision: the signature bulk inference will use, so the gate scores what is served."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples.uri, splits.EVAL)))
-  metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size)}
+  metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size, precision)}
   print('Evaluator, eval split:', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = None
   if baseline_model is not None:
-    metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size)
+    metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']
   blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop)
-  metrics.update({'blessed': blessed, 'reason': reason, 'min_f1': min_f1, 'max_f1_drop': max_f1_drop})
+  metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1, 'max_f1_drop': max_f1_drop})
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), 'w') as f:
     json.dump(metrics, f, indent=2)
   marker = 'BLESSED' if blessed else 'NOT_BLESSED'

@@ -25,13 +25,16 @@ def load(model_uri: str):
 
 
 def predict(model, titles: Sequence[str], attributes: Sequence[str],
-            batch_size: int = 64) -> Dict[str, np.ndarray]:
-  """Column arrays of the model's predictions for each (title, attribute), in input order."""
+            batch_size: int = 64, precision: str = 'float32') -> Dict[str, np.ndarray]:
+  """Column arrays of the model's predictions for each (title, attribute), in input order.
+  precision: which of the model's signatures computes (components/trainer.PRECISIONS)."""
+  from components.trainer import signature_names
+  predict_raw = model.signatures[signature_names(precision)[1]]
   order = np.argsort([len(t) for t in titles], kind='stable')
   columns: Dict[str, List[np.ndarray]] = {k: [] for k in OUTPUTS}
   for start in range(0, len(order), batch_size):
     rows = order[start:start + batch_size]
-    out = model.predict_raw(title=tf.constant([titles[i] for i in rows]),
+    out = predict_raw(title=tf.constant([titles[i] for i in rows]),
                             attribute=tf.constant([attributes[i] for i in rows]))
     for key in OUTPUTS:
       columns[key].append(out[key].numpy())

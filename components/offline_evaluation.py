@@ -57,8 +57,9 @@ def evaluate_predictions(attributes, gold, predictions) -> Dict:
   return report
 
 
-def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int = 64) -> Dict:
-  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size)
+def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int = 64,
+                   precision: str = 'float32') -> Dict:
+  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size, precision)
   report = evaluate_predictions(attributes, gold, predictions)
   report['examples'] = len(titles)
   return report

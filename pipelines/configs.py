@@ -41,6 +41,11 @@ class PipelineConfig:
   no_answer_threshold: float = 0.5             # used as is only when dev_fraction = 0
   dev_fraction: float = 0.05                  # train split held out to tune that threshold
   tpu: Optional[str] = None
+  # Bulk inference: the served precision (the gate scores the same), batch size, and
+  # how many questions are sorted by length together before batching.
+  inference_precision: str = 'float32'
+  inference_batch_size: int = 256
+  bucket_size: int = 8192
   # Gate.
   min_f1: float = 0.5
   max_f1_drop: float = 0.01

@@ -2,7 +2,7 @@
 
   TriplesExampleGen -> StatisticsGen -> ExampleValidator (against schemas/, via ImportSchemaGen)
                     -> Transform -> Trainer -> ExactMatchEvaluator (vs. last blessed) -> Pusher
-  CatalogQuestionGen -> BulkInferrer (blessed model) -> CatalogWriter -> Parquet
+  CatalogQuestionGen -> CatalogBulkInferrer (blessed model) -> CatalogWriter -> Parquet
 """
 import hashlib
 import pathlib
@@ -10,7 +10,8 @@ import pathlib
 from tfx import v1 as tfx
 
 import schemas
-from components.catalog_questions import QUESTIONS_SPLIT, CatalogQuestionGen
+from components.catalog_inferrer import CatalogBulkInferrer
+from components.catalog_questions import CatalogQuestionGen
 from components.catalog_writer import CatalogWriter
 from components.exact_match_evaluator import ExactMatchEvaluator
 from components.triples_example_gen import TriplesExampleGen
@@ -61,7 +62,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   evaluator = ExactMatchEvaluator(
       examples=triples.outputs['examples'], model=trainer.outputs['model'],
       baseline_model=baseline.outputs['model'], min_f1=config.min_f1,
-      max_f1_drop=config.max_f1_drop)
+      max_f1_drop=config.max_f1_drop, precision=config.inference_precision)
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(
@@ -70,11 +71,10 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   catalog = CatalogQuestionGen(
       catalog_pattern=config.catalog, target_attributes=attributes,
       use_description=int(config.use_description), repredict_known=int(config.repredict_known))
-  inferrer = tfx.components.BulkInferrer(
+  inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=trainer.outputs['model'],
-      model_blessing=evaluator.outputs['blessing'],
-      data_spec=tfx.proto.DataSpec(example_splits=[QUESTIONS_SPLIT]),
-      model_spec=tfx.proto.ModelSpec(model_signature_name=['serving_default']))
+      model_blessing=evaluator.outputs['blessing'], precision=config.inference_precision,
+      batch_size=config.inference_batch_size, bucket_size=config.bucket_size)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],

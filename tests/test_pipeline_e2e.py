@@ -3,6 +3,7 @@ import glob
 import json
 import os
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -98,3 +99,16 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, t
   assert f'{triples}:2: wrong field count' in capsys.readouterr().out
   assert [r['threshold'] for r in report['threshold_sweep']][-1] == 1.0
   assert (tmp_path / 'report' / 'metrics.md').exists()
+
+
+def test_the_bfloat16_signatures_share_the_weights_and_answer_alike(run_dir):
+  from components import inference
+  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  assert {'serving_default', 'predict_raw', 'serving_bfloat16', 'predict_raw_bfloat16'} <= set(model.signatures)
+  titles = ['Trailwise Running Shoes Black Mesh', 'Kitchara Glass Water Bottle 750ml Red Leakproof']
+  attributes = ['Color', 'Material']
+  full = inference.predict(model, titles, attributes, precision='float32')
+  half = inference.predict(model, titles, attributes, precision='bfloat16')
+  # bfloat16 keeps 8 bits of mantissa: probabilities agree to about 1e-2, not exactly.
+  np.testing.assert_allclose(half['no_answer_prob'], full['no_answer_prob'], atol=0.03)
+  assert not np.array_equal(half['no_answer_prob'], full['no_answer_prob'])   # it did compute in bf16

@@ -27,18 +27,31 @@ def _f1(result, attribute=None):
   return '–' if block is None else f"{100 * block['f1']:.1f}"
 
 
-def _comparison(results, name, attributes):
+def _pr(result):
+  o = result['model']['overall']
+  return f"{100 * o['precision']:.1f} / {100 * o['recall']:.1f}"
+
+
+def _comparison(results, name, attributes, paper_column):
+  """F1 per method side by side; the paper's overall numbers (the only ones we have for
+  AE-pub) in their own columns on the random split."""
   methods = [(name, 'AVEQA (ours)')] + [(f'{name}.{suffix}', label) for suffix, label in (
       ('hf-squad', 'HF extractive-QA recipe'), ('dictionary', 'dictionary baseline'))]
   methods = [(key, label) for key, label in methods if key in results]
-  lines = ['| attribute | triples | ' + ' | '.join(label for _, label in methods) + ' |',
-           '|---|---:|' + '---:|' * len(methods)]
+  paper = list(PAPER_OVERALL_F1.items()) if paper_column else []
+  lines = ['| attribute | triples | ' + ' | '.join(label for _, label in methods)
+           + ''.join(f' | {label}' for label, _ in paper) + ' |',
+           '|---|---:|' + '---:|' * (len(methods) + len(paper))]
   main = results[name]['model']
-  lines.append('| **overall** | ' + str(main['overall']['total']) + ' | '
-               + ' | '.join(_f1(results[k]) for k, _ in methods) + ' |')
+  lines.append('| **overall F1** | ' + str(main['overall']['total']) + ' | '
+               + ' | '.join(_f1(results[k]) for k, _ in methods)
+               + ''.join(f' | {value}' for _, value in paper) + ' |')
+  lines.append('| overall P / R | | ' + ' | '.join(_pr(results[k]) for k, _ in methods)
+               + ' | –' * len(paper) + ' |')
   for attribute in attributes:
     count = main['per_attribute'].get(attribute, {}).get('total', 0)
-    lines.append(f'| {attribute} | {count} | ' + ' | '.join(_f1(results[k], attribute) for k, _ in methods) + ' |')
+    lines.append(f'| {attribute} | {count} | ' + ' | '.join(_f1(results[k], attribute) for k, _ in methods)
+                 + ' | –' * len(paper) + ' |')
   return '\n'.join(lines)
 
 
@@ -76,9 +89,11 @@ def write_report(results_dir):
             f"split: `{json.dumps(result['split'])}`; {result['train_examples']} train / "
             f"{result['eval_examples']} eval triples; alpha={result['alpha']} beta={result['beta']}; "
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
-            f"command: `{result['command']}`", '', _comparison(results, name, attributes), '']
-    if not zero_shot:
-      out += ['Paper, overall F1: ' + ', '.join(f'{k} {v}' for k, v in PAPER_OVERALL_F1.items()), '']
+            f"command: `{result['command']}`", '', _comparison(results, name, attributes, not zero_shot), '']
+    tuning = result.get('no_answer_threshold')
+    if isinstance(tuning, dict):
+      out += [f"No-answer threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "
+              f"{tuning['dev_examples']} dev examples held out of the train split.", '']
     sweep_png, reliability_png = _plots(results_dir, name, result)
     best = max(result['model']['threshold_sweep'], key=lambda r: r['f1'])
     out += [f"Best no-answer threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "

@@ -18,6 +18,7 @@ def test_report_puts_ours_beside_the_baselines(tmp_path):
     (tmp_path / f'{name}.json').write_text(json.dumps(_result(name, f1)))
   report.write_report(str(tmp_path))
   text = (tmp_path / 'report.md').read_text()
-  assert '| **overall** | 10 | 80.0 | 70.0 | 60.0 |' in text
+  assert '| **overall F1** | 10 | 80.0 | 70.0 | 60.0 | 85.01 | 74.92 |' in text
+  assert '| overall P / R | | 80.0 / 80.0 | 70.0 / 70.0 | 60.0 / 60.0 | – | – |' in text
   assert '85.01' in text and (tmp_path / 'run.threshold.png').exists()
   assert '| AVEQA | random | 80.0 |' in text

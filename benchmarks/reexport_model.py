@@ -1,0 +1,67 @@
+"""Re-exports a trained model with the current export code (e.g. to add signatures that
+an older Trainer did not write), from the Trainer's weights and Transform's graph.
+
+  .venv/bin/python benchmarks/reexport_model.py --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
+      --output outputs/experiments/aveqa-random/serving_model/reexported
+
+Takes the newest Trainer run under the pipeline root: its aveqa.weights.h5, its tuned
+no-answer threshold (no_answer_threshold.json) and hyper-parameters, and the Transform
+graph it trained on. The weights are not changed.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _newest(pattern):
+  found = glob.glob(pattern)
+  if not found:
+    raise SystemExit(f'nothing matches {pattern}')
+  return max(found, key=os.path.getmtime)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--pipeline-root', required=True)
+  parser.add_argument('--output', required=True)
+  args = parser.parse_args()
+  import tensorflow_transform as tft
+  from components import trainer
+  from model import aveqa
+  from model.checkpoint import read_checkpoint
+
+  run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*', 'aveqa.weights.h5')))
+  hparams = dict(trainer.DEFAULT_HPARAMS)
+  hparams.update(_trainer_custom_config(args.pipeline_root))
+  model = aveqa.build_model(read_checkpoint(hparams['checkpoint']), trainer.model_config(hparams))
+  model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
+  tuning_file = os.path.join(run_dir, 'no_answer_threshold.json')
+  if os.path.exists(tuning_file):
+    with open(tuning_file) as f:
+      model.config.no_answer_threshold = json.load(f)['threshold']
+  tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
+  trainer.export_serving_model(model, tft_output, args.output)
+  print(f'Re-exported {run_dir} (no-answer threshold {model.config.no_answer_threshold}) to {args.output}')
+
+
+def _trainer_custom_config(pipeline_root):
+  """The Trainer's custom_config of the newest run, from the pipeline's MLMD store."""
+  from tfx.orchestration import metadata
+  store_path = os.path.join(os.path.dirname(pipeline_root.rstrip('/')), 'metadata.sqlite')
+  config = metadata.sqlite_metadata_connection_config(store_path)
+  with metadata.Metadata(config) as m:
+    executions = [e for e in m.store.get_executions()
+                  if 'custom_config' in e.properties or 'custom_config' in e.custom_properties]
+    trainer_runs = [e for e in executions if 'Trainer' in m.store.get_execution_types_by_id([e.type_id])[0].name]
+    newest = max(trainer_runs, key=lambda e: e.id)
+    props = newest.properties if 'custom_config' in newest.properties else newest.custom_properties
+    return json.loads(props['custom_config'].string_value)
+
+
+if __name__ == '__main__':
+  main()

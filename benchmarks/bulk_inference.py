@@ -6,8 +6,8 @@ Builds a synthetic catalog (--products rows, product titles drawn from the AE-pu
 when they are there, else from the embedded sample; none of the --attributes known, so
 products x attributes questions), then, --repeats times, in this order:
   ours     the pipeline's catalog step as the components run it (CatalogQuestionGen's
-           Beam part, CatalogBulkInferrer's, CatalogWriter's), on the pipeline's default
-           Beam runner (DirectRunner, one worker process per core), once per precision;
+           Beam part, CatalogBulkInferrer's, CatalogWriter's), with the pipeline's default
+           Beam args (DirectRunner; the inference step in one process), per precision;
   theirs   transformers pipeline("question-answering") on CPU PyTorch, same checkpoint
            (its QA head untrained: a timing run), same batch size, in its own environment
            (benchmarks/install_comparison.sh).
@@ -98,7 +98,10 @@ def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucke
   from apache_beam.options.pipeline_options import PipelineOptions
   from components import catalog_inferrer, catalog_questions, catalog_writer
   from pipelines.configs import PipelineConfig
-  options = PipelineOptions(PipelineConfig().beam_pipeline_args)
+  config = PipelineConfig()
+  options = PipelineOptions(config.beam_pipeline_args)
+  # As in the pipeline: the inference step's own Beam args come after the pipeline's.
+  inference_options = PipelineOptions(config.beam_pipeline_args + config.inference_beam_pipeline_args)
   rows_uri, questions_uri = os.path.join(work, 'rows'), os.path.join(work, 'questions')
   predictions_uri, output_uri = os.path.join(work, 'predictions'), os.path.join(work, 'enriched')
   seconds = {}
@@ -108,7 +111,7 @@ def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucke
       catalog_questions.build_questions(pipeline, os.path.join(catalog_folder, '*.parquet'), attributes,
                                         rows_uri, questions_uri)
     seconds['questions'] = time.perf_counter() - started
-    with beam.Pipeline(options=options) as pipeline:
+    with beam.Pipeline(options=inference_options) as pipeline:
       catalog_inferrer.run_inference(pipeline, os.path.join(questions_uri, '*', '*'), model_dir,
                                      predictions_uri, precision, batch_size, bucket_size)
     seconds['inference'] = time.perf_counter() - started - seconds['questions']

@@ -46,6 +46,12 @@ class PipelineConfig:
   inference_precision: str = 'float32'
   inference_batch_size: int = 256
   bucket_size: int = 8192
+  # Added to the Beam args of the inference step only. Locally: one TF process using
+  # every core (TF's own threads) rather than one process per core each holding a copy
+  # of the model: measured 170 vs 156 questions/s and 2.3 vs 4.8 GB peak RSS (README).
+  # Ignored by Dataflow and other runners.
+  inference_beam_pipeline_args: List[str] = dataclasses.field(
+      default_factory=lambda: ['--direct_running_mode=in_memory'])
   # Gate.
   min_f1: float = 0.5
   max_f1_drop: float = 0.01

@@ -74,7 +74,8 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=trainer.outputs['model'],
       model_blessing=evaluator.outputs['blessing'], precision=config.inference_precision,
-      batch_size=config.inference_batch_size, bucket_size=config.bucket_size)
+      batch_size=config.inference_batch_size, bucket_size=config.bucket_size,
+  ).with_beam_pipeline_args(config.inference_beam_pipeline_args)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],

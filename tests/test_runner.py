@@ -67,3 +67,7 @@ def test_the_local_pipeline_builds_for_dataflow_by_flags_alone():
   assert pipeline.beam_pipeline_args == DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text']
   beam_steps = {c.id for c in pipeline.components if hasattr(c, 'with_beam_pipeline_args')}
   assert {'TriplesExampleGen', 'Transform', 'CatalogQuestionGen', 'CatalogBulkInferrer', 'CatalogWriter'} <= beam_steps
+  inferrer = next(c for c in pipeline.components if c.id == 'CatalogBulkInferrer')
+  # The pipeline's args first, the inference step's own last (so they win on the local runner).
+  assert inferrer.executor_spec.beam_pipeline_args == (
+      DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text', '--direct_running_mode=in_memory'])

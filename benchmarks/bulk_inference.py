@@ -44,7 +44,8 @@ AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'openta
 
 
 class PeakRss:
-  """Peak resident memory of this process and all its children, sampled every 0.2 s."""
+  """Peak resident memory of this process's children (all descendants), sampled every
+  0.2 s: each run below is a child process, so its figure is its own, from a cold start."""
 
   def __enter__(self):
     self.peak, self._stop = 0, threading.Event()
@@ -56,7 +57,7 @@ class PeakRss:
     me = psutil.Process()
     while not self._stop.is_set():
       total = 0
-      for process in [me] + me.children(recursive=True):
+      for process in me.children(recursive=True):
         try:
           total += process.memory_info().rss
         except psutil.Error:
@@ -93,7 +94,20 @@ def write_catalog(folder, products, titles, seed=0):
 
 
 def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
-  """The three Beam steps of the catalog path, timed; returns counts, seconds, peak RSS."""
+  """run_ours_here in a fresh child process; adds its peak RSS."""
+  spec = json.dumps({'catalog_folder': catalog_folder, 'model_dir': model_dir, 'attributes': attributes,
+                     'precision': precision, 'batch_size': batch_size, 'bucket_size': bucket_size,
+                     'work': work})
+  with PeakRss() as rss:
+    completed = subprocess.run([sys.executable, os.path.abspath(__file__), '--one-run', spec],
+                               check=True, capture_output=True, text=True)
+  result = json.loads(completed.stdout.strip().splitlines()[-1])
+  result['peak_rss_mb'] = rss.mb
+  return result
+
+
+def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
+  """The three Beam steps of the catalog path, timed; returns counts and seconds."""
   import apache_beam as beam
   from apache_beam.options.pipeline_options import PipelineOptions
   from components import catalog_inferrer, catalog_questions, catalog_writer
@@ -105,25 +119,24 @@ def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucke
   rows_uri, questions_uri = os.path.join(work, 'rows'), os.path.join(work, 'questions')
   predictions_uri, output_uri = os.path.join(work, 'predictions'), os.path.join(work, 'enriched')
   seconds = {}
-  with PeakRss() as rss:
-    started = time.perf_counter()
-    with beam.Pipeline(options=options) as pipeline:
-      catalog_questions.build_questions(pipeline, os.path.join(catalog_folder, '*.parquet'), attributes,
-                                        rows_uri, questions_uri)
-    seconds['questions'] = time.perf_counter() - started
-    with beam.Pipeline(options=inference_options) as pipeline:
-      catalog_inferrer.run_inference(pipeline, os.path.join(questions_uri, '*', '*'), model_dir,
-                                     predictions_uri, precision, batch_size, bucket_size)
-    seconds['inference'] = time.perf_counter() - started - seconds['questions']
-    with beam.Pipeline(options=options) as pipeline:
-      counts = catalog_writer.write_enriched(pipeline, rows_uri, os.path.join(predictions_uri, '*'),
-                                             output_uri, attributes, 'benchmark')
-      _ = counts | beam.Map(catalog_writer.finish_summary, rows_uri, output_uri, attributes, 'benchmark')
-    seconds['total'] = time.perf_counter() - started
+  started = time.perf_counter()
+  with beam.Pipeline(options=options) as pipeline:
+    catalog_questions.build_questions(pipeline, os.path.join(catalog_folder, '*.parquet'), attributes,
+                                      rows_uri, questions_uri)
+  seconds['questions'] = time.perf_counter() - started
+  with beam.Pipeline(options=inference_options) as pipeline:
+    catalog_inferrer.run_inference(pipeline, os.path.join(questions_uri, '*', '*'), model_dir,
+                                   predictions_uri, precision, batch_size, bucket_size)
+  seconds['inference'] = time.perf_counter() - started - seconds['questions']
+  with beam.Pipeline(options=options) as pipeline:
+    counts = catalog_writer.write_enriched(pipeline, rows_uri, os.path.join(predictions_uri, '*'),
+                                           output_uri, attributes, 'benchmark')
+    _ = counts | beam.Map(catalog_writer.finish_summary, rows_uri, output_uri, attributes, 'benchmark')
+  seconds['total'] = time.perf_counter() - started
   with open(os.path.join(output_uri, catalog_writer.SUMMARY_FILE)) as f:
     summary = json.load(f)
   return {'products': summary['rows_out'], 'questions': sum(summary['questions'].values()),
-          'seconds': seconds, 'peak_rss_mb': rss.mb}
+          'seconds': seconds}
 
 
 def run_theirs(questions_file, checkpoint_dir, batch_size):
@@ -199,6 +212,9 @@ def spread(values, fmt='{:.1f}'):
 
 
 def main():
+  if len(sys.argv) == 3 and sys.argv[1] == '--one-run':   # a child of run_ours
+    print(json.dumps(run_ours_here(**json.loads(sys.argv[2]))))
+    return
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)
   parser.add_argument('--attributes', type=int, default=10, help=f'the first N of {ATTRIBUTES}')

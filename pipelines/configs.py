@@ -48,7 +48,8 @@ class PipelineConfig:
   bucket_size: int = 8192
   # Added to the Beam args of the inference step only. Locally: one TF process using
   # every core (TF's own threads) rather than one process per core each holding a copy
-  # of the model: measured 170 vs 156 questions/s and 2.3 vs 4.8 GB peak RSS (README).
+  # of the model: measured 170 questions/s and 2.3 GB peak RSS vs 148 and 2.9 GB with one
+  # worker process, 125-157 questions/s with two (10k questions, bfloat16).
   # Ignored by Dataflow and other runners.
   inference_beam_pipeline_args: List[str] = dataclasses.field(
       default_factory=lambda: ['--direct_running_mode=in_memory'])

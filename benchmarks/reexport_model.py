@@ -29,6 +29,8 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--pipeline-root', required=True)
   parser.add_argument('--output', required=True)
+  parser.add_argument('--metadata', default=None,
+                      help='the pipeline\'s MLMD sqlite (default: metadata.sqlite beside the pipeline root)')
   args = parser.parse_args()
   import tensorflow_transform as tft
   from components import trainer
@@ -37,7 +39,8 @@ def main():
 
   run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*', 'aveqa.weights.h5')))
   hparams = dict(trainer.DEFAULT_HPARAMS)
-  hparams.update(_trainer_custom_config(args.pipeline_root))
+  hparams.update(_trainer_custom_config(args.metadata or os.path.join(
+      os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite')))
   model = aveqa.build_model(read_checkpoint(hparams['checkpoint']), trainer.model_config(hparams))
   model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
   tuning_file = os.path.join(run_dir, 'no_answer_threshold.json')
@@ -49,10 +52,9 @@ def main():
   print(f'Re-exported {run_dir} (no-answer threshold {model.config.no_answer_threshold}) to {args.output}')
 
 
-def _trainer_custom_config(pipeline_root):
+def _trainer_custom_config(store_path):
   """The Trainer's custom_config of the newest run, from the pipeline's MLMD store."""
   from tfx.orchestration import metadata
-  store_path = os.path.join(os.path.dirname(pipeline_root.rstrip('/')), 'metadata.sqlite')
   config = metadata.sqlite_metadata_connection_config(store_path)
   with metadata.Metadata(config) as m:
     executions = [e for e in m.store.get_executions()

@@ -35,7 +35,7 @@ def predict(model, titles: Sequence[str], attributes: Sequence[str],
   for start in range(0, len(order), batch_size):
     rows = order[start:start + batch_size]
     out = predict_raw(title=tf.constant([titles[i] for i in rows]),
-                            attribute=tf.constant([attributes[i] for i in rows]))
+                      attribute=tf.constant([attributes[i] for i in rows]))
     for key in OUTPUTS:
       columns[key].append(out[key].numpy())
   result = {}

@@ -8,7 +8,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from components import inference
-from model import exact_match
+from model import exact_match, no_answer_threshold
 
 THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0001, 0.05), 2))
 
@@ -21,16 +21,9 @@ def _scores(attributes, gold, predicted) -> Dict:
 
 def threshold_sweep(gold, predictions) -> Sequence[Dict]:
   """P/R/F1 if "no value" were returned whenever p(no answer) >= t, for each t."""
-  rows = []
-  for t in THRESHOLDS:
-    predicted = [span if p < t else None
-                 for span, p in zip(predictions['span_text'], predictions['no_answer_prob'])]
-    counts = exact_match.Counts()
-    for g, p in zip(gold, predicted):
-      counts.add(g, p)
-    rows.append({'threshold': float(t), 'precision': counts.precision, 'recall': counts.recall,
-                 'f1': counts.f1})
-  return rows
+  rows = no_answer_threshold.sweep_values(predictions['no_answer_prob'], predictions['span_text'],
+                                          gold, THRESHOLDS)
+  return [{k: row[k] for k in ('threshold', 'precision', 'recall', 'f1')} for row in rows]
 
 
 def reliability(gold, predictions, bins: int = 10) -> Sequence[Dict]:

@@ -16,18 +16,24 @@ from model.exact_match import Counts
 GRID = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
 
 
-def sweep(no_answer_prob: Sequence[float], predicted_spans: Sequence, gold_spans: Sequence,
-          has_answer: Sequence[bool], grid=GRID) -> List[Dict[str, float]]:
-  """Exact-match counts at each threshold: a value is predicted when p(no answer) < t."""
-  gold = [f'{b}:{e}' if answer else None for (b, e), answer in zip(gold_spans, has_answer)]
-  predicted = [f'{b}:{e}' for b, e in predicted_spans]
+def sweep_values(no_answer_prob: Sequence[float], predicted: Sequence, gold: Sequence,
+                 grid=GRID) -> List[Dict[str, float]]:
+  """Exact-match counts at each threshold t: the predicted value is kept when
+  p(no answer) < t, else the answer is "no value". gold: None (or 'NULL') for no value."""
   rows = []
   for threshold in grid:
     counts = Counts()
     for p_na, g, v in zip(no_answer_prob, gold, predicted):
       counts.add(g, v if p_na < threshold else None)
-    rows.append({'threshold': threshold, **counts.as_dict()})
+    rows.append({'threshold': float(threshold), **counts.as_dict()})
   return rows
+
+
+def sweep(no_answer_prob: Sequence[float], predicted_spans: Sequence, gold_spans: Sequence,
+          has_answer: Sequence[bool], grid=GRID) -> List[Dict[str, float]]:
+  """sweep_values on token spans (begin, end)."""
+  gold = [f'{b}:{e}' if answer else None for (b, e), answer in zip(gold_spans, has_answer)]
+  return sweep_values(no_answer_prob, [f'{b}:{e}' for b, e in predicted_spans], gold, grid)
 
 
 def best_threshold(rows: List[Dict[str, float]], default: float = 0.5) -> float:

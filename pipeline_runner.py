@@ -73,10 +73,11 @@ def build_parser():
   train.add_argument('--alpha', type=float, default=defaults.alpha, help='DMLM loss weight (0 = off)')
   train.add_argument('--beta', type=float, default=defaults.beta, help='no-answer loss weight (0 = off)')
   train.add_argument('--dev-fraction', type=float, default=defaults.dev_fraction,
-                     help='share of the train split held out to tune the no-answer threshold '
-                          '(0 = no tuning, use --no-answer-threshold)')
-  train.add_argument('--no-answer-threshold', type=float, default=defaults.no_answer_threshold,
-                     help='p(no value) at or above which the answer is "no value" (untuned)')
+                     help='share of the train split held out to tune the value threshold '
+                          '(0 = no tuning, use --value-threshold)')
+  train.add_argument('--value-threshold', type=float, default=defaults.value_threshold,
+                     help='p(value) = p(span)(1 - p(no answer)) below which the answer is '
+                          '"no value" (untuned)')
   train.add_argument('--tpu', default=None, help="TPU name for TPUClusterResolver ('' = local TPU)")
   infer = parser.add_argument_group('bulk inference')
   infer.add_argument('--precision', default=defaults.inference_precision, choices=('float32', 'bfloat16'),
@@ -106,7 +107,7 @@ def config_from_args(args) -> PipelineConfig:
       checkpoint=args.checkpoint, max_seq_length=args.max_seq_length,
       train_steps=args.train_steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
       warmup_fraction=args.warmup_fraction,
-      alpha=args.alpha, beta=args.beta, no_answer_threshold=args.no_answer_threshold,
+      alpha=args.alpha, beta=args.beta, value_threshold=args.value_threshold,
       dev_fraction=args.dev_fraction,
       tpu=args.tpu, inference_precision=args.precision,
       inference_batch_size=args.inference_batch_size, bucket_size=args.bucket_size, min_f1=args.min_f1, max_f1_drop=args.max_f1_drop, beam_pipeline_args=beam_args)
@@ -185,7 +186,7 @@ def evaluate_triples(path, model_dir, report_dir, precision='float32'):
     f.write(f'# Exact match of {model_dir}\n\non `{path}` ({len(titles)} triples)\n\n{table}\n')
   print(table)
   best = max(report['threshold_sweep'], key=lambda r: r['f1'])
-  print(f"Best no-answer threshold on these triples: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f})")
+  print(f"Best value threshold on these triples: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f})")
   print('Wrote', os.path.join(report_dir, 'metrics.json'))
   return report
 

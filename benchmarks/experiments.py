@@ -74,10 +74,12 @@ def run(args):
           args, time.time() - started, ' '.join(sys.argv))
 
 
-def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command, metrics_file=None):
+def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command, metrics_file=None,
+            tuning_file=None):
   """The results JSON of a finished pipeline run (its eval-split metrics and its split).
   metrics_file: a `pipeline_runner.py --eval-triples` report of the same model on the
-  same eval split, to use instead of the evaluator's."""
+  same eval split, to use instead of the evaluator's; tuning_file: the value_threshold.json
+  of that model (`reexport_model.py --retune`), instead of the Trainer's."""
   with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
   if metrics_file:
@@ -87,7 +89,9 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
     with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                            'metrics.json')) as f:
       metrics = json.load(f)['model']
-  tuning_files = glob.glob(os.path.join(pipeline_root, 'Trainer', 'model_run', '*', 'no_answer_threshold.json'))
+  from components.trainer import TUNING_FILE
+  tuning_files = [tuning_file] if tuning_file else glob.glob(
+      os.path.join(pipeline_root, 'Trainer', 'model_run', '*', TUNING_FILE))
   tuning = None
   if tuning_files:
     with open(max(tuning_files, key=os.path.getmtime)) as f:
@@ -97,7 +101,7 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
             'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
             'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
-            'no_answer_threshold': tuning or 'fixed (not tuned)',
+            'value_threshold': tuning or 'fixed (not tuned)',
             'model': metrics, 'examples_dir': _examples_dir(pipeline_root)}
   write_result(results_dir, name, result)
 
@@ -199,6 +203,7 @@ def main():
       p.add_argument('--wall-seconds', type=float, required=True)
       p.add_argument('--run-command', required=True)
       p.add_argument('--metrics', default=None, help='an --eval-triples metrics.json of the same model')
+      p.add_argument('--tuning', default=None, help='the value_threshold.json of that model')
       p.add_argument('--alpha', type=float, default=0.5)
       p.add_argument('--beta', type=float, default=0.5)
     if name == 'run':
@@ -214,7 +219,7 @@ def main():
   elif args.command == 'collect':
     collect(args.results_dir, args.name, args.pipeline_root,
             dict(BUDGETS[args.budget], name=args.budget, steps=args.steps), args,
-            args.wall_seconds, args.run_command, args.metrics)
+            args.wall_seconds, args.run_command, args.metrics, args.tuning)
   elif args.command == 'baselines':
     baselines(args)
   else:

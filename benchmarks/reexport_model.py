@@ -2,11 +2,13 @@
 an older Trainer did not write), from the Trainer's weights and Transform's graph.
 
   .venv/bin/python benchmarks/reexport_model.py --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
-      --output outputs/experiments/aveqa-random/serving_model/reexported
+      --output outputs/experiments/aveqa-random/reexported [--retune]
 
 Takes the newest Trainer run under the pipeline root: its aveqa.weights.h5, its tuned
-no-answer threshold (no_answer_threshold.json) and hyper-parameters, and the Transform
-graph it trained on. The weights are not changed.
+value threshold and hyper-parameters, and the Transform graph it trained on. The weights
+are not changed. --retune chooses the threshold again with the current rule, on the same
+dev slice the Trainer held out (e.g. for a model trained before the rule changed), and
+writes the sweep to OUTPUT/value_threshold.json.
 """
 import argparse
 import glob
@@ -31,6 +33,8 @@ def main():
   parser.add_argument('--output', required=True)
   parser.add_argument('--metadata', default=None,
                       help='the pipeline\'s MLMD sqlite (default: metadata.sqlite beside the pipeline root)')
+  parser.add_argument('--retune', action='store_true',
+                      help='tune the value threshold again on the run\'s dev slice')
   args = parser.parse_args()
   import tensorflow_transform as tft
   from components import trainer
@@ -43,13 +47,33 @@ def main():
       os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite')))
   model = aveqa.build_model(read_checkpoint(hparams['checkpoint']), trainer.model_config(hparams))
   model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
-  tuning_file = os.path.join(run_dir, 'no_answer_threshold.json')
-  if os.path.exists(tuning_file):
+  tuning_file = os.path.join(run_dir, trainer.TUNING_FILE)
+  if os.path.exists(tuning_file) and not args.retune:
     with open(tuning_file) as f:
-      model.config.no_answer_threshold = json.load(f)['threshold']
+      model.config.value_threshold = json.load(f)['threshold']
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
+  tuning = None
+  if args.retune:
+    train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
+                    'Split-train', '*')]
+    tuning = trainer.tune_value_threshold(model, trainer._dev_dataset(
+        train_files, _data_accessor(), tft_output, hparams['batch_size'], hparams['dev_fraction']))
   trainer.export_serving_model(model, tft_output, args.output)
-  print(f'Re-exported {run_dir} (no-answer threshold {model.config.no_answer_threshold}) to {args.output}')
+  if tuning:
+    with open(os.path.join(args.output, trainer.TUNING_FILE), 'w') as f:
+      json.dump(tuning, f, indent=1)
+  print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}'
+        f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
+
+
+def _data_accessor():
+  """The one part of the Trainer's DataAccessor that the dev slice reads with."""
+  import types
+  from tfx_bsl.public import tfxio
+
+  def tf_dataset_factory(file_patterns, options, schema):
+    return tfxio.TFExampleRecord(file_pattern=file_patterns, schema=schema).TensorFlowDataset(options)
+  return types.SimpleNamespace(tf_dataset_factory=tf_dataset_factory)
 
 
 def _trainer_custom_config(store_path):

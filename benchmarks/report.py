@@ -60,7 +60,7 @@ def _plots(results_dir, name, result):
   fig, ax = plt.subplots(figsize=(5, 3.5))
   for key in ('precision', 'recall', 'f1'):
     ax.plot([r['threshold'] for r in sweep], [100 * r[key] for r in sweep], label=key)
-  ax.set_xlabel('no-answer threshold'), ax.set_ylabel('%'), ax.legend(), ax.grid(alpha=.3)
+  ax.set_xlabel('value threshold: answer when p(value) >= t'), ax.set_ylabel('%'), ax.legend(), ax.grid(alpha=.3)
   ax.set_title(f'{name}: threshold sweep')
   sweep_png = f'{name}.threshold.png'
   fig.tight_layout(), fig.savefig(os.path.join(results_dir, sweep_png), dpi=110), plt.close(fig)
@@ -90,13 +90,13 @@ def write_report(results_dir):
             f"{result['eval_examples']} eval triples; alpha={result['alpha']} beta={result['beta']}; "
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, not zero_shot), '']
-    tuning = result.get('no_answer_threshold')
+    tuning = result.get('value_threshold')
     if isinstance(tuning, dict):
-      out += [f"No-answer threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "
+      out += [f"Value threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "
               f"{tuning['dev_examples']} dev examples held out of the train split.", '']
     sweep_png, reliability_png = _plots(results_dir, name, result)
     best = max(result['model']['threshold_sweep'], key=lambda r: r['f1'])
-    out += [f"Best no-answer threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "
+    out += [f"Best value threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "
             'picked on the eval split itself, so optimistic: a guide for tuning, not a result).', '',
             f'![threshold sweep]({sweep_png}) ![reliability]({reliability_png})', '']
   ablations = [(label, split, r) for label, a, b in ABLATIONS for split in ('random', 'zero_shot')

@@ -8,7 +8,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from components import inference
-from model import exact_match, no_answer_threshold
+from model import exact_match, value_threshold
 
 THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0001, 0.05), 2))
 
@@ -20,9 +20,9 @@ def _scores(attributes, gold, predicted) -> Dict:
 
 
 def threshold_sweep(gold, predictions) -> Sequence[Dict]:
-  """P/R/F1 if "no value" were returned whenever p(no answer) >= t, for each t."""
-  rows = no_answer_threshold.sweep_values(predictions['no_answer_prob'], predictions['span_text'],
-                                          gold, THRESHOLDS)
+  """P/R/F1 if "no value" were returned whenever p(value) < t, for each t."""
+  value_prob = value_threshold.value_probability(predictions['span_prob'], predictions['no_answer_prob'])
+  rows = value_threshold.sweep_values(value_prob, predictions['span_text'], gold, THRESHOLDS)
   return [{k: row[k] for k in ('threshold', 'precision', 'recall', 'f1')} for row in rows]
 
 

@@ -5,7 +5,7 @@ The exported SavedModel takes raw questions and applies the Transform graph itse
   predict_raw(title: string[B], attribute: string[B])                   -> predictions
   serving_bfloat16, predict_raw_bfloat16: the same in bfloat16 compute
 predictions: value (the extracted text, '' for no value), span_text (the best span
-whatever the no-answer head says), begin, end, span_prob, no_answer_prob, confidence.
+even when "no value" is returned), begin, end, span_prob, no_answer_prob, confidence.
 Written with keras.export.ExportArchive tracking both the model and the TFT layer:
 the export that tfx-bsl's TF1 loader (BulkInferrer) can load.
 """
@@ -20,11 +20,12 @@ import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
 from components import preprocessing as p
-from model import aveqa, no_answer_threshold
+from model import aveqa, value_threshold
 from model.checkpoint import read_checkpoint
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
 PROGRESS_STEPS = 50
+TUNING_FILE = 'value_threshold.json'   # beside the weights: the dev sweep and the chosen t
 
 DEFAULT_HPARAMS = {
     'batch_size': 16,
@@ -34,7 +35,7 @@ DEFAULT_HPARAMS = {
     'max_seq_length': 128,
     'alpha': 0.5, 'beta': 0.5, 'temperature': 2.0, 'mask_rate': 0.15, 'dropout': 0.1,
     'top_k_begins': 5, 'max_answer_tokens': 16,
-    'no_answer_threshold': 0.5,  # used as is when dev_fraction = 0 or beta = 0
+    'value_threshold': 0.5,    # used as is when dev_fraction = 0
     'dev_fraction': 0.05,      # training triples held out to tune the threshold on
     'tpu': None,               # TPU name/address for TPUClusterResolver ('' = local TPU)
     'seed': 0,                 # weights of the new heads, masking, dropout, shuffling
@@ -105,23 +106,23 @@ def _dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
       lambda f: (model_inputs(f), tf.reshape(f[p.SPAN_STATUS], [-1])))
 
 
-def tune_no_answer_threshold(model, dev):
-  """Sets model.config.no_answer_threshold to the dev slice's exact-match optimum.
+def tune_value_threshold(model, dev):
+  """Sets model.config.value_threshold to the dev slice's exact-match optimum.
   Returns the sweep (threshold, counts, F1 per row) and the chosen threshold."""
   predict = tf.function(model.predict_spans, reduce_retracing=True)
   probs, predicted, gold, has_value = [], [], [], []
   for inputs, status in dev:
     spans = predict({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')})
-    probs.extend(spans['no_answer_prob'].numpy())
+    probs.extend(value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']).numpy())
     predicted.extend(zip(spans['begin'].numpy(), spans['end'].numpy()))
     status = status.numpy()
     # A gold value the title does not hold (or that was cut off) cannot be matched.
     gold.extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
         inputs[p.BEGIN].numpy(), inputs[p.END].numpy(), status))
     has_value.extend(status != p.NULL)
-  rows = no_answer_threshold.sweep(probs, predicted, gold, has_value)
-  chosen = no_answer_threshold.best_threshold(rows, model.config.no_answer_threshold)
-  model.config.no_answer_threshold = chosen
+  rows = value_threshold.sweep(probs, predicted, gold, has_value)
+  chosen = value_threshold.best_threshold(rows, model.config.value_threshold)
+  model.config.value_threshold = chosen
   return {'dev_examples': len(probs), 'threshold': chosen, 'sweep': rows}
 
 
@@ -154,7 +155,7 @@ def _learning_rate(hparams, steps):
 def model_config(hparams):
   return aveqa.AveqaConfig(**{k: hparams[k] for k in (
       'alpha', 'beta', 'temperature', 'mask_rate', 'dropout', 'top_k_begins',
-      'max_answer_tokens', 'no_answer_threshold')})
+      'max_answer_tokens', 'value_threshold')})
 
 
 # Signature names per serving precision. Both share the same float32 variables; the
@@ -247,8 +248,7 @@ def run_fn(fn_args):
   for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
     print(f'Span alignment of the {name} split:',
           json.dumps(span_status_counts(files, fn_args.data_accessor, tft_output)))
-  tune = hparams['dev_fraction'] > 0 and hparams['beta'] > 0
-  dev_fraction = hparams['dev_fraction'] if tune else 0.0
+  dev_fraction = hparams['dev_fraction']
   train = _dataset(fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, True,
                    fixed_length, dev_fraction)
   evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tft_output, batch_size, False, fixed_length)
@@ -271,11 +271,11 @@ def run_fn(fn_args):
   model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
             validation_freq=epochs, validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
             callbacks=callbacks, verbose=2)
-  if tune:
-    tuning = tune_no_answer_threshold(model, _dev_dataset(
+  if dev_fraction > 0:
+    tuning = tune_value_threshold(model, _dev_dataset(
         fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, dev_fraction))
-    print(f"No-answer threshold {tuning['threshold']} (best exact-match F1 on "
+    print(f"Value threshold {tuning['threshold']} (best exact-match F1 on "
           f"{tuning['dev_examples']} dev examples held out of the train split)")
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, 'no_answer_threshold.json'), 'w') as f:
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TUNING_FILE), 'w') as f:
       json.dump(tuning, f, indent=1)
   export_serving_model(model, tft_output, fn_args.serving_model_dir)

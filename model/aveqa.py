@@ -31,7 +31,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from model import decoding
+from model import decoding, value_threshold
 
 
 @dataclasses.dataclass
@@ -43,7 +43,7 @@ class AveqaConfig:
   dropout: float = 0.1
   top_k_begins: int = 5           # begin candidates searched at inference
   max_answer_tokens: int = 16
-  no_answer_threshold: float = 0.5
+  value_threshold: float = 0.5    # a value is returned when p(value) reaches it
 
 
 class VocabularyProjection(keras.layers.Layer):
@@ -152,8 +152,9 @@ class AveqaModel(keras.Model):
     """Best span per row with its probability and the no-answer decision.
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
-    no_answer_prob, has_value (no_answer_prob < threshold; always True when beta = 0)
-    and confidence: span_prob * (1 - no_answer_prob) for a value, no_answer_prob for
+    no_answer_prob (0 when beta = 0: the head is untrained), has_value
+    (p(value) = span_prob * (1 - no_answer_prob) >= value_threshold, see
+    model/value_threshold.py) and confidence: p(value) for a value, no_answer_prob for
     "no value".
     """
     hidden = self.encode(inputs, training=False)
@@ -165,8 +166,9 @@ class AveqaModel(keras.Model):
     if self.config.beta == 0:
       no_answer_prob = tf.zeros_like(no_answer_prob)
     span_prob = tf.exp(log_prob)
-    has_value = (no_answer_prob < self.config.no_answer_threshold) & tf.reduce_any(context, -1)
-    confidence = tf.where(has_value, span_prob * (1.0 - no_answer_prob), no_answer_prob)
+    value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
+    has_value = (value_prob >= self.config.value_threshold) & tf.reduce_any(context, -1)
+    confidence = tf.where(has_value, value_prob, no_answer_prob)
     return {'begin': begin, 'end': end, 'span_prob': span_prob,
             'no_answer_prob': no_answer_prob, 'has_value': has_value, 'confidence': confidence}
 

@@ -38,7 +38,7 @@ class PipelineConfig:
   warmup_fraction: float = 0.0
   alpha: float = 0.5
   beta: float = 0.5
-  no_answer_threshold: float = 0.5             # used as is only when dev_fraction = 0
+  value_threshold: float = 0.5                # used as is only when dev_fraction = 0
   dev_fraction: float = 0.05                  # train split held out to tune that threshold
   tpu: Optional[str] = None
   # Bulk inference: the served precision (the gate scores the same), batch size, and
@@ -74,5 +74,5 @@ class PipelineConfig:
     return {'checkpoint': self.checkpoint or default_checkpoint_dir(),
             'max_seq_length': self.max_seq_length, 'batch_size': self.batch_size,
             'learning_rate': self.learning_rate, 'warmup_fraction': self.warmup_fraction, 'alpha': self.alpha, 'beta': self.beta,
-            'no_answer_threshold': self.no_answer_threshold,
+            'value_threshold': self.value_threshold,
             'dev_fraction': self.dev_fraction, 'tpu': self.tpu, 'seed': self.seed}

@@ -131,8 +131,17 @@ def test_spans_stay_in_context_and_threshold_says_no_value(ckpt):
   begin, end = spans['begin'].numpy(), spans['end'].numpy()
   assert ((1 <= begin) & (begin <= end) & (end <= 7)).all()
   assert ((spans['confidence'].numpy() >= 0) & (spans['confidence'].numpy() <= 1)).all()
-  model.config.no_answer_threshold = 0.0   # every p(no answer) >= 0
+  model.config.value_threshold = 1.01   # no p(value) reaches it
   assert not model.predict_spans(batch)['has_value'].numpy().any()
+  # The decision follows p(value) = p(span)(1 - p(no answer)): a threshold between two
+  # rows' p(value) answers the one above and withholds the one below.
+  value_prob = (spans['span_prob'] * (1 - spans['no_answer_prob'])).numpy()
+  model.config.value_threshold = float(np.median(value_prob))
+  decided = model.predict_spans(batch)
+  np.testing.assert_array_equal(decided['has_value'].numpy(), value_prob >= model.config.value_threshold)
+  np.testing.assert_allclose(decided['confidence'].numpy(),
+                             np.where(value_prob >= model.config.value_threshold, value_prob,
+                                      spans['no_answer_prob'].numpy()), rtol=1e-6)
 
 
 def test_weights_round_trip(ckpt, tmp_path):

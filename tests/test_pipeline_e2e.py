@@ -60,8 +60,8 @@ def test_pipeline_fills_the_catalog_row_by_row(run_dir, tiny_checkpoint_dir):
         assert 0.0 <= row[confidence_col] <= 1.0
         if row[value_col] is not None:          # an extracted value is a piece of the title
           assert row[value_col] in original['title']
-  # The no-answer threshold was tuned on the dev slice held out of the train split.
-  tuning_files = glob.glob(str(run_dir / 'root' / 'Trainer' / 'model_run' / '*' / 'no_answer_threshold.json'))
+  # The value threshold was tuned on the dev slice held out of the train split.
+  tuning_files = glob.glob(str(run_dir / 'root' / 'Trainer' / 'model_run' / '*' / 'value_threshold.json'))
   assert len(tuning_files) == 1
   with open(tuning_files[0]) as f:
     tuning = json.load(f)

@@ -8,6 +8,9 @@ products x attributes questions), then, --repeats times, in this order:
   ours     the pipeline's catalog step as the components run it (CatalogQuestionGen's
            Beam part, CatalogBulkInferrer's, CatalogWriter's), with the pipeline's default
            Beam args (DirectRunner; the inference step in one process), per precision;
+  ours, in-process  the same SavedModel signature called directly on the same questions
+           (benchmarks' child process, no Beam; model load and one warm-up batch not
+           timed, as theirs): the model runtime alone, to tell it apart from Beam's cost;
   theirs   transformers pipeline("question-answering") on CPU PyTorch, same checkpoint
            (its QA head untrained: a timing run), same batch size, in its own environment
            (benchmarks/install_comparison.sh).
@@ -139,6 +142,33 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
           'seconds': seconds}
 
 
+def run_in_process(questions_file, model_dir, precision, batch_size):
+  """run_in_process_here in a fresh child process; adds its peak RSS."""
+  spec = json.dumps({'questions_file': questions_file, 'model_dir': model_dir, 'precision': precision,
+                     'batch_size': batch_size})
+  with PeakRss() as rss:
+    completed = subprocess.run([sys.executable, os.path.abspath(__file__), '--in-process', spec],
+                               check=True, capture_output=True, text=True)
+  result = json.loads(completed.stdout.strip().splitlines()[-1])
+  result['peak_rss_mb'] = rss.mb
+  return result
+
+
+def run_in_process_here(questions_file, model_dir, precision, batch_size):
+  """The serving signature on every question, sorted by length and batched
+  (components/inference.predict), timed after a warm-up batch."""
+  from components import inference
+  with open(questions_file, encoding='utf-8') as f:
+    questions = [json.loads(line) for line in f]
+  titles, attributes = [q['title'] for q in questions], [q['attribute'] for q in questions]
+  model = inference.load(model_dir)
+  inference.predict(model, titles[:batch_size], attributes[:batch_size], batch_size, precision)
+  started = time.perf_counter()
+  inference.predict(model, titles, attributes, batch_size, precision)
+  seconds = time.perf_counter() - started
+  return {'questions': len(questions), 'seconds': seconds, 'questions_per_second': len(questions) / seconds}
+
+
 def run_theirs(questions_file, checkpoint_dir, batch_size):
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
   if not os.path.exists(python):
@@ -200,6 +230,8 @@ def f1_by_precision(model_dir, experiment, results_dir, eval_triples):
   else:
     with open(os.path.join(results_dir, f'{experiment}.json')) as f:
       rows = triples.read_split(json.load(f)['examples_dir'], splits.EVAL)
+  if not rows:
+    raise SystemExit(f'no labelled triples in {eval_triples or experiment} to score F1 on')
   titles, attributes, gold = map(list, zip(*rows))
   return {precision: evaluate_model(model_dir, titles, attributes, gold, 256, precision)['overall']['f1']
           for precision in ('float32', 'bfloat16')}, len(rows)
@@ -214,6 +246,9 @@ def spread(values, fmt='{:.1f}'):
 def main():
   if len(sys.argv) == 3 and sys.argv[1] == '--one-run':   # a child of run_ours
     print(json.dumps(run_ours_here(**json.loads(sys.argv[2]))))
+    return
+  if len(sys.argv) == 3 and sys.argv[1] == '--in-process':   # a child of run_in_process
+    print(json.dumps(run_in_process_here(**json.loads(sys.argv[2]))))
     return
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)
@@ -252,6 +287,7 @@ def main():
         f'titles from {source}; batch {args.batch_size}; cpus {os.cpu_count()}; work dir {work}')
 
   runs = {p: [] for p in args.precisions}
+  in_process = {p: [] for p in args.precisions}
   theirs = []
   for repeat in range(args.repeats):
     for precision in args.precisions:
@@ -259,6 +295,8 @@ def main():
                         args.batch_size, args.bucket_size, os.path.join(work, f'ours-{precision}-{repeat}'))
       runs[precision].append(result)
       print(f'ours {precision} #{repeat}: {json.dumps(result)}', flush=True)
+      in_process[precision].append(run_in_process(questions_file, model_dir, precision, args.batch_size))
+      print(f'ours in-process {precision} #{repeat}: {json.dumps(in_process[precision][-1])}', flush=True)
     if not args.skip_theirs:
       theirs.append(run_theirs(questions_file, checkpoint.path, args.batch_size))
       print(f'theirs #{repeat}: {json.dumps(theirs[-1])}', flush=True)
@@ -291,6 +329,11 @@ def main():
           f"| {spread([r['products'] / r['seconds']['total'] for r in results])} "
           f"| {spread([r['questions'] / r['seconds']['inference'] for r in results])} "
           f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[precision]:.2f} |")
+  for precision, results in in_process.items():
+    print(f"| ours, in-process: the serving signature called directly (no Beam) | {precision} "
+          f"| {spread([r['questions_per_second'] for r in results])} "
+          f"| {spread([r['questions_per_second'] / len(attributes) for r in results])} "
+          f"| (same) | {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[precision]:.2f} |")
   if theirs:
     print(f"| Hugging Face pipeline('question-answering'), torch {theirs[0].get('torch_threads')} threads "
           f"| float32 | {spread([t['questions_per_second'] for t in theirs])} "
@@ -304,7 +347,9 @@ def main():
     base = statistics.median(t['questions_per_second'] for t in theirs)
     for precision, results in runs.items():
       ours = statistics.median(r['questions'] / r['seconds']['total'] for r in results)
-      print(f'\nours {precision} / Hugging Face: {ours / base:.2f}x (whole step vs pipeline call)')
+      alone = statistics.median(r['questions_per_second'] for r in in_process[precision])
+      print(f'\nours {precision} / Hugging Face: {ours / base:.2f}x (whole step vs pipeline call), '
+            f'{alone / base:.2f}x (in-process vs pipeline call)')
   if memory:
     print(f'\n## Peak RSS as the catalog grows (ours, {memory_precision}, {len(memory_attributes)} attributes)\n')
     print('| rows | questions | seconds | peak RSS MB |\n|---|---|---|---|')

@@ -149,8 +149,10 @@ def baselines(args):
   attributes, gold = [r[1] for r in evaluation], [r[2] for r in evaluation]
 
   def result(name, values, extra):
+    # No probabilities: every answer is final (the threshold sweep is flat).
     predictions = {'value': np.array(values, dtype=object), 'span_text': np.array(values, dtype=object),
-                   'no_answer_prob': np.zeros(len(values)), 'confidence': np.ones(len(values))}
+                   'span_prob': np.ones(len(values)), 'no_answer_prob': np.zeros(len(values)),
+                   'confidence': np.ones(len(values))}
     write_result(args.results_dir, name, dict(source, name=name, model=evaluate_predictions(
         attributes, gold, predictions), **extra))
 

@@ -5,7 +5,8 @@ an older Trainer did not write), from the Trainer's weights and Transform's grap
       --output outputs/experiments/aveqa-random/reexported [--retune]
 
 Takes the newest Trainer run under the pipeline root: its aveqa.weights.h5, its tuned
-value threshold and hyper-parameters, and the Transform graph it trained on. The weights
+value threshold and hyper-parameters, the Transform graph it trained on, and the
+attributes of its train split (outside the dev slice). The weights
 are not changed. --retune chooses the threshold again with the current rule, on the same
 dev slice the Trainer held out (e.g. for a model trained before the rule changed), and
 writes the sweep to OUTPUT/value_threshold.json.
@@ -52,10 +53,12 @@ def main():
     with open(tuning_file) as f:
       model.config.value_threshold = json.load(f)['threshold']
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
+  train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
+                  'Split-train', '*')]
+  model.remember_attributes(trainer.trained_attribute_keys(model, trainer._dataset(
+      train_files, _data_accessor(), tft_output, hparams['batch_size'], False, None, hparams['dev_fraction'])))
   tuning = None
   if args.retune:
-    train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
-                    'Split-train', '*')]
     tuning = trainer.tune_value_threshold(model, trainer._dev_dataset(
         train_files, _data_accessor(), tft_output, hparams['batch_size'], hparams['dev_fraction']))
   trainer.export_serving_model(model, tft_output, args.output)

@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'confidence')
+OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'attribute_seen',
+           'confidence')
 
 
 def serving_dir(model_uri: str) -> str:
@@ -31,12 +32,13 @@ def predict(model, titles: Sequence[str], attributes: Sequence[str],
   from components.trainer import signature_names
   predict_raw = model.signatures[signature_names(precision)[1]]
   order = np.argsort([len(t) for t in titles], kind='stable')
-  columns: Dict[str, List[np.ndarray]] = {k: [] for k in OUTPUTS}
+  outputs = [k for k in OUTPUTS if k in predict_raw.structured_outputs]   # older exports lack some
+  columns: Dict[str, List[np.ndarray]] = {k: [] for k in outputs}
   for start in range(0, len(order), batch_size):
     rows = order[start:start + batch_size]
     out = predict_raw(title=tf.constant([titles[i] for i in rows]),
                       attribute=tf.constant([attributes[i] for i in rows]))
-    for key in OUTPUTS:
+    for key in outputs:
       columns[key].append(out[key].numpy())
   result = {}
   for key, parts in columns.items():

@@ -5,7 +5,8 @@ The exported SavedModel takes raw questions and applies the Transform graph itse
   predict_raw(title: string[B], attribute: string[B])                   -> predictions
   serving_bfloat16, predict_raw_bfloat16: the same in bfloat16 compute
 predictions: value (the extracted text, '' for no value), span_text (the best span
-even when "no value" is returned), begin, end, span_prob, no_answer_prob, confidence.
+even when "no value" is returned), begin, end, span_prob, no_answer_prob,
+attribute_seen (trained on that attribute), confidence.
 Written with keras.export.ExportArchive tracking both the model and the TFT layer:
 the export that tfx-bsl's TF1 loader (BulkInferrer) can load.
 """
@@ -113,7 +114,9 @@ def tune_value_threshold(model, dev):
   probs, predicted, gold, has_value = [], [], [], []
   for inputs, status in dev:
     spans = predict({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')})
-    probs.extend(value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']).numpy())
+    probs.extend(value_threshold.decision_score(
+        value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']).numpy(),
+        spans['no_answer_prob'].numpy(), spans['attribute_seen'].numpy()))
     predicted.extend(zip(spans['begin'].numpy(), spans['end'].numpy()))
     status = status.numpy()
     # A gold value the title does not hold (or that was cut off) cannot be matched.
@@ -124,6 +127,14 @@ def tune_value_threshold(model, dev):
   chosen = value_threshold.best_threshold(rows, model.config.value_threshold)
   model.config.value_threshold = chosen
   return {'dev_examples': len(probs), 'threshold': chosen, 'sweep': rows}
+
+
+def trained_attribute_keys(model, train):
+  """The attribute keys (AveqaModel.attribute_keys) of every question trained on."""
+  keys = set()
+  for inputs in train:
+    keys.update(model.attribute_keys(inputs).numpy())
+  return keys
 
 
 def span_status_counts(files, data_accessor, tft_output):
@@ -207,7 +218,8 @@ def export_serving_model(model, tft_output, export_dir):
     return {'value': tf.where(spans['has_value'], text, ''),
             'span_text': text,   # the best span even when "no value" wins: for threshold sweeps
             'begin': spans['begin'], 'end': spans['end'], 'span_prob': spans['span_prob'],
-            'no_answer_prob': spans['no_answer_prob'], 'confidence': spans['confidence']}
+            'no_answer_prob': spans['no_answer_prob'], 'attribute_seen': spans['attribute_seen'],
+            'confidence': spans['confidence']}
 
   def serve_examples(examples):
     raw = tf.io.parse_example(examples, raw_spec)
@@ -218,6 +230,8 @@ def export_serving_model(model, tft_output, export_dir):
   archive = keras.export.ExportArchive()
   archive.track(model)
   archive.track(tft_layer)   # attribute assignment would leave the TFT resources untracked
+  if model.seen_attributes is not None:
+    archive.track(model.seen_attributes)
   for precision, policy in zip(PRECISIONS, ('float32', 'mixed_bfloat16')):
     examples_name, raw_name = signature_names(precision)
     examples_fn = tf.function(serve_examples, input_signature=[
@@ -271,6 +285,10 @@ def run_fn(fn_args):
   model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
             validation_freq=epochs, validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
             callbacks=callbacks, verbose=2)
+  model.remember_attributes(trained_attribute_keys(model, _dataset(
+      fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, False, None, dev_fraction)))
+  print(f'{model.seen_attributes.size().numpy()} attributes trained on; any other is decided by '
+        'the no-answer head alone')
   if dev_fraction > 0:
     tuning = tune_value_threshold(model, _dev_dataset(
         fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, dev_fraction))

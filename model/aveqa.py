@@ -91,6 +91,7 @@ class AveqaModel(keras.Model):
       teacher.trainable = False
     self.vocab_projection = vocab_projection
     self.special_ids = dict(special_ids)
+    self.seen_attributes = None   # set by remember_attributes after training
     hidden = encoder.hidden_dim
     init = keras.initializers.TruncatedNormal(stddev=0.02)
     self.begin_dense = keras.layers.Dense(1, kernel_initializer=init, name='begin')
@@ -124,6 +125,29 @@ class AveqaModel(keras.Model):
             & tf.not_equal(ids, tf.cast(self.special_ids['cls'], ids.dtype))
             & tf.not_equal(ids, tf.cast(self.special_ids['sep'], ids.dtype)))
 
+  def attribute_keys(self, inputs):
+    """One string per row naming the question's attribute by its token ids (segment 1)."""
+    ids = inputs['token_ids']
+    is_attribute = ((tf.cast(inputs['segment_ids'], tf.int32) == 1)
+                    & tf.cast(inputs['padding_mask'], tf.bool)
+                    & tf.not_equal(ids, tf.cast(self.special_ids['sep'], ids.dtype)))
+    return tf.strings.reduce_join(tf.strings.as_string(tf.ragged.boolean_mask(ids, is_attribute)),
+                                  axis=1, separator=' ')
+
+  def remember_attributes(self, keys):
+    """The attribute keys (attribute_keys) the model was trained on. The value threshold is
+    tuned on those; a question on any other attribute is decided by the no-answer head alone."""
+    keys = sorted(set(keys))
+    self.seen_attributes = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(keys, tf.string), tf.ones([len(keys)], tf.int64)),
+        default_value=0)
+
+  def attribute_seen(self, inputs):
+    """[B] bool: the question's attribute was trained on (all True before remember_attributes)."""
+    if self.seen_attributes is None:
+      return tf.ones(tf.shape(inputs['token_ids'])[:1], tf.bool)
+    return self.seen_attributes.lookup(self.attribute_keys(inputs)) > 0
+
   def begin_logits(self, hidden):
     return tf.cast(tf.squeeze(self.begin_dense(hidden), -1), tf.float32)
 
@@ -152,10 +176,10 @@ class AveqaModel(keras.Model):
     """Best span per row with its probability and the no-answer decision.
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
-    no_answer_prob (0 when beta = 0: the head is untrained), has_value
-    (p(value) = span_prob * (1 - no_answer_prob) >= value_threshold, see
-    model/value_threshold.py) and confidence: p(value) for a value, no_answer_prob for
-    "no value".
+    no_answer_prob (0 when beta = 0: the head is untrained), attribute_seen, has_value
+    (model/value_threshold.py: p(value) = span_prob * (1 - no_answer_prob) >=
+    value_threshold for an attribute trained on, no_answer_prob < 0.5 for any other) and
+    confidence: p(value) for a value, no_answer_prob for "no value".
     """
     hidden = self.encode(inputs, training=False)
     context = self.context_mask(inputs)
@@ -167,10 +191,13 @@ class AveqaModel(keras.Model):
       no_answer_prob = tf.zeros_like(no_answer_prob)
     span_prob = tf.exp(log_prob)
     value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
-    has_value = (value_prob >= self.config.value_threshold) & tf.reduce_any(context, -1)
+    seen = self.attribute_seen(inputs)
+    has_value = tf.where(seen, value_prob >= self.config.value_threshold,
+                         no_answer_prob < value_threshold.UNSEEN_NO_ANSWER_CUTOFF)
+    has_value &= tf.reduce_any(context, -1)
     confidence = tf.where(has_value, value_prob, no_answer_prob)
-    return {'begin': begin, 'end': end, 'span_prob': span_prob,
-            'no_answer_prob': no_answer_prob, 'has_value': has_value, 'confidence': confidence}
+    return {'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
+            'attribute_seen': seen, 'has_value': has_value, 'confidence': confidence}
 
   # ---- training --------------------------------------------------------------------
   def mask_tokens(self, inputs):

@@ -153,3 +153,22 @@ def test_weights_round_trip(ckpt, tmp_path):
   other = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
   other.load_weights(path)
   np.testing.assert_allclose(other(batch)['begin_logits'].numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
+  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  batch = _batch(ckpt)
+  keys = model.attribute_keys(batch).numpy()
+  # The key is the attribute's token ids (positions 9, 10); the padded last row has none.
+  assert keys[0] == ' '.join(str(i) for i in batch['token_ids'].numpy()[0, 9:11]).encode()
+  assert keys[3] == b''
+  assert model.predict_spans(batch)['attribute_seen'].numpy().all()   # nothing remembered yet
+  model.remember_attributes([keys[0], keys[1]])
+  model.config.value_threshold = 1.01    # no seen attribute can reach it
+  spans = model.predict_spans(batch)
+  assert spans['attribute_seen'].numpy().tolist() == [True, True, False, False]
+  has_value = spans['has_value'].numpy()
+  assert not has_value[:2].any()
+  np.testing.assert_array_equal(has_value[2:], spans['no_answer_prob'].numpy()[2:] < 0.5)
+  model.config.value_threshold = 0.0
+  assert model.predict_spans(batch)['has_value'].numpy()[:2].all()

@@ -112,3 +112,13 @@ def test_the_bfloat16_signatures_share_the_weights_and_answer_alike(run_dir):
   # bfloat16 keeps 8 bits of mantissa: probabilities agree to about 1e-2, not exactly.
   np.testing.assert_allclose(half['no_answer_prob'], full['no_answer_prob'], atol=0.03)
   assert not np.array_equal(half['no_answer_prob'], full['no_answer_prob'])   # it did compute in bf16
+
+
+def test_the_export_knows_which_attributes_it_was_trained_on(run_dir):
+  from components import inference
+  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  title = 'Trailwise Running Shoes Black Mesh'
+  predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'])
+  assert predictions['attribute_seen'].tolist() == [True, False]
+  # The unseen one is decided by the no-answer head alone.
+  assert (predictions['value'][1] != '') == (predictions['no_answer_prob'][1] < 0.5)

@@ -31,3 +31,12 @@ def test_ties_go_to_the_threshold_nearest_the_default():
   rows = [{'threshold': t, 'f1': f} for t, f in ((0.1, 0.8), (0.45, 0.8), (0.9, 0.8), (0.6, 0.5))]
   assert vt.best_threshold(rows, default=0.5) == 0.45
   assert vt.best_threshold([{'threshold': t, 'f1': 0.0} for t in (0.2, 0.55)], 0.5) == 0.55
+
+
+def test_unseen_attributes_keep_the_no_answer_heads_decision_at_every_threshold():
+  score = vt.decision_score([0.9, 0.1, 0.9, 0.1], [0.05, 0.3, 0.7, 0.2], [True, True, False, False])
+  rows = vt.sweep_values(score, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd'], grid=(0.05, 0.5, 0.95))
+  # Row 3 (unseen, p(no answer) 0.7) never answers; row 4 (unseen, 0.2) always does;
+  # seen rows answer when p(value) >= t.
+  assert [r['vc'] for r in rows] == [3, 2, 1]
+  assert [r['vn'] for r in rows] == [1, 2, 3]

@@ -96,17 +96,19 @@ def write_catalog(folder, products, titles, seed=0):
   return chosen
 
 
-def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
-  """run_ours_here in a fresh child process; adds its peak RSS."""
-  spec = json.dumps({'catalog_folder': catalog_folder, 'model_dir': model_dir, 'attributes': attributes,
-                     'precision': precision, 'batch_size': batch_size, 'bucket_size': bucket_size,
-                     'work': work})
+def in_child(mode, **spec):
+  """One of CHILD_MODES in a fresh child process (a cold start); its result plus peak RSS."""
   with PeakRss() as rss:
-    completed = subprocess.run([sys.executable, os.path.abspath(__file__), '--one-run', spec],
+    completed = subprocess.run([sys.executable, os.path.abspath(__file__), mode, json.dumps(spec)],
                                check=True, capture_output=True, text=True)
   result = json.loads(completed.stdout.strip().splitlines()[-1])
   result['peak_rss_mb'] = rss.mb
   return result
+
+
+def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
+  return in_child('--one-run', catalog_folder=catalog_folder, model_dir=model_dir, attributes=attributes,
+                  precision=precision, batch_size=batch_size, bucket_size=bucket_size, work=work)
 
 
 def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
@@ -143,15 +145,8 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
 
 
 def run_in_process(questions_file, model_dir, precision, batch_size):
-  """run_in_process_here in a fresh child process; adds its peak RSS."""
-  spec = json.dumps({'questions_file': questions_file, 'model_dir': model_dir, 'precision': precision,
-                     'batch_size': batch_size})
-  with PeakRss() as rss:
-    completed = subprocess.run([sys.executable, os.path.abspath(__file__), '--in-process', spec],
-                               check=True, capture_output=True, text=True)
-  result = json.loads(completed.stdout.strip().splitlines()[-1])
-  result['peak_rss_mb'] = rss.mb
-  return result
+  return in_child('--in-process', questions_file=questions_file, model_dir=model_dir,
+                  precision=precision, batch_size=batch_size)
 
 
 def run_in_process_here(questions_file, model_dir, precision, batch_size):
@@ -243,12 +238,12 @@ def spread(values, fmt='{:.1f}'):
   return f'{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]'
 
 
+CHILD_MODES = {'--one-run': run_ours_here, '--in-process': run_in_process_here}
+
+
 def main():
-  if len(sys.argv) == 3 and sys.argv[1] == '--one-run':   # a child of run_ours
-    print(json.dumps(run_ours_here(**json.loads(sys.argv[2]))))
-    return
-  if len(sys.argv) == 3 and sys.argv[1] == '--in-process':   # a child of run_in_process
-    print(json.dumps(run_in_process_here(**json.loads(sys.argv[2]))))
+  if len(sys.argv) == 3 and sys.argv[1] in CHILD_MODES:   # a child of in_child
+    print(json.dumps(CHILD_MODES[sys.argv[1]](**json.loads(sys.argv[2]))))
     return
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)

@@ -115,8 +115,8 @@ def tune_value_threshold(model, dev):
   for inputs, status in dev:
     spans = predict({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')})
     probs.extend(value_threshold.decision_score(
-        value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']).numpy(),
-        spans['no_answer_prob'].numpy(), spans['attribute_seen'].numpy()))
+        value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']),
+        spans['no_answer_prob'], spans['attribute_seen']).numpy())
     predicted.extend(zip(spans['begin'].numpy(), spans['end'].numpy()))
     status = status.numpy()
     # A gold value the title does not hold (or that was cut off) cannot be matched.

@@ -192,9 +192,8 @@ class AveqaModel(keras.Model):
     span_prob = tf.exp(log_prob)
     value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
     seen = self.attribute_seen(inputs)
-    has_value = tf.where(seen, value_prob >= self.config.value_threshold,
-                         no_answer_prob < value_threshold.UNSEEN_NO_ANSWER_CUTOFF)
-    has_value &= tf.reduce_any(context, -1)
+    has_value = ((value_threshold.decision_score(value_prob, no_answer_prob, seen)
+                  >= self.config.value_threshold) & tf.reduce_any(context, -1))
     confidence = tf.where(has_value, value_prob, no_answer_prob)
     return {'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
             'attribute_seen': seen, 'has_value': has_value, 'confidence': confidence}

@@ -18,9 +18,11 @@ AE-zero-shot: Product Type spans right 44 times in 112 at a mean p(span) of 0.21
 in-domain t withholds nearly everything. For those the no-answer head decides alone, as
 trained: a value when p(no answer) < 0.5.
 """
+import math
 from typing import Dict, List, Sequence
 
 import numpy as np
+import tensorflow as tf
 
 from model.exact_match import Counts
 
@@ -31,10 +33,12 @@ UNSEEN_NO_ANSWER_CUTOFF = 0.5
 
 
 def decision_score(value_prob, no_answer_prob, attribute_seen):
-  """What the threshold is compared with (numpy): p(value) on a seen attribute; +inf or
-  -inf on an unseen one, per the no-answer head, so that no t changes its answer."""
-  unseen = np.where(np.asarray(no_answer_prob) < UNSEEN_NO_ANSWER_CUTOFF, np.inf, -np.inf)
-  return np.where(np.asarray(attribute_seen, bool), np.asarray(value_prob, float), unseen)
+  """What the threshold is compared with: p(value) on a seen attribute; +inf or -inf on an
+  unseen one, per the no-answer head, so that no t changes its answer. The one statement
+  of the rule: the served model and every sweep use it (tensors or arrays in, a tensor out)."""
+  no_answer_prob = tf.cast(no_answer_prob, tf.float32)
+  unseen = tf.where(no_answer_prob < UNSEEN_NO_ANSWER_CUTOFF, math.inf, -math.inf)
+  return tf.where(tf.cast(attribute_seen, tf.bool), tf.cast(value_prob, tf.float32), unseen)
 
 
 def value_probability(span_prob, no_answer_prob):
@@ -47,6 +51,7 @@ def sweep_values(score: Sequence[float], predicted: Sequence, gold: Sequence,
   """Exact-match counts at each threshold t: the predicted value is kept when
   score (p(value), or decision_score) >= t, else the answer is "no value".
   gold: None (or 'NULL') for no value."""
+  score = np.asarray(score, float)
   rows = []
   for threshold in grid:
     counts = Counts()

@@ -55,16 +55,9 @@ def main():
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
   train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
                   'Split-train', '*')]
-  model.remember_attributes(trainer.trained_attribute_keys(model, trainer._dataset(
-      train_files, _data_accessor(), tft_output, hparams['batch_size'], False, None, hparams['dev_fraction'])))
-  tuning = None
-  if args.retune:
-    tuning = trainer.tune_value_threshold(model, trainer._dev_dataset(
-        train_files, _data_accessor(), tft_output, hparams['batch_size'], hparams['dev_fraction']))
+  tuning = trainer.settle_decisions(model, train_files, _data_accessor(), tft_output, hparams['batch_size'],
+                                    hparams['dev_fraction'], args.output if args.retune else None)
   trainer.export_serving_model(model, tft_output, args.output)
-  if tuning:
-    with open(os.path.join(args.output, trainer.TUNING_FILE), 'w') as f:
-      json.dump(tuning, f, indent=1)
   print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}'
         f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
 

@@ -137,6 +137,27 @@ def trained_attribute_keys(model, train):
   return keys
 
 
+def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, dev_fraction,
+                     tuning_dir=None):
+  """After training: the model remembers the attributes it was trained on and, when a dev
+  slice was held out and tuning_dir is given, takes the value threshold that is best
+  there (written to tuning_dir/TUNING_FILE). Returns that tuning, or None."""
+  model.remember_attributes(trained_attribute_keys(model, _dataset(
+      train_files, data_accessor, tft_output, batch_size, False, None, dev_fraction)))
+  print(f'{model.seen_attributes.size().numpy()} attributes trained on; any other is decided by '
+        'the no-answer head alone')
+  if dev_fraction <= 0 or tuning_dir is None:
+    return None
+  tuning = tune_value_threshold(model, _dev_dataset(train_files, data_accessor, tft_output, batch_size,
+                                                    dev_fraction))
+  print(f"Value threshold {tuning['threshold']} (best exact-match F1 on "
+        f"{tuning['dev_examples']} dev examples held out of the train split)")
+  tf.io.gfile.makedirs(tuning_dir)
+  with tf.io.gfile.GFile(os.path.join(tuning_dir, TUNING_FILE), 'w') as f:
+    json.dump(tuning, f, indent=1)
+  return tuning
+
+
 def span_status_counts(files, data_accessor, tft_output):
   """How many examples of each span status the files hold (for the log and the report)."""
   dataset = data_accessor.tf_dataset_factory(
@@ -285,15 +306,6 @@ def run_fn(fn_args):
   model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
             validation_freq=epochs, validation_steps=hparams['eval_steps'] or fn_args.eval_steps or None,
             callbacks=callbacks, verbose=2)
-  model.remember_attributes(trained_attribute_keys(model, _dataset(
-      fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, False, None, dev_fraction)))
-  print(f'{model.seen_attributes.size().numpy()} attributes trained on; any other is decided by '
-        'the no-answer head alone')
-  if dev_fraction > 0:
-    tuning = tune_value_threshold(model, _dev_dataset(
-        fn_args.train_files, fn_args.data_accessor, tft_output, batch_size, dev_fraction))
-    print(f"Value threshold {tuning['threshold']} (best exact-match F1 on "
-          f"{tuning['dev_examples']} dev examples held out of the train split)")
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TUNING_FILE), 'w') as f:
-      json.dump(tuning, f, indent=1)
+  settle_decisions(model, fn_args.train_files, fn_args.data_accessor, tft_output, batch_size,
+                   dev_fraction, fn_args.model_run_dir)
   export_serving_model(model, tft_output, fn_args.serving_model_dir)

@@ -1,5 +1,5 @@
 """Exact-match evaluation of an exported model on labelled triples, with the views a
-user needs to tune it: per attribute, the no-answer threshold sweep, and a
+user needs to tune it: per attribute, the value threshold sweep, and a
 reliability table of the confidence. Used by the pipeline's gate
 (exact_match_evaluator.py), `pipeline_runner.py --eval-triples`, and benchmarks/.
 """

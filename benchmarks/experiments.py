@@ -78,17 +78,16 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
             tuning_file=None):
   """The results JSON of a finished pipeline run (its eval-split metrics and its split).
   metrics_file: a `pipeline_runner.py --eval-triples` report of the same model on the
-  same eval split, to use instead of the evaluator's; tuning_file: the value_threshold.json
-  of that model (`reexport_model.py --retune`), instead of the Trainer's."""
+  same eval split (its predictions.jsonl beside it); without one, the pushed model is
+  scored here on the eval split, so that every result has per-triple predictions (for
+  benchmarks/significance.py) and is checked against the pipeline's own evaluator."""
   with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
-  if metrics_file:
-    with open(metrics_file) as f:
-      metrics = json.load(f)
-  else:
-    with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
-                           'metrics.json')) as f:
-      metrics = json.load(f)['model']
+  if not metrics_file:
+    metrics_file = evaluate_pushed_model(pipeline_root)
+  with open(metrics_file) as f:
+    metrics = json.load(f)
+  predictions = os.path.join(os.path.dirname(metrics_file), 'predictions.jsonl')
   from components.trainer import TUNING_FILE
   tuning_files = [tuning_file] if tuning_file else glob.glob(
       os.path.join(pipeline_root, 'Trainer', 'model_run', '*', TUNING_FILE))
@@ -103,7 +102,32 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
             'value_threshold': tuning or 'fixed (not tuned)',
             'model': metrics, 'examples_dir': _examples_dir(pipeline_root)}
+  if os.path.exists(predictions):
+    result['predictions'] = predictions
   write_result(results_dir, name, result)
+
+
+def evaluate_pushed_model(pipeline_root):
+  """`pipeline_runner.py --eval-triples` of the run's pushed model on its own eval split;
+  returns the metrics.json path. The pipeline's evaluator scored the same model on the
+  same triples, so a different F1 means the two paths disagree: that stops the run."""
+  import pipeline_runner
+  from components import triples
+  root = os.path.dirname(pipeline_root)
+  work = os.path.join(root, 'eval')
+  os.makedirs(work, exist_ok=True)
+  triples.write_triples(triples.read_split(_examples_dir(pipeline_root), splits.EVAL),
+                        os.path.join(work, 'eval.txt'))
+  report = pipeline_runner.evaluate_triples(
+      os.path.join(work, 'eval.txt'), pipeline_runner.newest_pushed_model(os.path.join(root, 'serving_model')),
+      work)
+  with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
+                         'metrics.json')) as f:
+    gate = json.load(f)['model']['overall']
+  if abs(gate['f1'] - report['overall']['f1']) > 1e-9 or gate['total'] != report['overall']['total']:
+    raise SystemExit(f"offline F1 {report['overall']['f1']:.4f} on {report['overall']['total']} triples "
+                     f"but the pipeline's evaluator gave {gate['f1']:.4f} on {gate['total']}")
+  return os.path.join(work, 'metrics.json')
 
 
 def count_train_triples(triples_pattern, rule):

@@ -3,6 +3,8 @@ import glob
 import json
 import os
 
+import numpy as np
+
 import matplotlib
 
 matplotlib.use('Agg')
@@ -10,6 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 FOUR = ['Brand Name', 'Material', 'Color', 'Category']
 ABLATIONS = [('QA', 0.0, 0.0), ('QA+CLS', 0.0, 0.5), ('QA+MLM', 0.5, 0.0), ('AVEQA', 0.5, 0.5)]
+HF = 'HF extractive-QA recipe'
+SPLITS = ('random', 'grouped', 'zero_shot')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER_OVERALL_F1 = {'AVEQA (paper, full AE-pub, BERT-base)': 85.01,
                     'SUOpenTag (paper)': 74.92}
 
@@ -20,6 +25,13 @@ def _load(results_dir):
     with open(path) as f:
       results[os.path.basename(path)[:-len('.json')]] = json.load(f)
   return results
+
+
+def model_label(result):
+  """The paper's name for a run's (alpha, beta): QA, QA+CLS, QA+MLM or AVEQA."""
+  for label, alpha, beta in ABLATIONS:
+    if (result['alpha'] > 0) == (alpha > 0) and (result['beta'] > 0) == (beta > 0):
+      return label
 
 
 def _f1(result, attribute=None):
@@ -35,8 +47,8 @@ def _pr(result):
 def _comparison(results, name, attributes, paper_column):
   """F1 per method side by side; the paper's overall numbers (the only ones we have for
   AE-pub) in their own columns on the random split."""
-  methods = [(name, 'AVEQA (ours)')] + [(f'{name}.{suffix}', label) for suffix, label in (
-      ('hf-squad', 'HF extractive-QA recipe'), ('dictionary', 'dictionary baseline'))]
+  methods = [(name, f'{model_label(results[name])} (ours)')] + [
+      (f'{name}.{suffix}', label) for suffix, label in (('hf-squad', HF), ('dictionary', 'dictionary baseline'))]
   methods = [(key, label) for key, label in methods if key in results]
   paper = list(PAPER_OVERALL_F1.items()) if paper_column else []
   lines = ['| attribute | triples | ' + ' | '.join(label for _, label in methods)
@@ -75,7 +87,94 @@ def _plots(results_dir, name, result):
   return sweep_png, reliability_png
 
 
+def _path(path):
+  return path if os.path.isabs(path) else os.path.join(REPO, path)
+
+
+def _answers(result):
+  """(gold, our answers) per eval triple from the run's predictions.jsonl, or None."""
+  if not result.get('predictions') or not os.path.exists(_path(result['predictions'])):
+    return None
+  with open(_path(result['predictions']), encoding='utf-8') as f:
+    rows = [json.loads(line) for line in f]
+  return [r['gold'] for r in rows], [r['value'] for r in rows]
+
+
+def _hf_answers(results_dir, name, gold):
+  """The HF recipe's answers on the same eval triples (same order, same gold), or None."""
+  from components import triples
+  work = os.path.join(results_dir, f'{name}.hf-squad')
+  if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
+    return None
+  with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
+    answers = [json.loads(line) for line in f]
+  their_gold = [parsed.value for _, parsed, _ in triples.read_triples(os.path.join(work, 'eval.txt'))]
+  return answers if their_gold == list(gold) else None
+
+
+def _difference(d):
+  return f"{d['difference']:+.1f} ({d['low']:+.1f} to {d['high']:+.1f})"
+
+
+def _zero_shot_mean(result):
+  per_attribute = result['model']['per_attribute']
+  held_out = [a for a in result['split']['held_out_attributes'] if a in per_attribute]
+  return 100 * float(np.mean([per_attribute[a]['f1'] for a in held_out])) if held_out else None
+
+
+def _ablations(results_dir, results, runs):
+  """Figure 3: each model's overall F1 per split (and the HF recipe's), the difference to
+  AVEQA on the same split with its 95% interval, and a bar chart."""
+  from benchmarks import significance
+  cells, answers = {}, {}
+  for name, result in runs.items():
+    split = result['split'].get('rule')
+    cells[(model_label(result), split)] = (name, result)
+    if f'{name}.hf-squad' in results and model_label(result) == 'AVEQA':
+      cells[(HF, split)] = (f'{name}.hf-squad', results[f'{name}.hf-squad'])
+  splits = [s for s in SPLITS if any(split == s for _, split in cells)]
+  labels = [label for label in [a[0] for a in ABLATIONS] + [HF] if any(l == label for l, _ in cells)]
+  header = ['model'] + [f'{s} F1' for s in splits] + (['zero-shot mean of five'] if 'zero_shot' in splits else [])
+  lines = ['| ' + ' | '.join(header) + ' |', '|---|' + '---:|' * (len(header) - 1)]
+  reference = {}
+  for split in splits:
+    if ('AVEQA', split) in cells:
+      name = cells[('AVEQA', split)][0]
+      reference[split] = _answers(results[name])
+  for label in labels:
+    row = [label]
+    for split in splits:
+      if (label, split) not in cells:
+        row.append('–')
+        continue
+      name, result = cells[(label, split)]
+      text = _f1(result)
+      base, own = reference.get(split), _answers(result) if label != HF else None
+      if label != 'AVEQA' and base and own:
+        gold, ours = own
+        if list(gold) == list(base[0]):
+          text += f' ({_difference(significance.paired_f1_difference(gold, ours, base[1]))} vs AVEQA)'
+      row.append(text)
+    if 'zero_shot' in splits:
+      mean = _zero_shot_mean(cells[(label, 'zero_shot')][1]) if (label, 'zero_shot') in cells else None
+      row.append('–' if mean is None else f'{mean:.1f}')
+    lines.append('| ' + ' | '.join(row) + ' |')
+  fig, ax = plt.subplots(figsize=(6, 3.5))
+  width = 0.8 / len(labels)
+  for i, label in enumerate(labels):
+    heights = [100 * cells[(label, s)][1]['model']['overall']['f1'] if (label, s) in cells else 0 for s in splits]
+    ax.bar(np.arange(len(splits)) + i * width, heights, width, label=label)
+  ax.set_xticks(np.arange(len(splits)) + width * (len(labels) - 1) / 2, splits)
+  ax.set_ylabel('exact-match F1 (%)'), ax.legend(fontsize=8), ax.grid(axis='y', alpha=.3)
+  ax.set_title('ablations (paper Figure 3)')
+  fig.tight_layout(), fig.savefig(os.path.join(results_dir, 'ablations.png'), dpi=110), plt.close(fig)
+  return (['## Ablations (paper Figure 3): overall F1', '',
+           'In brackets: F1 minus AVEQA\'s on the same eval triples, with its 95% paired-bootstrap '
+           'interval (benchmarks/significance.py).', ''] + lines + ['', '![ablations](ablations.png)', ''])
+
+
 def write_report(results_dir):
+  from benchmarks import significance
   results = _load(results_dir)
   runs = {k: v for k, v in results.items() if '.' not in k}
   out = ['# AVEQA on AE-pub-21k: results', '',
@@ -83,13 +182,19 @@ def write_report(results_dir):
          'the paper used the full 110k-line set and BERT-base, so its numbers are a reference, not a',
          'like-for-like comparison. Exact match, micro over triples; P/R/F1 in %.', '']
   for name, result in runs.items():
-    zero_shot = result['split'].get('rule') == 'zero_shot'
-    attributes = list(result['split']['held_out_attributes']) if zero_shot else FOUR
-    out += [f'## {name}', '',
+    rule = result['split'].get('rule')
+    attributes = list(result['split']['held_out_attributes']) if rule == 'zero_shot' else FOUR
+    out += [f'## {name}: {model_label(result)}', '',
             f"split: `{json.dumps(result['split'])}`; {result['train_examples']} train / "
             f"{result['eval_examples']} eval triples; alpha={result['alpha']} beta={result['beta']}; "
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
-            f"command: `{result['command']}`", '', _comparison(results, name, attributes, not zero_shot), '']
+            f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
+    ours = _answers(result)
+    theirs = ours and _hf_answers(results_dir, name, ours[0])
+    if theirs:
+      d = significance.paired_f1_difference(ours[0], ours[1], theirs)
+      out += [f"F1 minus the HF recipe's on the same {d['triples']} triples: {_difference(d)} "
+              f"(95% interval, paired bootstrap over triples, {d['resamples']} resamples).", '']
     tuning = result.get('value_threshold')
     if isinstance(tuning, dict):
       out += [f"Value threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "
@@ -99,11 +204,8 @@ def write_report(results_dir):
     out += [f"Best value threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "
             'picked on the eval split itself, so optimistic: a guide for tuning, not a result).', '',
             f'![threshold sweep]({sweep_png}) ![reliability]({reliability_png})', '']
-  ablations = [(label, split, r) for label, a, b in ABLATIONS for split in ('random', 'zero_shot')
-               for r in runs.values() if r['alpha'] == a and r['beta'] == b and r['split'].get('rule') == split]
-  if ablations:
-    out += ['## Ablations (overall F1)', '', '| model | split | F1 |', '|---|---|---:|']
-    out += [f'| {label} | {split} | {_f1(r)} |' for label, split, r in ablations]
+  if runs:
+    out += _ablations(results_dir, results, runs)
   with open(os.path.join(results_dir, 'report.md'), 'w') as f:
     f.write('\n'.join(out) + '\n')
   print('Wrote', os.path.join(results_dir, 'report.md'))

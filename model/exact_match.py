@@ -33,6 +33,19 @@ def normalize(value: Optional[str], fold_case: bool = False) -> str:
   return text.casefold() if fold_case else text
 
 
+OUTCOMES = ('nn', 'nv', 'vn', 'vc', 'vw')
+
+
+def outcome(gold: Optional[str], predicted: Optional[str], fold_case: bool = False) -> str:
+  """Which of the five counters one triple falls in."""
+  gold, predicted = normalize(gold, fold_case), normalize(predicted, fold_case)
+  if not gold:
+    return 'nv' if predicted else 'nn'
+  if not predicted:
+    return 'vn'
+  return 'vc' if predicted == gold else 'vw'
+
+
 @dataclasses.dataclass
 class Counts:
   nn: int = 0
@@ -42,18 +55,8 @@ class Counts:
   vw: int = 0
 
   def add(self, gold: Optional[str], predicted: Optional[str], fold_case: bool = False):
-    gold, predicted = normalize(gold, fold_case), normalize(predicted, fold_case)
-    if not gold:
-      if predicted:
-        self.nv += 1
-      else:
-        self.nn += 1
-    elif not predicted:
-      self.vn += 1
-    elif predicted == gold:
-      self.vc += 1
-    else:
-      self.vw += 1
+    counter = outcome(gold, predicted, fold_case)
+    setattr(self, counter, getattr(self, counter) + 1)
 
   def merge(self, other: 'Counts') -> 'Counts':
     return Counts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))

@@ -99,6 +99,10 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, t
   assert f'{triples}:2: wrong field count' in capsys.readouterr().out
   assert [r['threshold'] for r in report['threshold_sweep']][-1] == 1.0
   assert (tmp_path / 'report' / 'metrics.md').exists()
+  answers = [json.loads(line) for line in (tmp_path / 'report' / 'predictions.jsonl').read_text().splitlines()]
+  assert [(a['attribute'], a['gold']) for a in answers] == [('Color', 'Black'), ('Material', 'NULL')]
+  right = report['overall']['vc'] + report['overall']['nn']
+  assert sum(a['value'] == ('' if a['gold'] == 'NULL' else a['gold']) for a in answers) == right
 
 
 def test_the_bfloat16_signatures_share_the_weights_and_answer_alike(run_dir):

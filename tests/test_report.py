@@ -21,4 +21,36 @@ def test_report_puts_ours_beside_the_baselines(tmp_path):
   assert '| **overall F1** | 10 | 80.0 | 70.0 | 60.0 | 85.01 | 74.92 |' in text
   assert '| overall P / R | | 80.0 / 80.0 | 70.0 / 70.0 | 60.0 / 60.0 | – | – |' in text
   assert '85.01' in text and (tmp_path / 'run.threshold.png').exists()
-  assert '| AVEQA | random | 80.0 |' in text
+  assert '| model | random F1 |' in text and '| AVEQA | 80.0 |' in text
+  assert '| HF extractive-QA recipe | 70.0 |' in text and (tmp_path / 'ablations.png').exists()
+
+
+def _predictions(path, gold, values):
+  with open(path, 'w') as f:
+    for g, v in zip(gold, values):
+      f.write(json.dumps({'title': 't', 'attribute': 'Brand Name', 'gold': g, 'value': v, 'confidence': 0.9}) + '\n')
+
+
+def test_report_tests_differences_on_the_same_triples(tmp_path):
+  from components import triples
+  gold = [f'v{i}' for i in range(600)]
+  ours = [g if i % 10 else 'wrong' for i, g in enumerate(gold)]          # 540 right
+  ablation = [g if i % 2 else 'wrong' for i, g in enumerate(gold)]        # 300 right
+  theirs = [g if i % 3 else '' for i, g in enumerate(gold)]               # 400 right, 200 withheld
+  for name, alpha, answers in (('aveqa', 0.5, ours), ('qa-cls', 0.0, ablation)):
+    result = dict(_result(name, 0.5), alpha=alpha, predictions=str(tmp_path / f'{name}.jsonl'))
+    _predictions(tmp_path / f'{name}.jsonl', gold, answers)
+    (tmp_path / f'{name}.json').write_text(json.dumps(result))
+  (tmp_path / 'aveqa.hf-squad.json').write_text(json.dumps(_result('aveqa.hf-squad', 0.4)))
+  (tmp_path / 'aveqa.hf-squad').mkdir()
+  triples.write_triples([('t', 'Brand Name', g) for g in gold], str(tmp_path / 'aveqa.hf-squad' / 'eval.txt'))
+  (tmp_path / 'aveqa.hf-squad' / 'predictions.jsonl').write_text(''.join(json.dumps(v) + '\n' for v in theirs))
+  report.write_report(str(tmp_path))
+  text = (tmp_path / 'report.md').read_text()
+  # F1: ours 0.9, HF 2*400/(200 + 800) = 0.8, QA+CLS 0.5: differences +10.0 and -40.0 points
+  line = next(l for l in text.splitlines() if l.startswith("F1 minus the HF recipe's on the same 600 triples: +10.0 ("))
+  low, high = (float(x) for x in line.split('(')[1].split(';')[0].split(')')[0].split(' to '))
+  assert 0 < low < 10 < high
+  assert '| QA+CLS | 50.0 (-40.0 (' in text and 'vs AVEQA) |' in text
+  assert '| ## ' not in text and (tmp_path / 'ablations.png').exists()
+  assert '## qa-cls: QA+CLS' in text and '| QA+CLS (ours) |' in text

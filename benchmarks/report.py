@@ -113,7 +113,7 @@ def _hf_answers(results_dir, name, gold):
 
 
 def _difference(d):
-  return f"{d['difference']:+.1f} ({d['low']:+.1f} to {d['high']:+.1f})"
+  return f"{d['difference']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]"
 
 
 def _zero_shot_mean(result):
@@ -126,7 +126,7 @@ def _ablations(results_dir, results, runs):
   """Figure 3: each model's overall F1 per split (and the HF recipe's), the difference to
   AVEQA on the same split with its 95% interval, and a bar chart."""
   from benchmarks import significance
-  cells, answers = {}, {}
+  cells = {}
   for name, result in runs.items():
     split = result['split'].get('rule')
     cells[(model_label(result), split)] = (name, result)
@@ -153,7 +153,7 @@ def _ablations(results_dir, results, runs):
       if label != 'AVEQA' and base and own:
         gold, ours = own
         if list(gold) == list(base[0]):
-          text += f' ({_difference(significance.paired_f1_difference(gold, ours, base[1]))} vs AVEQA)'
+          text += f' ({_difference(significance.paired_f1_difference(gold, ours, base[1]))})'
       row.append(text)
     if 'zero_shot' in splits:
       mean = _zero_shot_mean(cells[(label, 'zero_shot')][1]) if (label, 'zero_shot') in cells else None
@@ -169,8 +169,8 @@ def _ablations(results_dir, results, runs):
   ax.set_title('ablations (paper Figure 3)')
   fig.tight_layout(), fig.savefig(os.path.join(results_dir, 'ablations.png'), dpi=110), plt.close(fig)
   return (['## Ablations (paper Figure 3): overall F1', '',
-           'In brackets: F1 minus AVEQA\'s on the same eval triples, with its 95% paired-bootstrap '
-           'interval (benchmarks/significance.py).', ''] + lines + ['', '![ablations](ablations.png)', ''])
+           'In brackets: F1 minus AVEQA\'s on the same eval triples [95% paired-bootstrap interval, '
+           'benchmarks/significance.py].', ''] + lines + ['', '![ablations](ablations.png)', ''])
 
 
 def write_report(results_dir):

@@ -91,25 +91,46 @@ def _path(path):
   return path if os.path.isabs(path) else os.path.join(REPO, path)
 
 
+def _keyed(rows):
+  """{(title, attribute, gold, n): answer} from (title, attribute, gold, answer) rows: runs
+  list their eval triples in different orders, so answers are paired by the triple
+  itself (n numbers repeats of one triple)."""
+  keyed, seen = {}, {}
+  for title, attribute, gold, answer in rows:
+    n = seen[(title, attribute, gold)] = seen.get((title, attribute, gold), -1) + 1
+    keyed[(title, attribute, gold, n)] = answer
+  return keyed
+
+
 def _answers(result):
-  """(gold, our answers) per eval triple from the run's predictions.jsonl, or None."""
+  """Our answer per eval triple, from the run's predictions.jsonl (or None)."""
   if not result.get('predictions') or not os.path.exists(_path(result['predictions'])):
     return None
   with open(_path(result['predictions']), encoding='utf-8') as f:
     rows = [json.loads(line) for line in f]
-  return [r['gold'] for r in rows], [r['value'] for r in rows]
+  return _keyed((r['title'], r['attribute'], r['gold'], r['value']) for r in rows)
 
 
-def _hf_answers(results_dir, name, gold):
-  """The HF recipe's answers on the same eval triples (same order, same gold), or None."""
+def _hf_answers(results_dir, name):
+  """The HF recipe's answer per eval triple (its predictions follow its eval.txt), or None."""
   from components import triples
   work = os.path.join(results_dir, f'{name}.hf-squad')
   if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
     return None
   with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
     answers = [json.loads(line) for line in f]
-  their_gold = [parsed.value for _, parsed, _ in triples.read_triples(os.path.join(work, 'eval.txt'))]
-  return answers if their_gold == list(gold) else None
+  evaluated = [parsed for _, parsed, _ in triples.read_triples(os.path.join(work, 'eval.txt'))]
+  return _keyed((t.title, t.attribute, t.value, a) for t, a in zip(evaluated, answers))
+
+
+def _paired_difference(ours, theirs):
+  """F1(ours) - F1(theirs) with its interval, when both answered the same triples."""
+  from benchmarks import significance
+  if not ours or not theirs or set(ours) != set(theirs):
+    return None
+  keys = sorted(ours)
+  return significance.paired_f1_difference([k[2] for k in keys], [ours[k] for k in keys],
+                                           [theirs[k] for k in keys])
 
 
 def _difference(d):
@@ -125,7 +146,6 @@ def _zero_shot_mean(result):
 def _ablations(results_dir, results, runs):
   """Figure 3: each model's overall F1 per split (and the HF recipe's), the difference to
   AVEQA on the same split with its 95% interval, and a bar chart."""
-  from benchmarks import significance
   cells = {}
   for name, result in runs.items():
     split = result['split'].get('rule')
@@ -149,11 +169,9 @@ def _ablations(results_dir, results, runs):
         continue
       name, result = cells[(label, split)]
       text = _f1(result)
-      base, own = reference.get(split), _answers(result) if label != HF else None
-      if label != 'AVEQA' and base and own:
-        gold, ours = own
-        if list(gold) == list(base[0]):
-          text += f' ({_difference(significance.paired_f1_difference(gold, ours, base[1]))})'
+      if label not in ('AVEQA', HF):
+        d = _paired_difference(_answers(result), reference.get(split))
+        text += f' ({_difference(d)})' if d else ''
       row.append(text)
     if 'zero_shot' in splits:
       mean = _zero_shot_mean(cells[(label, 'zero_shot')][1]) if (label, 'zero_shot') in cells else None
@@ -174,7 +192,6 @@ def _ablations(results_dir, results, runs):
 
 
 def write_report(results_dir):
-  from benchmarks import significance
   results = _load(results_dir)
   runs = {k: v for k, v in results.items() if '.' not in k}
   out = ['# AVEQA on AE-pub-21k: results', '',
@@ -189,10 +206,8 @@ def write_report(results_dir):
             f"{result['eval_examples']} eval triples; alpha={result['alpha']} beta={result['beta']}; "
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
-    ours = _answers(result)
-    theirs = ours and _hf_answers(results_dir, name, ours[0])
-    if theirs:
-      d = significance.paired_f1_difference(ours[0], ours[1], theirs)
+    d = _paired_difference(_answers(result), _hf_answers(results_dir, name))
+    if d:
       out += [f"F1 minus the HF recipe's on the same {d['triples']} triples: {_difference(d)} "
               f"(95% interval, paired bootstrap over triples, {d['resamples']} resamples).", '']
     tuning = result.get('value_threshold')

@@ -37,9 +37,10 @@ def test_report_tests_differences_on_the_same_triples(tmp_path):
   ours = [g if i % 10 else 'wrong' for i, g in enumerate(gold)]          # 540 right
   ablation = [g if i % 2 else 'wrong' for i, g in enumerate(gold)]        # 300 right
   theirs = [g if i % 3 else '' for i, g in enumerate(gold)]               # 400 right, 200 withheld
-  for name, alpha, answers in (('aveqa', 0.5, ours), ('qa-cls', 0.0, ablation)):
+  for name, alpha, answers, order in (('aveqa', 0.5, ours, 1), ('qa-cls', 0.0, ablation, -1)):
+    # Runs list their eval triples in different orders: pairing is by triple, not by line.
     result = dict(_result(name, 0.5), alpha=alpha, predictions=str(tmp_path / f'{name}.jsonl'))
-    _predictions(tmp_path / f'{name}.jsonl', gold, answers)
+    _predictions(tmp_path / f'{name}.jsonl', gold[::order], answers[::order])
     (tmp_path / f'{name}.json').write_text(json.dumps(result))
   (tmp_path / 'aveqa.hf-squad.json').write_text(json.dumps(_result('aveqa.hf-squad', 0.4)))
   (tmp_path / 'aveqa.hf-squad').mkdir()

@@ -199,23 +199,6 @@ def flops_per_question(config, length, top_k=5):
   return layers * per_layer + heads
 
 
-def matmul_gflops(dtype, m=4096, k=384, n=1536, repeats=20):
-  """This CPU's measured rate on an encoder-shaped matmul (best of 3)."""
-  import tensorflow as tf
-  a = tf.random.normal([m, k], dtype=tf.float32)
-  b = tf.random.normal([k, n], dtype=tf.float32)
-  a, b = tf.cast(a, dtype), tf.cast(b, dtype)
-  step = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
-  step()
-  best = 0.0
-  for _ in range(3):
-    started = time.perf_counter()
-    for _ in range(repeats):
-      step().numpy()
-    best = max(best, 2 * m * k * n * repeats / (time.perf_counter() - started) / 1e9)
-  return best
-
-
 def f1_by_precision(model_dir, experiment, results_dir, eval_triples):
   from components import splits, triples
   from components.offline_evaluation import evaluate_model
@@ -309,6 +292,7 @@ def main():
 
   length = mean_tokens(checkpoint, chosen, attributes)
   flops = flops_per_question(checkpoint.config, length)
+  from benchmarks.matmul_rates import matmul_gflops
   rates = {p: matmul_gflops(p) for p in args.precisions}
   f1, eval_count = f1_by_precision(model_dir, args.experiment, args.results_dir, args.eval_triples)
 

@@ -184,9 +184,10 @@ def evaluate_triples(path, model_dir, report_dir, precision='float32'):
                  'malformed_lines': malformed})
   os.makedirs(report_dir, exist_ok=True)
   with open(os.path.join(report_dir, 'predictions.jsonl'), 'w', encoding='utf-8') as f:
-    for row in zip(titles, attributes, gold, predictions['value'], predictions['confidence']):
-      f.write(json.dumps(dict(zip(('title', 'attribute', 'gold', 'value', 'confidence'),
-                                  row[:4] + (float(row[4]),))), ensure_ascii=False) + '\n')
+    for title, attribute, value, answer, confidence in zip(titles, attributes, gold, predictions['value'],
+                                                           predictions['confidence']):
+      f.write(json.dumps({'title': title, 'attribute': attribute, 'gold': value, 'value': answer,
+                          'confidence': float(confidence)}, ensure_ascii=False) + '\n')
   with open(os.path.join(report_dir, 'metrics.json'), 'w') as f:
     json.dump(report, f, indent=2)
   table = markdown_table(report)

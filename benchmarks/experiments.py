@@ -118,9 +118,12 @@ def evaluate_pushed_model(pipeline_root):
   os.makedirs(work, exist_ok=True)
   triples.write_triples(triples.read_split(_examples_dir(pipeline_root), splits.EVAL),
                         os.path.join(work, 'eval.txt'))
-  report = pipeline_runner.evaluate_triples(
-      os.path.join(work, 'eval.txt'), pipeline_runner.newest_pushed_model(os.path.join(root, 'serving_model')),
-      work)
+  pushed = glob.glob(os.path.join(root, 'serving_model', '*', 'saved_model.pb'))
+  if not pushed:
+    raise SystemExit(f'no pushed model under {root}/serving_model: score the model with '
+                     '`pipeline_runner.py --eval-triples` and pass its metrics.json as --metrics')
+  report = pipeline_runner.evaluate_triples(os.path.join(work, 'eval.txt'),
+                                            os.path.dirname(max(pushed)), work)
   with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                          'metrics.json')) as f:
     gate = json.load(f)['model']['overall']

@@ -194,7 +194,9 @@ def baselines(args):
     print('No comparison environment: run benchmarks/install_comparison.sh for the Hugging Face baseline')
     return
   from model.checkpoint import read_checkpoint
-  work = os.path.join(args.results_dir, f'{args.name}.hf-squad')
+  # Seed 0 is the baseline; other seeds show the recipe's own run-to-run spread.
+  suffix = 'hf-squad' if args.seed == 0 else f'hf-squad-seed{args.seed}'
+  work = os.path.join(args.results_dir, f'{args.name}.{suffix}')
   os.makedirs(work, exist_ok=True)
   triples.write_triples(train, os.path.join(work, 'train.txt'))
   triples.write_triples(evaluation, os.path.join(work, 'eval.txt'))
@@ -204,14 +206,14 @@ def baselines(args):
        '--checkpoint', read_checkpoint(args.checkpoint).path, '--train', os.path.join(work, 'train.txt'),
        '--eval', os.path.join(work, 'eval.txt'), '--output', os.path.join(work, 'predictions.jsonl'),
        '--epochs', str(budget['epochs']), '--batch-size', str(budget['batch_size']),
-       '--max-length', str(budget['max_seq_length'])],
+       '--max-length', str(budget['max_seq_length']), '--seed', str(args.seed)],
       check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
   stats = json.loads(completed.stdout.strip().splitlines()[-1])
   with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
     values = [json.loads(line) or None for line in f]
-  result(f'{args.name}.hf-squad', values,
+  result(f'{args.name}.{suffix}', values,
          {'method': 'Hugging Face BertForQuestionAnswering, SQuAD-2 null at [CLS], AdamW lr 5e-5',
-          'train_seconds': stats['train_seconds']})
+          'train_seconds': stats['train_seconds'], 'seed': args.seed})
 
 
 def main():
@@ -225,6 +227,8 @@ def main():
       p.add_argument('--name', required=True)
     if name == 'baselines':
       p.add_argument('--dictionary-only', action='store_true', help='skip the Hugging Face recipe')
+      p.add_argument('--seed', type=int, default=0,
+                     help='the HF recipe\'s training seed; not 0: written as <name>.hf-squad-seed<N>')
     if name == 'collect':   # a run made with pipeline_runner.py directly
       p.add_argument('--pipeline-root', required=True)
       p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))

@@ -53,8 +53,9 @@ def main():
   parser.add_argument('--learning-rate', type=float, default=5e-5)
   parser.add_argument('--max-length', type=int, default=64)
   parser.add_argument('--max-answer-tokens', type=int, default=16)
+  parser.add_argument('--seed', type=int, default=0, help='QA head initialisation and batch order')
   args = parser.parse_args()
-  torch.manual_seed(0)
+  torch.manual_seed(args.seed)
   tokenizer = BertTokenizerFast.from_pretrained(args.checkpoint, local_files_only=True)
   model = BertForQuestionAnswering.from_pretrained(args.checkpoint, local_files_only=True)
   train, evaluation = read(args.train), read(args.eval)
@@ -64,7 +65,7 @@ def main():
   steps = int(np.ceil(len(train) / args.batch_size) * args.epochs)
   optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
   schedule = get_linear_schedule_with_warmup(optimizer, 0, steps)
-  generator = torch.Generator().manual_seed(0)
+  generator = torch.Generator().manual_seed(args.seed)
   model.train()
   began, step = time.time(), 0
   while step < steps:

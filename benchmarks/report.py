@@ -44,11 +44,19 @@ def _pr(result):
   return f"{100 * o['precision']:.1f} / {100 * o['recall']:.1f}"
 
 
+def _hf_runs(results, name):
+  """The HF recipe's results on a run's split: seed 0 first, then any other seeds."""
+  return sorted((k for k in results if k == f'{name}.hf-squad' or k.startswith(f'{name}.hf-squad-seed')),
+                key=lambda k: (k != f'{name}.hf-squad', k))
+
+
 def _comparison(results, name, attributes, paper_column):
   """F1 per method side by side; the paper's overall numbers (the only ones we have for
   AE-pub) in their own columns on the random split."""
-  methods = [(name, f'{model_label(results[name])} (ours)')] + [
-      (f'{name}.{suffix}', label) for suffix, label in (('hf-squad', HF), ('dictionary', 'dictionary baseline'))]
+  methods = ([(name, f'{model_label(results[name])} (ours)')]
+             + [(key, HF if 'seed' not in key else f"{HF}, seed {results[key]['seed']}")
+                for key in _hf_runs(results, name)]
+             + [(f'{name}.dictionary', 'dictionary baseline')])
   methods = [(key, label) for key, label in methods if key in results]
   paper = list(PAPER_OVERALL_F1.items()) if paper_column else []
   lines = ['| attribute | triples | ' + ' | '.join(label for _, label in methods)
@@ -111,10 +119,10 @@ def _answers(result):
   return _keyed((r['title'], r['attribute'], r['gold'], r['value']) for r in rows)
 
 
-def _hf_answers(results_dir, name):
+def _hf_answers(results_dir, key):
   """The HF recipe's answer per eval triple (its predictions follow its eval.txt), or None."""
   from components import triples
-  work = os.path.join(results_dir, f'{name}.hf-squad')
+  work = os.path.join(results_dir, key)
   if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
     return None
   with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
@@ -206,10 +214,12 @@ def write_report(results_dir):
             f"{result['eval_examples']} eval triples; alpha={result['alpha']} beta={result['beta']}; "
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
-    d = _paired_difference(_answers(result), _hf_answers(results_dir, name))
-    if d:
-      out += [f"F1 minus the HF recipe's on the same {d['triples']} triples: {_difference(d)} "
-              f"(95% interval, paired bootstrap over triples, {d['resamples']} resamples).", '']
+    for key in _hf_runs(results, name):
+      d = _paired_difference(_answers(result), _hf_answers(results_dir, key))
+      seed = results[key].get('seed', 0)
+      if d:
+        out += [f"F1 minus the HF recipe's (seed {seed}) on the same {d['triples']} triples: {_difference(d)} "
+                f"(95% interval, paired bootstrap over triples, {d['resamples']} resamples).", '']
     tuning = result.get('value_threshold')
     if isinstance(tuning, dict):
       out += [f"Value threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "

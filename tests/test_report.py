@@ -14,12 +14,13 @@ def _result(name, f1, rule='random'):
 
 
 def test_report_puts_ours_beside_the_baselines(tmp_path):
-  for name, f1 in (('run', 0.8), ('run.hf-squad', 0.7), ('run.dictionary', 0.6)):
-    (tmp_path / f'{name}.json').write_text(json.dumps(_result(name, f1)))
+  for name, f1 in (('run', 0.8), ('run.hf-squad', 0.7), ('run.dictionary', 0.6), ('run.hf-squad-seed1', 0.75)):
+    (tmp_path / f'{name}.json').write_text(json.dumps(dict(_result(name, f1), seed=1)))
   report.write_report(str(tmp_path))
   text = (tmp_path / 'report.md').read_text()
-  assert '| **overall F1** | 10 | 80.0 | 70.0 | 60.0 | 85.01 | 74.92 |' in text
-  assert '| overall P / R | | 80.0 / 80.0 | 70.0 / 70.0 | 60.0 / 60.0 | – | – |' in text
+  assert '| AVEQA (ours) | HF extractive-QA recipe | HF extractive-QA recipe, seed 1 | dictionary baseline |' in text
+  assert '| **overall F1** | 10 | 80.0 | 70.0 | 75.0 | 60.0 | 85.01 | 74.92 |' in text
+  assert '| overall P / R | | 80.0 / 80.0 | 70.0 / 70.0 | 75.0 / 75.0 | 60.0 / 60.0 | – | – |' in text
   assert '85.01' in text and (tmp_path / 'run.threshold.png').exists()
   assert '| model | random F1 |' in text and '| AVEQA | 80.0 |' in text
   assert '| HF extractive-QA recipe | 70.0 |' in text and (tmp_path / 'ablations.png').exists()
@@ -49,7 +50,7 @@ def test_report_tests_differences_on_the_same_triples(tmp_path):
   report.write_report(str(tmp_path))
   text = (tmp_path / 'report.md').read_text()
   # F1: ours 0.9, HF 2*400/(200 + 800) = 0.8, QA+CLS 0.5: differences +10.0 and -40.0 points
-  line = next(l for l in text.splitlines() if l.startswith("F1 minus the HF recipe's on the same 600 triples: +10.0 ["))
+  line = next(l for l in text.splitlines() if l.startswith("F1 minus the HF recipe's (seed 0) on the same 600 triples: +10.0 ["))
   low, high = (float(x) for x in line.split('[')[1].split(']')[0].split(', '))
   assert 0 < low < 10 < high
   assert '| QA+CLS | 50.0 (-40.0 [' in text

@@ -101,7 +101,7 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
             'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
             'value_threshold': tuning or 'fixed (not tuned)',
-            'model': metrics, 'examples_dir': _examples_dir(pipeline_root)}
+            'model': metrics, 'examples_dir': os.path.abspath(_examples_dir(pipeline_root))}
   if os.path.exists(predictions):
     result['predictions'] = predictions
   write_result(results_dir, name, result)

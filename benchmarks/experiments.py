@@ -180,7 +180,8 @@ def baselines(args):
     predictions = {'value': np.array(values, dtype=object), 'span_text': np.array(values, dtype=object),
                    'span_prob': np.ones(len(values)), 'no_answer_prob': np.zeros(len(values)),
                    'confidence': np.ones(len(values))}
-    write_result(args.results_dir, name, dict(source, name=name, model=evaluate_predictions(
+    own = {k: v for k, v in source.items() if k != 'predictions'}   # those are the run's answers
+    write_result(args.results_dir, name, dict(own, name=name, model=evaluate_predictions(
         attributes, gold, predictions), **extra))
 
   dictionary = dictionary_baseline.train_dictionary(train)

@@ -185,13 +185,14 @@ def _ablations(results_dir, results, runs):
       mean = _zero_shot_mean(cells[(label, 'zero_shot')][1]) if (label, 'zero_shot') in cells else None
       row.append('–' if mean is None else f'{mean:.1f}')
     lines.append('| ' + ' | '.join(row) + ' |')
-  fig, ax = plt.subplots(figsize=(6, 3.5))
+  fig, ax = plt.subplots(figsize=(8, 3.5))
   width = 0.8 / len(labels)
   for i, label in enumerate(labels):
     heights = [100 * cells[(label, s)][1]['model']['overall']['f1'] if (label, s) in cells else 0 for s in splits]
     ax.bar(np.arange(len(splits)) + i * width, heights, width, label=label)
   ax.set_xticks(np.arange(len(splits)) + width * (len(labels) - 1) / 2, splits)
-  ax.set_ylabel('exact-match F1 (%)'), ax.legend(fontsize=8), ax.grid(axis='y', alpha=.3)
+  ax.set_ylabel('exact-match F1 (%)'), ax.grid(axis='y', alpha=.3)
+  ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1, 1))
   ax.set_title('ablations (paper Figure 3)')
   fig.tight_layout(), fig.savefig(os.path.join(results_dir, 'ablations.png'), dpi=110), plt.close(fig)
   return (['## Ablations (paper Figure 3): overall F1', '',

@@ -1,15 +1,17 @@
 """The trivial baseline: for each attribute, the longest value seen in training that
-occurs in the title (whole word, case kept); "no value" when none does."""
+occurs in the title (whole word, case kept); "no value" when none does. Among values of
+one length the more frequent in training wins, then the alphabetically first, so the
+answer never depends on hash order."""
 import collections
 import re
 
 
 def train_dictionary(train_rows):
-  values = collections.defaultdict(set)
+  values = collections.defaultdict(collections.Counter)
   for _, attribute, value in train_rows:
     if value != 'NULL':
-      values[attribute].add(value)
-  return {a: sorted(v, key=len, reverse=True) for a, v in values.items()}
+      values[attribute][value] += 1
+  return {a: sorted(counts, key=lambda v: (-len(v), -counts[v], v)) for a, counts in values.items()}
 
 
 def predict(dictionary, title, attribute):

@@ -162,8 +162,8 @@ def evaluate_triples(path, model_dir, report_dir, precision='float32'):
   """Scores a model on a triples file; malformed lines are listed with their numbers.
   Writes metrics.json, metrics.md and predictions.jsonl (one answer per valid triple, in
   file order: what error analysis and benchmarks/significance.py read)."""
-  from components import inference, triples
-  from components.offline_evaluation import evaluate_predictions, markdown_table
+  from components import triples
+  from components.offline_evaluation import evaluate_model_with_predictions, markdown_table
   titles, attributes, gold, malformed = [], [], [], []
   for number, parsed, text in triples.read_triples(path):
     if isinstance(parsed, str):
@@ -178,10 +178,9 @@ def evaluate_triples(path, model_dir, report_dir, precision='float32'):
     print(f'{len(malformed)} malformed line(s) skipped; the first 20 are listed above')
   if not titles:
     raise SystemExit(f'{path}: no valid triples')
-  predictions = inference.predict(inference.load(model_dir), titles, attributes, 64, precision)
-  report = evaluate_predictions(attributes, gold, predictions)
-  report.update({'examples': len(titles), 'model': model_dir, 'triples': path, 'precision': precision,
-                 'malformed_lines': malformed})
+  report, predictions = evaluate_model_with_predictions(model_dir, titles, attributes, gold,
+                                                        precision=precision)
+  report.update({'model': model_dir, 'triples': path, 'precision': precision, 'malformed_lines': malformed})
   os.makedirs(report_dir, exist_ok=True)
   with open(os.path.join(report_dir, 'predictions.jsonl'), 'w', encoding='utf-8') as f:
     for title, attribute, value, answer, confidence in zip(titles, attributes, gold, predictions['value'],

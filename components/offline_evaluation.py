@@ -3,7 +3,7 @@ user needs to tune it: per attribute, the value threshold sweep, and a
 reliability table of the confidence. Used by the pipeline's gate
 (exact_match_evaluator.py), `pipeline_runner.py --eval-triples`, and benchmarks/.
 """
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -55,10 +55,16 @@ def evaluate_predictions(attributes, gold, predictions) -> Dict:
 
 def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int = 64,
                    precision: str = 'float32') -> Dict:
+  return evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision)[0]
+
+
+def evaluate_model_with_predictions(model_uri: str, titles, attributes, gold, batch_size: int = 64,
+                                    precision: str = 'float32') -> Tuple[Dict, Dict[str, np.ndarray]]:
+  """The report and the model's per-triple predictions (inference.predict's columns)."""
   predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size, precision)
   report = evaluate_predictions(attributes, gold, predictions)
   report['examples'] = len(titles)
-  return report
+  return report, predictions
 
 
 def markdown_table(report: Dict, attributes=None) -> str:

@@ -20,6 +20,9 @@ os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 from pipelines.configs import PipelineConfig  # noqa: E402  (after the backend is chosen)
 
 DEFAULT_IMAGE = 'gcr.io/YOUR_PROJECT/aveqa-catalog-enrichment:latest'
+# The serving signatures the Trainer exports (components/trainer.PRECISIONS; a test
+# keeps the two equal without importing TensorFlow to print --help).
+SERVING_PRECISIONS = ('float32', 'bfloat16', 'int8')
 
 
 def build_parser():
@@ -80,9 +83,10 @@ def build_parser():
                           '"no value" (untuned)')
   train.add_argument('--tpu', default=None, help="TPU name for TPUClusterResolver ('' = local TPU)")
   infer = parser.add_argument_group('bulk inference')
-  infer.add_argument('--precision', default=defaults.inference_precision, choices=('float32', 'bfloat16'),
+  infer.add_argument('--precision', default=defaults.inference_precision, choices=SERVING_PRECISIONS,
                      help='serving precision of bulk inference, and of what the gate and '
-                          '--eval-triples score (bfloat16: about 2x on CPUs with AVX512-BF16)')
+                          '--eval-triples score (bfloat16: about 1.3x on CPUs with AVX512-BF16; '
+                          'int8: about 2x on x86 CPUs with AVX512-VNNI)')
   infer.add_argument('--inference-batch-size', type=int, default=defaults.inference_batch_size)
   infer.add_argument('--bucket-size', type=int, default=defaults.bucket_size,
                      help='questions sorted by length together before batching')

@@ -105,17 +105,38 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, t
   assert sum(a['value'] == ('' if a['gold'] == 'NULL' else a['gold']) for a in answers) == right
 
 
-def test_the_bfloat16_signatures_share_the_weights_and_answer_alike(run_dir):
+@pytest.mark.parametrize('precision', ['bfloat16', 'int8'])
+def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(run_dir, precision):
   from components import inference
   model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
-  assert {'serving_default', 'predict_raw', 'serving_bfloat16', 'predict_raw_bfloat16'} <= set(model.signatures)
+  assert {'serving_default', 'predict_raw', f'serving_{precision}', f'predict_raw_{precision}'} <= set(model.signatures)
   titles = ['Trailwise Running Shoes Black Mesh', 'Kitchara Glass Water Bottle 750ml Red Leakproof']
   attributes = ['Color', 'Material']
   full = inference.predict(model, titles, attributes, precision='float32')
-  half = inference.predict(model, titles, attributes, precision='bfloat16')
-  # bfloat16 keeps 8 bits of mantissa: probabilities agree to about 1e-2, not exactly.
-  np.testing.assert_allclose(half['no_answer_prob'], full['no_answer_prob'], atol=0.03)
-  assert not np.array_equal(half['no_answer_prob'], full['no_answer_prob'])   # it did compute in bf16
+  reduced = inference.predict(model, titles, attributes, precision=precision)
+  # 8 bits of mantissa (bfloat16) or 8-bit integers (int8): probabilities agree to
+  # about 1e-2, not exactly.
+  np.testing.assert_allclose(reduced['no_answer_prob'], full['no_answer_prob'], atol=0.03)
+  assert not np.array_equal(reduced['no_answer_prob'], full['no_answer_prob'])   # it did compute so
+
+
+def test_the_catalog_step_serves_the_int8_signature(run_dir, tiny_checkpoint_dir):
+  from components import inference
+  # Same pipeline root: only the gate and the catalog steps run again, in int8.
+  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=0.0,
+                                              inference_precision='int8'))
+  assert summary['filled'] is True
+  rows_out = _read_parquet(summary['catalog_files'])
+  asked = [(r['title'], a) for r in rows_out for a in ATTRIBUTES if r[output_columns(a)[2]] is not None]
+  assert len(asked) == sum(summary['questions'].values())
+  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  direct = inference.predict(model, *map(list, zip(*asked)), precision='int8')
+  by_question = {(r['title'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
+                 for r in rows_out for a in ATTRIBUTES}
+  for i, question in enumerate(asked):
+    value, confidence = by_question[question]
+    assert (value or '') == direct['value'][i]
+    assert confidence == pytest.approx(direct['confidence'][i], abs=1e-4)
 
 
 def test_the_export_knows_which_attributes_it_was_trained_on(run_dir):

@@ -23,6 +23,11 @@ def test_flags_fill_the_config():
                                        '--beam_plugins=tensorflow_text']
 
 
+def test_the_precision_flag_offers_exactly_the_exported_signatures():
+  from components import trainer
+  assert pipeline_runner.SERVING_PRECISIONS == trainer.PRECISIONS
+
+
 def test_defaults_are_the_embedded_sample_and_direct_runner():
   config = pipeline_runner.config_from_args(pipeline_runner.build_parser().parse_args(['--local']))
   assert config.triples.endswith('data/sample/triples/*.txt')

@@ -199,7 +199,8 @@ def flops_per_question(config, length, top_k=5):
   return layers * per_layer + heads
 
 
-def f1_by_precision(model_dir, experiment, results_dir, eval_triples):
+def f1_by_precision(model_dir, experiment, results_dir, eval_triples, precisions):
+  """Exact-match F1 of each precision, and of float32 (the full-precision reference)."""
   from components import splits, triples
   from components.offline_evaluation import evaluate_model
   if eval_triples:
@@ -212,7 +213,7 @@ def f1_by_precision(model_dir, experiment, results_dir, eval_triples):
     raise SystemExit(f'no labelled triples in {eval_triples or experiment} to score F1 on')
   titles, attributes, gold = map(list, zip(*rows))
   return {precision: evaluate_model(model_dir, titles, attributes, gold, 256, precision)['overall']['f1']
-          for precision in ('float32', 'bfloat16')}, len(rows)
+          for precision in sorted({'float32', *precisions})}, len(rows)
 
 
 def spread(values, fmt='{:.1f}'):
@@ -234,7 +235,8 @@ def main():
   parser.add_argument('--batch-size', type=int, default=128, help='ours and theirs alike')
   parser.add_argument('--bucket-size', type=int, default=8192)
   parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--precisions', nargs='+', default=['float32', 'bfloat16'])
+  parser.add_argument('--precisions', nargs='+', default=['float32', 'bfloat16', 'int8'],
+                      choices=['float32', 'bfloat16', 'int8'])
   parser.add_argument('--skip-theirs', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
                       help='catalog sizes for the memory runs (ours, bfloat16 if asked, else float32)')
@@ -280,7 +282,7 @@ def main():
       print(f'theirs #{repeat}: {json.dumps(theirs[-1])}', flush=True)
 
   memory = []
-  memory_precision = 'bfloat16' if 'bfloat16' in args.precisions else 'float32'
+  memory_precision = next(p for p in ('int8', 'bfloat16', 'float32') if p in args.precisions)
   memory_attributes = list(ATTRIBUTES[:args.memory_attributes])
   for rows in args.memory_rows:
     folder = os.path.join(work, f'memory-{rows}')
@@ -294,7 +296,8 @@ def main():
   flops = flops_per_question(checkpoint.config, length)
   from benchmarks.matmul_rates import matmul_gflops
   rates = {p: matmul_gflops(p) for p in args.precisions}
-  f1, eval_count = f1_by_precision(model_dir, args.experiment, args.results_dir, args.eval_triples)
+  f1, eval_count = f1_by_precision(model_dir, args.experiment, args.results_dir, args.eval_triples,
+                                   args.precisions)
 
   questions = len(chosen) * len(attributes)
   print(f'\n## Bulk inference, {args.products} products x {len(attributes)} attributes = {questions} '
@@ -328,7 +331,8 @@ def main():
       ours = statistics.median(r['questions'] / r['seconds']['total'] for r in results)
       alone = statistics.median(r['questions_per_second'] for r in in_process[precision])
       print(f'\nours {precision} / Hugging Face: {ours / base:.2f}x (whole step vs pipeline call), '
-            f'{alone / base:.2f}x (in-process vs pipeline call)')
+            f'{alone / base:.2f}x (in-process vs pipeline call); F1 {100 * f1[precision]:.2f}, '
+            f'{100 * (f1[precision] - f1["float32"]):+.2f} vs float32')
   if memory:
     print(f'\n## Peak RSS as the catalog grows (ours, {memory_precision}, {len(memory_attributes)} attributes)\n')
     print('| rows | questions | seconds | peak RSS MB |\n|---|---|---|---|')

@@ -10,7 +10,7 @@ nothing runs for an unblessed model), plus what the stock component cannot be to
   by one chunk per worker, whatever the catalog's size;
 - a fixed batch size instead of Beam's adaptive one, which grows batches to
   thousands of rows and so pads them to the longest title of the lot;
-- the signature, i.e. the serving precision (float32 or bfloat16).
+- the signature, i.e. the serving precision (float32, bfloat16 or int8).
 """
 import os
 

@@ -94,10 +94,28 @@ class QuantizedKernel(tf.Module):
   def __call__(self, x, bias=None, activation=None):
     batch_shape = tf.shape(x)[:tf.rank(x) - self.contracted]
     flat = tf.reshape(tf.cast(x, tf.float32), [-1, self.kernel.shape[0]])
+    rows = tf.shape(flat)[0]
+    flat = tf.pad(flat, [[0, padded_rows(rows) - rows], [0, 0]])
     quantized, scale, low = quantize_rows(flat)
     y = _dequantize(integer_matmul(quantized, self.kernel), scale, low, self.scale, self.offset_weight,
                     bias, activation)
-    return tf.reshape(y, tf.concat([batch_shape, self.output_shape], 0))
+    return tf.reshape(y[:rows], tf.concat([batch_shape, self.output_shape], 0))
+
+
+def padded_rows(rows):
+  """rows rounded up to one of 16 sizes per power of two (at most 1/16 more).
+
+  XLA compiles and keeps one executable per input shape: with the rows (tokens in the
+  batch) as they come, a long bulk run meets thousands of shapes (every bundle's last
+  batch is short) and memory and compile time grow with the catalog. Rounded, a run
+  meets a bounded set. Full batches of 128 questions of up to 31 tokens are not padded."""
+  step = tf.bitwise.left_shift(1, tf.maximum(_floor_log2(rows) - 4, 0))
+  return (rows + step - 1) // step * step
+
+
+def _floor_log2(n):
+  """floor(log2(n)) for n >= 1, exactly (integers only)."""
+  return tf.reduce_sum(tf.cast(n >= tf.bitwise.left_shift(1, tf.range(1, 31)), tf.int32))
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)

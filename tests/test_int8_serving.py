@@ -69,3 +69,10 @@ def test_the_encoder_computes_in_int8_only_inside_the_block(tiny_checkpoint_dir)
   assert cosine.min() > 0.99
   assert not np.allclose(quantized, full, atol=1e-5)
   np.testing.assert_array_equal(encoder(inputs)['sequence_output'].numpy(), full)   # float again after it
+
+
+def test_row_counts_round_up_to_a_bounded_set_of_shapes():
+  sizes = [int(int8_serving.padded_rows(tf.constant(n))) for n in range(1, 20000)]
+  assert all(n <= size <= n + n // 16 for n, size in enumerate(sizes, start=1))
+  assert len(set(sizes)) < 250        # XLA compiles each once, however long the run
+  assert all(int(int8_serving.padded_rows(tf.constant(128 * t))) == 128 * t for t in range(1, 32))

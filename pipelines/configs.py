@@ -43,7 +43,7 @@ class PipelineConfig:
   tpu: Optional[str] = None
   # Bulk inference: the served precision (the gate scores the same), batch size, and
   # how many questions are sorted by length together before batching.
-  inference_precision: str = 'float32'
+  inference_precision: str = 'float32'       # int8: 2x in-process, but see README's known issue
   inference_batch_size: int = 256
   bucket_size: int = 8192
   # Added to the Beam args of the inference step only. Locally: one TF process using

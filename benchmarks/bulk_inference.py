@@ -229,17 +229,18 @@ def main():
   if len(sys.argv) == 3 and sys.argv[1] in CHILD_MODES:   # a child of in_child
     print(json.dumps(CHILD_MODES[sys.argv[1]](**json.loads(sys.argv[2]))))
     return
+  import pipeline_runner   # light (settings only); the precisions are the exported signatures'
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)
   parser.add_argument('--attributes', type=int, default=10, help=f'the first N of {ATTRIBUTES}')
   parser.add_argument('--batch-size', type=int, default=128, help='ours and theirs alike')
   parser.add_argument('--bucket-size', type=int, default=8192)
   parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--precisions', nargs='+', default=['float32', 'bfloat16', 'int8'],
-                      choices=['float32', 'bfloat16', 'int8'])
+  parser.add_argument('--precisions', nargs='+', default=list(pipeline_runner.SERVING_PRECISIONS),
+                      choices=pipeline_runner.SERVING_PRECISIONS)
   parser.add_argument('--skip-theirs', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
-                      help='catalog sizes for the memory runs (ours, bfloat16 if asked, else float32)')
+                      help='catalog sizes for the memory runs (ours, in the fastest precision asked: int8, bfloat16, float32)')
   parser.add_argument('--memory-attributes', type=int, default=10)
   parser.add_argument('--experiment', default='aveqa-random',
                       help='a benchmarks/experiments.py run: its model and eval split (F1)')
@@ -249,7 +250,6 @@ def main():
   parser.add_argument('--work-dir', default=None)
   args = parser.parse_args()
 
-  import pipeline_runner
   from model.checkpoint import read_checkpoint
   model_dir = args.model or pipeline_runner.newest_pushed_model(
       os.path.join(args.results_dir, args.experiment, 'serving_model'))

@@ -43,13 +43,15 @@ class PipelineConfig:
   tpu: Optional[str] = None
   # Bulk inference: the served precision (the gate scores the same), batch size, and
   # how many questions are sorted by length together before batching.
-  inference_precision: str = 'float32'       # int8: 2x in-process, but see README's known issue
+  # float32 runs anywhere (CPU, GPU, TPU, ARM); int8 is the fast path on x86 CPUs (README).
+  inference_precision: str = 'float32'
   inference_batch_size: int = 256
   bucket_size: int = 8192
   # Added to the Beam args of the inference step only. Locally: one TF process using
   # every core (TF's own threads) rather than one process per core each holding a copy
   # of the model: measured 170 questions/s and 2.3 GB peak RSS vs 148 and 2.9 GB with one
-  # worker process, 125-157 questions/s with two (10k questions, bfloat16).
+  # worker process, 125-157 questions/s with two (10k questions, bfloat16; measured before
+  # the batch-size fix in components/catalog_inferrer.py, not repeated since).
   # Ignored by Dataflow and other runners.
   inference_beam_pipeline_args: List[str] = dataclasses.field(
       default_factory=lambda: ['--direct_running_mode=in_memory'])

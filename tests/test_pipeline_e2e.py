@@ -139,46 +139,36 @@ def test_the_catalog_step_serves_the_int8_signature(run_dir, tiny_checkpoint_dir
     assert confidence == pytest.approx(direct['confidence'][i], abs=1e-4)
 
 
-class BatchRecordingHandler:
-  """A model handler that writes the size of each batch it is given to a file
-  (Beam pickles handlers, so a list in this process would not see the appends)."""
-
-  def __init__(self, handler, log_path):
-    self._handler, self._log_path = handler, log_path
-
-  def __getattr__(self, name):   # everything else is the wrapped handler's
-    if name.startswith('__') or name == '_handler':   # (unpickling looks these up first)
-      raise AttributeError(name)
-    return getattr(self._handler, name)
-
-  def run_inference(self, batch, model, inference_args=None):
-    with open(self._log_path, 'a') as log:
-      log.write(f'{len(batch)}\n')
-    return self._handler.run_inference(batch, model, inference_args)
-
-
-def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tmp_path, monkeypatch):
-  # tfx-bsl's RunInference transform drops the spec's batch size (Beam then grows
-  # batches to thousands of questions, padded to the longest): count what the model gets.
+def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tmp_path):
+  # Beam's adaptive batching grows batches to thousands of questions, each padded to its
+  # longest: the step must batch as told. It writes one PredictionLog per batch.
   import apache_beam as beam
   import tensorflow as tf
+  from tensorflow_serving.apis import prediction_log_pb2
   from components import catalog_inferrer, catalog_questions
-  log_path = str(tmp_path / 'batches.txt')
-  create = catalog_inferrer.CreateModelHandler
-  monkeypatch.setattr(catalog_inferrer, 'CreateModelHandler',
-                      lambda spec: BatchRecordingHandler(create(spec), log_path))
   questions = tmp_path / 'questions.tfrecord.gz'
+  asked = []
   with tf.io.TFRecordWriter(str(questions), 'GZIP') as writer:
     for i in range(300):
       row = {'product_id': str(i), 'title': f'Trailwise Running Shoes {"Black " * (i % 7)}Mesh'}
       for question in catalog_questions.questions_for(row, ['Color'], False, True):
         writer.write(question)
+        asked.append(question)
   model = pipeline_runner.newest_pushed_model(str(run_dir / 'serving'))
   with beam.Pipeline() as pipeline:
     catalog_inferrer.run_inference(pipeline, str(questions), catalog_inferrer.serving_dir(model),
                                    str(tmp_path / 'out'), batch_size=16, bucket_size=64)
-  sizes = [int(line) for line in open(log_path)]
-  assert sum(sizes) == 300 and max(sizes) == 16
+  logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in tf.data.TFRecordDataset(
+      tf.io.gfile.glob(str(tmp_path / 'out' / '*')), 'GZIP').as_numpy_iterator()]
+  sizes, answered = [], []
+  for log in logs:
+    examples = tf.make_ndarray(log.predict_log.request.inputs['examples']).tolist()
+    values = tf.make_ndarray(log.predict_log.response.outputs['value'])
+    assert len(values) == len(examples)
+    sizes.append(len(examples))
+    answered.extend(examples)
+  assert sorted(answered) == sorted(asked)   # each question once, none lost
+  assert max(sizes) == 16
   assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
 
 

@@ -15,9 +15,9 @@ for an unblessed model), plus what the stock component cannot be told:
 
 The model handler is Beam's RunInference API over the TF2 SavedModel: the signature is
 called once per batch and answers with one PredictionLog per batch, the batch's
-PredictRequest and PredictResponse as TF Serving answers a batched request. tfx-bsl's
-handler runs a TF1 session and builds one PredictionLog per question, tensor by
-tensor: on the same questions it was ~20% slower (README, bulk inference).
+PredictRequest and PredictResponse as TF Serving answers a batched request, where
+tfx-bsl's handler runs a TF1 session and builds one PredictionLog per question, output
+by output (README, bulk inference, has the two side by side).
 """
 import os
 from typing import Any, Dict, Iterable, Optional, Sequence

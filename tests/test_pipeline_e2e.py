@@ -172,6 +172,13 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tm
   assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
 
 
+def test_the_catalog_step_names_a_precision_the_model_was_not_exported_with(run_dir):
+  from components import catalog_inferrer
+  model = catalog_inferrer.serving_dir(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  with pytest.raises(ValueError, match="no signature 'serving_fp8'"):
+    catalog_inferrer.ExamplesSignatureHandler(model, 'serving_fp8', 16).load_model()
+
+
 def test_the_export_knows_which_attributes_it_was_trained_on(run_dir):
   from components import inference
   model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))

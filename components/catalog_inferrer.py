@@ -23,11 +23,14 @@ import os
 from typing import Any, Dict, Iterable, Optional, Sequence
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.ml.inference.base import ModelHandler, RunInference
+from tensorflow_serving.apis import prediction_log_pb2
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter, InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+from components import inference
 from components.catalog_questions import QUESTIONS_SPLIT
 from components.inference import serving_dir
 from components.trainer import signature_names
@@ -51,9 +54,7 @@ class ExamplesSignatureHandler(ModelHandler):
     self._model_dir, self._signature_name = model_dir, signature_name
 
   def load_model(self):
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
-    loaded = tf.saved_model.load(self._model_dir)
+    loaded = inference.load(self._model_dir)
     if self._signature_name not in loaded.signatures:
       raise ValueError(f'{self._model_dir} has no signature {self._signature_name!r} '
                        f'(it has {sorted(loaded.signatures)}): exported before that precision existed?')
@@ -61,8 +62,6 @@ class ExamplesSignatureHandler(ModelHandler):
 
   def run_inference(self, batch: Sequence[bytes], model: Any,
                     inference_args: Optional[Dict[str, Any]] = None) -> Iterable[Any]:
-    import tensorflow as tf
-    from tensorflow_serving.apis import prediction_log_pb2
     outputs = model.signatures[self._signature_name](examples=tf.constant(batch))
     log = prediction_log_pb2.PredictionLog()
     log.predict_log.request.model_spec.signature_name = self._signature_name
@@ -86,7 +85,6 @@ def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision=
                   batch_size=256, bucket_size=8192, num_shards=0):
   """Beam part: questions (gzipped TFRecords of serialized tf.Example, passed to the
   model as they are) -> PredictionLog TFRecords."""
-  from tensorflow_serving.apis import prediction_log_pb2
   records = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
   return (sorted_chunks(records, bucket_size)
           | 'RunInference' >> RunInference(model_handler(model_dir, precision, batch_size))

@@ -112,34 +112,30 @@ def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucke
 
 
 def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
-  """The three Beam steps of the catalog path, timed; returns counts and seconds."""
-  import apache_beam as beam
-  from apache_beam.options.pipeline_options import PipelineOptions
-  from components import catalog_inferrer, catalog_questions, catalog_writer
-  from pipelines.configs import PipelineConfig
-  config = PipelineConfig()
-  options = PipelineOptions(config.beam_pipeline_args)
-  # As in the pipeline: the inference step's own Beam args come after the pipeline's.
-  inference_options = PipelineOptions(config.beam_pipeline_args + config.inference_beam_pipeline_args)
-  rows_uri, questions_uri = os.path.join(work, 'rows'), os.path.join(work, 'questions')
-  predictions_uri, output_uri = os.path.join(work, 'predictions'), os.path.join(work, 'enriched')
-  seconds = {}
+  """The pipeline's catalog steps (pipelines/pipeline.create_enrichment_pipeline: the
+  components the training pipeline runs, with the pipeline's default Beam args), timed
+  per step from the run's own step lines; returns counts and seconds."""
+  import logging
+  from pipelines import configs, runners
+  config = configs.with_overrides(configs.PipelineConfig(
+      pipeline_root=os.path.join(work, 'pipeline_root'), metadata_path=os.path.join(work, 'metadata.sqlite')), {
+      'data.catalog': os.path.join(catalog_folder, '*.parquet'), 'data.attributes': tuple(attributes),
+      'inference.precision': precision, 'inference.batch_size': batch_size,
+      'inference.bucket_size': bucket_size})
+  finished = {}
+
+  class StepTimes(logging.Handler):
+    def emit(self, record):
+      if record.msg == 'Component %s is finished.':
+        finished[record.args[0]] = time.perf_counter()
+
   started = time.perf_counter()
-  with beam.Pipeline(options=options) as pipeline:
-    catalog_questions.build_questions(pipeline, os.path.join(catalog_folder, '*.parquet'), attributes,
-                                      rows_uri, questions_uri)
-  seconds['questions'] = time.perf_counter() - started
-  with beam.Pipeline(options=inference_options) as pipeline:
-    catalog_inferrer.run_inference(pipeline, os.path.join(questions_uri, '*', '*'), model_dir,
-                                   predictions_uri, precision, batch_size, bucket_size)
-  seconds['inference'] = time.perf_counter() - started - seconds['questions']
-  with beam.Pipeline(options=options) as pipeline:
-    counts = catalog_writer.write_enriched(pipeline, rows_uri, os.path.join(predictions_uri, '*'),
-                                           output_uri, attributes, 'benchmark')
-    _ = counts | beam.Map(catalog_writer.finish_summary, rows_uri, output_uri, attributes, 'benchmark')
-  seconds['total'] = time.perf_counter() - started
-  with open(os.path.join(output_uri, catalog_writer.SUMMARY_FILE)) as f:
-    summary = json.load(f)
+  logging.getLogger('absl').addHandler(StepTimes())
+  summary = runners.run_enrichment(config, model_dir).summary
+  questions_done = finished['CatalogQuestionGen']
+  seconds = {'questions': questions_done - started,
+             'inference': finished['CatalogBulkInferrer'] - questions_done,
+             'total': time.perf_counter() - started}
   return {'products': summary['rows_out'], 'questions': sum(summary['questions'].values()),
           'seconds': seconds}
 
@@ -182,11 +178,12 @@ def mean_tokens(checkpoint, titles, attributes, max_seq_length=128):
   """Mean sequence length of the questions ([CLS] title [SEP] attribute [SEP])."""
   import tensorflow as tf
   from components import preprocessing
+  from pipelines import configs
   lengths = []
   for attribute in attributes:
     token_ids, _, _, _ = preprocessing.encode_questions(
         tf.constant(titles), tf.constant([attribute] * len(titles)), checkpoint, max_seq_length,
-        preprocessing.DEFAULTS['max_attribute_tokens'])
+        configs.ModelConfig().max_attribute_tokens)
     lengths.extend(token_ids.row_lengths().numpy())
   return float(np.mean(lengths))
 
@@ -229,15 +226,15 @@ def main():
   if len(sys.argv) == 3 and sys.argv[1] in CHILD_MODES:   # a child of in_child
     print(json.dumps(CHILD_MODES[sys.argv[1]](**json.loads(sys.argv[2]))))
     return
-  import pipeline_runner   # light (settings only); the precisions are the exported signatures'
+  from components.serving_contract import PRECISIONS
+  from pipelines.run_outputs import newest_pushed_model
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)
   parser.add_argument('--attributes', type=int, default=10, help=f'the first N of {ATTRIBUTES}')
   parser.add_argument('--batch-size', type=int, default=128, help='ours and theirs alike')
   parser.add_argument('--bucket-size', type=int, default=8192)
   parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--precisions', nargs='+', default=list(pipeline_runner.SERVING_PRECISIONS),
-                      choices=pipeline_runner.SERVING_PRECISIONS)
+  parser.add_argument('--precisions', nargs='+', default=list(PRECISIONS), choices=PRECISIONS)
   parser.add_argument('--skip-theirs', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
                       help='catalog sizes for the memory runs (ours, in the fastest precision asked: int8, bfloat16, float32)')
@@ -251,7 +248,7 @@ def main():
   args = parser.parse_args()
 
   from model.checkpoint import read_checkpoint
-  model_dir = args.model or pipeline_runner.newest_pushed_model(
+  model_dir = args.model or newest_pushed_model(
       os.path.join(args.results_dir, args.experiment, 'serving_model'))
   checkpoint = read_checkpoint(None)
   attributes = list(ATTRIBUTES[:args.attributes])

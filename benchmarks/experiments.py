@@ -21,7 +21,6 @@ is the paper's setting for an accelerator (pair it with --checkpoint BERT-base).
 import argparse
 import glob
 import json
-import math
 import os
 import subprocess
 import sys
@@ -32,14 +31,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from components import splits  # noqa: E402
+from pipelines import configs  # noqa: E402
 
 AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'opentags.*')
 FOUR_ATTRIBUTES = ['Brand Name', 'Material', 'Color', 'Category']
-BUDGETS = {
-    'smoke': {'epochs': 0.05, 'batch_size': 16, 'learning_rate': 5e-5, 'max_seq_length': 64, 'warmup_fraction': 0.1},
-    'cpu': {'epochs': 2, 'batch_size': 32, 'learning_rate': 5e-5, 'max_seq_length': 64, 'warmup_fraction': 0.1},
-    'paper': {'epochs': 3, 'batch_size': 32, 'learning_rate': 1e-5, 'max_seq_length': 128, 'warmup_fraction': 0.1},
-}
+
+
+def budget_fields(name):
+  """A configs.BUDGETS preset as flat field names (epochs, batch_size, …), as results record it."""
+  return {key.rpartition('.')[2]: value for key, value in configs.BUDGETS[name].items()}
+
+
 # The paper's numbers (AE-pub, full 110k; BERT-base), for the report's side column.
 PAPER = {'overall': {'AVEQA': 85.01, 'SUOpenTag': 74.92}}
 
@@ -54,23 +56,18 @@ def _examples_dir(pipeline_root):
 
 
 def run(args):
-  import pipeline_runner
-  from pipelines.configs import PipelineConfig
-  budget = BUDGETS[args.budget]
+  from pipelines import runners
   root = os.path.join(args.results_dir, args.name)
-  base = dict(pipeline_root=os.path.join(root, 'pipeline_root'),
-              metadata_path=os.path.join(root, 'metadata.sqlite'),
-              serving_model_dir=os.path.join(root, 'serving_model'), triples=args.triples,
-              split_rule=args.split, seed=args.seed, checkpoint=args.checkpoint,
-              alpha=args.alpha, beta=args.beta, min_f1=0.0, max_f1_drop=1.0,
-              batch_size=budget['batch_size'], learning_rate=budget['learning_rate'],
-              max_seq_length=budget['max_seq_length'], warmup_fraction=budget['warmup_fraction'])
-  # The number of steps follows from the training split's size.
-  train_count = count_train_triples(args.triples, splits.SplitRule(args.split, args.seed))
-  steps = max(1, math.ceil(train_count * budget['epochs'] / budget['batch_size']))
+  config = configs.with_budget(configs.PipelineConfig(
+      pipeline_root=os.path.join(root, 'pipeline_root'), metadata_path=os.path.join(root, 'metadata.sqlite'),
+      serving_model_dir=os.path.join(root, 'serving_model'), seed=args.seed), args.budget)
+  config = runners.with_train_steps(configs.with_overrides(config, {
+      'data.triples': args.triples, 'split.rule': args.split, 'model.checkpoint': args.checkpoint,
+      'model.alpha': args.alpha, 'model.beta': args.beta, 'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}))
   started = time.time()
-  pipeline_runner.run_local(PipelineConfig(**base, train_steps=steps))
-  collect(args.results_dir, args.name, base['pipeline_root'], dict(budget, name=args.budget, steps=steps),
+  runners.run_local(config)
+  collect(args.results_dir, args.name, config.pipeline_root,
+          dict(budget_fields(args.budget), name=args.budget, steps=config.training.train_steps),
           args, time.time() - started, ' '.join(sys.argv))
 
 
@@ -88,7 +85,7 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
   with open(metrics_file) as f:
     metrics = json.load(f)
   predictions = os.path.join(os.path.dirname(metrics_file), 'predictions.jsonl')
-  from components.trainer import TUNING_FILE
+  from components.serving_contract import TUNING_FILE
   tuning_files = [tuning_file] if tuning_file else glob.glob(
       os.path.join(pipeline_root, 'Trainer', 'model_run', '*', TUNING_FILE))
   tuning = None
@@ -111,8 +108,8 @@ def evaluate_pushed_model(pipeline_root):
   """`pipeline_runner.py --eval-triples` of the run's pushed model on its own eval split;
   returns the metrics.json path. The pipeline's evaluator scored the same model on the
   same triples, so a different F1 means the two paths disagree: that stops the run."""
-  import pipeline_runner
   from components import triples
+  from components.offline_evaluation import evaluate_triples_file
   root = os.path.dirname(pipeline_root)
   work = os.path.join(root, 'eval')
   os.makedirs(work, exist_ok=True)
@@ -122,8 +119,8 @@ def evaluate_pushed_model(pipeline_root):
   if not pushed:
     raise SystemExit(f'no pushed model under {root}/serving_model: score the model with '
                      '`pipeline_runner.py --eval-triples` and pass its metrics.json as --metrics')
-  report = pipeline_runner.evaluate_triples(os.path.join(work, 'eval.txt'),
-                                            os.path.dirname(max(pushed)), work)
+  report = evaluate_triples_file(os.path.join(work, 'eval.txt'), os.path.dirname(max(pushed)), work,
+                                 configs.InferenceConfig().precision, configs.GateConfig().batch_size)
   with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                          'metrics.json')) as f:
     gate = json.load(f)['model']['overall']
@@ -131,23 +128,6 @@ def evaluate_pushed_model(pipeline_root):
     raise SystemExit(f"offline F1 {report['overall']['f1']:.4f} on {report['overall']['total']} triples "
                      f"but the pipeline's evaluator gave {gate['f1']:.4f} on {gate['total']}")
   return os.path.join(work, 'metrics.json')
-
-
-def count_train_triples(triples_pattern, rule):
-  """Training triples the pipeline's ExampleGen will produce (same parser, rule, de-duplication)."""
-  import tensorflow as tf
-  from components import triples
-  lines = set()
-  for path in tf.io.gfile.glob(triples_pattern):
-    with tf.io.gfile.GFile(path, 'rb') as f:
-      lines.update(raw.rstrip(b'\r\n') for raw in f if raw.strip())
-  count = 0
-  for line in lines:
-    parsed = triples.parse_line(line)
-    if not isinstance(parsed, str) and rule.split_of(line.decode('utf-8'), parsed.title,
-                                                     parsed.attribute) == splits.TRAIN:
-      count += 1
-  return count
 
 
 def write_result(results_dir, name, result):
@@ -201,7 +181,7 @@ def baselines(args):
   os.makedirs(work, exist_ok=True)
   triples.write_triples(train, os.path.join(work, 'train.txt'))
   triples.write_triples(evaluation, os.path.join(work, 'eval.txt'))
-  budget = BUDGETS[source['budget']['name']]
+  budget = budget_fields(source['budget']['name'])
   completed = subprocess.run(
       [python, os.path.join(REPO, 'benchmarks', 'hf_squad_baseline.py'),
        '--checkpoint', read_checkpoint(args.checkpoint).path, '--train', os.path.join(work, 'train.txt'),
@@ -232,7 +212,7 @@ def main():
                      help='the HF recipe\'s training seed; not 0: written as <name>.hf-squad-seed<N>')
     if name == 'collect':   # a run made with pipeline_runner.py directly
       p.add_argument('--pipeline-root', required=True)
-      p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))
+      p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))
       p.add_argument('--steps', type=int, required=True)
       p.add_argument('--wall-seconds', type=float, required=True)
       p.add_argument('--run-command', required=True)
@@ -246,13 +226,13 @@ def main():
       p.add_argument('--seed', type=int, default=0)
       p.add_argument('--alpha', type=float, default=0.5)
       p.add_argument('--beta', type=float, default=0.5)
-      p.add_argument('--budget', default='cpu', choices=sorted(BUDGETS))
+      p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))
   args = parser.parse_args()
   if args.command == 'run':
     run(args)
   elif args.command == 'collect':
     collect(args.results_dir, args.name, args.pipeline_root,
-            dict(BUDGETS[args.budget], name=args.budget, steps=args.steps), args,
+            dict(budget_fields(args.budget), name=args.budget, steps=args.steps), args,
             args.wall_seconds, args.run_command, args.metrics, args.tuning)
   elif args.command == 'baselines':
     baselines(args)

@@ -60,18 +60,19 @@ def run(handler, questions_file, output, bucket_size):
 
 
 def main():
-  import pipeline_runner
+  from components.serving_contract import PRECISIONS
+  from pipelines.run_outputs import newest_pushed_model
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--experiment', default='aveqa-random')
   parser.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
   parser.add_argument('--model', default=None, help="a pushed serving model dir (default: the experiment's)")
-  parser.add_argument('--precision', default='int8', choices=pipeline_runner.SERVING_PRECISIONS)
+  parser.add_argument('--precision', default='int8', choices=PRECISIONS)
   parser.add_argument('--questions', type=int, default=100000)
   parser.add_argument('--batch-size', type=int, default=128)
   parser.add_argument('--bucket-size', type=int, default=8192)
   parser.add_argument('--repeats', type=int, default=2)
   args = parser.parse_args()
-  model_dir = args.model or pipeline_runner.newest_pushed_model(
+  model_dir = args.model or newest_pushed_model(
       os.path.join(args.results_dir, args.experiment, 'serving_model'))
   work = tempfile.mkdtemp(prefix='model-handlers-')
   questions_file = os.path.join(work, 'questions.tfrecord.gz')

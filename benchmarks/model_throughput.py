@@ -23,7 +23,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.trainer import model_config  # noqa: E402
 from model import aveqa  # noqa: E402
+from pipelines import configs  # noqa: E402
 from model.checkpoint import read_checkpoint  # noqa: E402
 
 
@@ -59,6 +61,11 @@ def show(rates, per_call):
   return f'{statistics.median(rates):7.1f} [{min(rates):.1f}-{max(rates):.1f}]'
 
 
+def aveqa_config(alpha):
+  """The pipeline's default model settings with the given distilled-MLM weight."""
+  return model_config(configs.ModelConfig(alpha=alpha), configs.TrainingConfig())
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--checkpoint', default=None)
@@ -76,13 +83,13 @@ def main():
         f'{tf.config.threading.get_intra_op_parallelism_threads()}; cpus {os.cpu_count()}')
   rows = []
   for alpha, name in ((0.5, 'train AVEQA (QA+MLM+CLS)'), (0.0, 'train QA+CLS (alpha=0)')):
-    model = aveqa.build_model(checkpoint, aveqa.AveqaConfig(alpha=alpha))
+    model = aveqa.build_model(checkpoint, aveqa_config(alpha))
     model.compile(optimizer=keras.optimizers.Adam(1e-5))
     for length in args.lengths:
       batch = make_batch(checkpoint, args.train_batch, length)
       rates = timed(lambda: model.train_on_batch(batch, return_dict=True), args.steps, args.repeats)
       rows.append((name, length, args.train_batch, 'examples/s', show(rates, args.train_batch)))
-  model = aveqa.build_model(checkpoint, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(checkpoint, aveqa_config(0.0))
   predict = tf.function(model.predict_spans, reduce_retracing=True)
   for length in args.lengths:
     batch = {k: v for k, v in make_batch(checkpoint, args.infer_batch, length).items()

@@ -38,28 +38,42 @@ def main():
                       help='tune the value threshold again on the run\'s dev slice')
   args = parser.parse_args()
   import tensorflow_transform as tft
-  from components import trainer
+  from components import serving_export, trainer, value_tuning
+  from components.serving_contract import TUNING_FILE
   from model import aveqa
   from model.checkpoint import read_checkpoint
 
   run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*', 'aveqa.weights.h5')))
-  hparams = dict(trainer.DEFAULT_HPARAMS)
-  hparams.update(_trainer_custom_config(args.metadata or os.path.join(
-      os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite')))
-  model = aveqa.build_model(read_checkpoint(hparams['checkpoint']), trainer.model_config(hparams))
+  model_settings, training = _trainer_settings(args.metadata or os.path.join(
+      os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite'))
+  model = aveqa.build_model(read_checkpoint(model_settings.checkpoint), trainer.model_config(model_settings, training))
   model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
-  tuning_file = os.path.join(run_dir, trainer.TUNING_FILE)
+  tuning_file = os.path.join(run_dir, TUNING_FILE)
   if os.path.exists(tuning_file) and not args.retune:
     with open(tuning_file) as f:
       model.config.value_threshold = json.load(f)['threshold']
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
   train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
                   'Split-train', '*')]
-  tuning = trainer.settle_decisions(model, train_files, _data_accessor(), tft_output, hparams['batch_size'],
-                                    hparams['dev_fraction'], args.output if args.retune else None)
-  trainer.export_serving_model(model, tft_output, args.output)
+  tuning = value_tuning.settle_decisions(model, train_files, _data_accessor(), tft_output, training.batch_size,
+                                         training.dev_fraction, args.output if args.retune else None)
+  serving_export.export_serving_model(model, tft_output, args.output)
   print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}'
         f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
+
+
+def _trainer_settings(store_path):
+  """(ModelConfig, TrainingConfig) the newest Trainer run was given. Runs from before the
+  typed configuration passed one flat dict of hyper-parameters; its keys are sorted into
+  the two sections (keys of neither, such as seed, are dropped)."""
+  import dataclasses
+  from pipelines import configs
+  custom = _trainer_custom_config(store_path)
+  if 'model' in custom:
+    return (configs.section_from_dict(configs.ModelConfig, custom['model']),
+            configs.section_from_dict(configs.TrainingConfig, custom['training']))
+  pick = lambda section: {f.name: custom[f.name] for f in dataclasses.fields(section) if f.name in custom}
+  return configs.ModelConfig(**pick(configs.ModelConfig)), configs.TrainingConfig(**pick(configs.TrainingConfig))
 
 
 def _data_accessor():

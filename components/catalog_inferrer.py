@@ -9,17 +9,17 @@ for an unblessed model), plus what the stock component cannot be told:
   similar length and each is padded only to its own longest row. Memory stays bounded
   by one chunk per worker, whatever the catalog's size;
 - a fixed batch size instead of Beam's adaptive one, which grows batches to
-  thousands of rows and so pads them to the longest title of the lot (tfx-bsl's
-  RunInference transform drops the spec's batch size: batches of 1 … 4,096 were seen);
+  thousands of rows and so pads them to the longest title of the lot;
 - the signature, i.e. the serving precision (float32, bfloat16 or int8).
 
 The model handler is Beam's RunInference API over the TF2 SavedModel: the signature is
 called once per batch and answers with one PredictionLog per batch, the batch's
-PredictRequest and PredictResponse as TF Serving answers a batched request, where
-tfx-bsl's handler runs a TF1 session and builds one PredictionLog per question, output
-by output (README, bulk inference, has the two side by side).
+PredictRequest and PredictResponse as TF Serving answers a batched request (rather than
+one PredictionLog per question, built output by output).
 """
+import logging
 import os
+import time
 from typing import Any, Dict, Iterable, Optional, Sequence
 
 import apache_beam as beam
@@ -33,9 +33,12 @@ from tfx.types import artifact_utils, standard_artifacts
 from components import inference
 from components.catalog_questions import QUESTIONS_SPLIT
 from components.inference import serving_dir
-from components.trainer import signature_names
+from components.serving_contract import signature_names
+
+log = logging.getLogger(__name__)
 
 PREDICTION_LOGS = 'prediction_logs'
+PROGRESS_SECONDS = 30
 
 
 def sorted_chunks(records, bucket_size):
@@ -45,6 +48,23 @@ def sorted_chunks(records, bucket_size):
           | 'SortByLength' >> beam.FlatMap(lambda chunk: sorted(chunk, key=len)))
 
 
+class Progress:
+  """A log line at most every PROGRESS_SECONDS: questions answered so far by this worker."""
+
+  def __init__(self):
+    self.count, self.started, self.last = 0, None, 0.0
+
+  def answered(self, questions):
+    now = time.time()
+    if self.started is None:
+      self.started = self.last = now
+    self.count += questions
+    if now - self.last >= PROGRESS_SECONDS:
+      self.last = now
+      log.info('bulk inference: %d questions answered (%.0f/s)', self.count,
+               self.count / max(now - self.started, 1e-3))
+
+
 class ExamplesSignatureHandler(ModelHandler):
   """Serialized tf.Examples -> PredictionLogs, one per batch of batch_size questions,
   from the examples signature of the SavedModel in model_dir (local or gs://)."""
@@ -52,6 +72,7 @@ class ExamplesSignatureHandler(ModelHandler):
   def __init__(self, model_dir: str, signature_name: str, batch_size: int):
     super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
     self._model_dir, self._signature_name = model_dir, signature_name
+    self._progress = Progress()
 
   def load_model(self):
     loaded = inference.load(self._model_dir)
@@ -63,6 +84,7 @@ class ExamplesSignatureHandler(ModelHandler):
   def run_inference(self, batch: Sequence[bytes], model: Any,
                     inference_args: Optional[Dict[str, Any]] = None) -> Iterable[Any]:
     outputs = model.signatures[self._signature_name](examples=tf.constant(batch))
+    self._progress.answered(len(batch))
     log = prediction_log_pb2.PredictionLog()
     log.predict_log.request.model_spec.signature_name = self._signature_name
     log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto(list(batch), tf.string))
@@ -81,8 +103,8 @@ def model_handler(model_dir, precision, batch_size):
   return ExamplesSignatureHandler(model_dir, signature_names(precision)[0], batch_size)
 
 
-def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision='float32',
-                  batch_size=256, bucket_size=8192, num_shards=0):
+def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, batch_size, bucket_size,
+                  num_shards=0):
   """Beam part: questions (gzipped TFRecords of serialized tf.Example, passed to the
   model as they are) -> PredictionLog TFRecords."""
   records = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
@@ -97,16 +119,17 @@ def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision=
 def CatalogBulkInferrer(
     examples: InputArtifact[standard_artifacts.Examples],
     model: InputArtifact[standard_artifacts.Model],
-    model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
     inference_result: OutputArtifact[standard_artifacts.InferenceResult],
-    precision: Parameter[str] = 'float32',
-    batch_size: Parameter[int] = 256,
-    bucket_size: Parameter[int] = 8192,
+    precision: Parameter[str],
+    batch_size: Parameter[int],
+    bucket_size: Parameter[int],
+    model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-  """Runs the blessed model on every catalog question; writes nothing for an unblessed one."""
-  if not model_blessing.get_int_custom_property('blessed'):
-    print('CatalogBulkInferrer: model not blessed, no inference')
+  """Runs the model on every catalog question; writes nothing for an unblessed one. No
+  blessing: a model blessed in an earlier run (the enrichment pipeline's --model)."""
+  if model_blessing is not None and not model_blessing.get_int_custom_property('blessed'):
+    log.info('model not blessed: no inference')
     return
   questions = os.path.join(artifact_utils.get_split_uri([examples], QUESTIONS_SPLIT), '*')
   with beam_pipeline as pipeline:

@@ -6,6 +6,7 @@ title is missing, not text or blank, or its product_id appears on more than one 
 cannot be decided for the user). Every row read is either accepted or quarantined.
 """
 import json
+import logging
 import os
 import re
 
@@ -20,6 +21,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.artifacts import CatalogRows
 
+log = logging.getLogger(__name__)
+
 ID, TITLE, DESCRIPTION = 'product_id', 'title', 'description'
 QUESTIONS_SPLIT = 'questions'
 QUARANTINE_REASON = 'quarantine_reason'
@@ -28,11 +31,6 @@ SUMMARY_FILE = 'summary.json'
 
 def parse_attributes(text: str):
   return [a.strip() for a in re.split(r'[,\n]', text) if a.strip()]
-
-
-def read_target_attributes(path: str):
-  with tf.io.gfile.GFile(path) as f:
-    return [line.strip() for line in f if line.strip() and not line.startswith('#')]
 
 
 def _read_file_schema(path: str) -> pa.Schema:
@@ -158,7 +156,8 @@ def _write_summary(counts, rows_uri, attributes):
              'target_attributes': attributes}
   with tf.io.gfile.GFile(os.path.join(rows_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
-  print('Catalog:', json.dumps({k: summary[k] for k in ('rows_in', 'accepted', 'quarantined')}))
+  log.info('catalog: %d rows in, %d accepted, %d quarantined', summary['rows_in'], summary['accepted'],
+           summary['quarantined'])
 
 
 @component(use_beam=True)
@@ -167,8 +166,8 @@ def CatalogQuestionGen(
     target_attributes: Parameter[str],
     questions: OutputArtifact[standard_artifacts.Examples],
     catalog_rows: OutputArtifact[CatalogRows],
-    use_description: Parameter[int] = 0,
-    repredict_known: Parameter[int] = 0,
+    use_description: Parameter[int],
+    repredict_known: Parameter[int],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows."""

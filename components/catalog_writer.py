@@ -10,8 +10,8 @@ Rows in = rows out + quarantined is checked; a mismatch fails the run.
 """
 import hashlib
 import json
+import logging
 import os
-import re
 
 import apache_beam as beam
 import pyarrow as pa
@@ -21,18 +21,15 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components import catalog_questions as cq
+from components import run_report
+from components.catalog_columns import output_columns
+from components.exact_match_evaluator import METRICS_FILE
 from components.artifacts import CatalogRows, EnrichedCatalog
 
+log = logging.getLogger(__name__)
+
 SUMMARY_FILE = 'summary.json'
-
-
-def slug(attribute: str) -> str:
-  return re.sub(r'\W+', '_', attribute.lower()).strip('_')
-
-
-def output_columns(attribute: str):
-  s = slug(attribute)
-  return f'{s}__value', f'{s}__confidence', f'{s}__model_version'
+REPORT_FILE = run_report.REPORT_FILE
 
 
 def output_schema(input_schema: pa.Schema, attributes) -> pa.Schema:
@@ -116,7 +113,21 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version):
 def write_summary(output_uri, summary):
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
-  print('Enriched catalog:', json.dumps(summary, indent=2))
+  log.debug('enriched catalog: %s', json.dumps(summary, indent=2))
+
+
+def read_gate_metrics(evaluation_uri):
+  """The gate's metrics.json (components/exact_match_evaluator.py), or None if absent."""
+  path = os.path.join(evaluation_uri, METRICS_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def read_summary(output_uri):
+  with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE)) as f:
+    return json.load(f)
 
 
 @component(use_beam=True)
@@ -124,21 +135,26 @@ def CatalogWriter(
     catalog_rows: InputArtifact[CatalogRows],
     inference_result: InputArtifact[standard_artifacts.InferenceResult],
     model: InputArtifact[standard_artifacts.Model],
-    model_blessing: InputArtifact[standard_artifacts.ModelBlessing],
     enriched_catalog: OutputArtifact[EnrichedCatalog],
     target_attributes: Parameter[str],
+    model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
+    evaluation: InputArtifact[standard_artifacts.ModelEvaluation] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-  """Writes the filled catalog Parquet, or, for an unblessed model, says why not."""
+  """Writes the filled catalog Parquet, or, for an unblessed model, says why not; and
+  beside it report.html (components/run_report.py). No blessing: a model blessed in an
+  earlier run (the enrichment pipeline's --model); no evaluation: the report has no gate."""
   attributes = cq.parse_attributes(target_attributes)
-  if not model_blessing.get_int_custom_property('blessed'):
+  if model_blessing is not None and not model_blessing.get_int_custom_property('blessed'):
     reason = model_blessing.get_string_custom_property('reason') or 'model not blessed'
     write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {reason}'})
-    return
-  version = model_version(model.uri)
-  with beam_pipeline as pipeline:
-    counts = write_enriched(pipeline, catalog_rows.uri,
-                            os.path.join(inference_result.uri, '*'), enriched_catalog.uri,
-                            attributes, version)
-    _ = counts | 'Summary' >> beam.Map(finish_summary, catalog_rows.uri, enriched_catalog.uri,
-                                       attributes, version)
+  else:
+    version = model_version(model.uri)
+    with beam_pipeline as pipeline:
+      counts = write_enriched(pipeline, catalog_rows.uri,
+                              os.path.join(inference_result.uri, '*'), enriched_catalog.uri,
+                              attributes, version)
+      _ = counts | 'Summary' >> beam.Map(finish_summary, catalog_rows.uri, enriched_catalog.uri,
+                                         attributes, version)
+  gate = read_gate_metrics(evaluation.uri) if evaluation is not None else None
+  run_report.write_run_report(enriched_catalog.uri, read_summary(enriched_catalog.uri), gate, attributes)

@@ -10,17 +10,19 @@ metrics.json (overall, per attribute, threshold sweep and reliability table, for
 model and the baseline).
 """
 import json
+import logging
 import os
 from typing import Optional
 
 import tensorflow as tf
-from absl import logging
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components import splits, triples
 from components.offline_evaluation import evaluate_model
+
+log = logging.getLogger(__name__)
 
 METRICS_FILE = 'metrics.json'
 
@@ -42,17 +44,17 @@ def ExactMatchEvaluator(
     model: InputArtifact[standard_artifacts.Model],
     blessing: OutputArtifact[standard_artifacts.ModelBlessing],
     evaluation: OutputArtifact[standard_artifacts.ModelEvaluation],
+    min_f1: Parameter[float],
+    max_f1_drop: Parameter[float],
+    batch_size: Parameter[int],
+    precision: Parameter[str],
     baseline_model: InputArtifact[standard_artifacts.Model] = None,
-    min_f1: Parameter[float] = 0.5,
-    max_f1_drop: Parameter[float] = 0.01,
-    batch_size: Parameter[int] = 64,
-    precision: Parameter[str] = 'float32',
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
   precision: the signature bulk inference will use, so the gate scores what is served."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples.uri, splits.EVAL)))
   metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size, precision)}
-  print('Evaluator, eval split:', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
+  log.debug('eval split: %s', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = None
   if baseline_model is not None:
     metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
@@ -71,5 +73,4 @@ def ExactMatchEvaluator(
   if baseline_model is not None:
     blessing.set_string_custom_property('baseline_model', baseline_model.uri)
     blessing.set_int_custom_property('baseline_model_id', baseline_model.id)
-  logging.info('Model %s: %s', marker, reason)
-  print(f'Evaluator: {marker}: {reason}')
+  log.info('%s: %s', marker, reason)

@@ -11,8 +11,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'attribute_seen',
-           'confidence')
+from components.serving_contract import OUTPUTS, signature_names
+
 
 
 def serving_dir(model_uri: str) -> str:
@@ -26,10 +26,9 @@ def load(model_uri: str):
 
 
 def predict(model, titles: Sequence[str], attributes: Sequence[str],
-            batch_size: int = 64, precision: str = 'float32') -> Dict[str, np.ndarray]:
+            batch_size: int, precision: str) -> Dict[str, np.ndarray]:
   """Column arrays of the model's predictions for each (title, attribute), in input order.
-  precision: which of the model's signatures computes (components/trainer.PRECISIONS)."""
-  from components.trainer import signature_names
+  precision: which of the model's signatures computes (components/serving_contract.py)."""
   predict_raw = model.signatures[signature_names(precision)[1]]
   order = np.argsort([len(t) for t in titles], kind='stable')
   outputs = [k for k in OUTPUTS if k in predict_raw.structured_outputs]   # older exports lack some

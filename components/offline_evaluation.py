@@ -3,12 +3,18 @@ user needs to tune it: per attribute, the value threshold sweep, and a
 reliability table of the confidence. Used by the pipeline's gate
 (exact_match_evaluator.py), `pipeline_runner.py --eval-triples`, and benchmarks/.
 """
+import json
+import logging
+import os
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 
-from components import inference
+from components import inference, triples
 from model import exact_match, value_threshold
+
+log = logging.getLogger(__name__)
 
 THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0001, 0.05), 2))
 
@@ -53,13 +59,12 @@ def evaluate_predictions(attributes, gold, predictions) -> Dict:
   return report
 
 
-def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int = 64,
-                   precision: str = 'float32') -> Dict:
+def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int, precision: str) -> Dict:
   return evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision)[0]
 
 
-def evaluate_model_with_predictions(model_uri: str, titles, attributes, gold, batch_size: int = 64,
-                                    precision: str = 'float32') -> Tuple[Dict, Dict[str, np.ndarray]]:
+def evaluate_model_with_predictions(model_uri: str, titles, attributes, gold, batch_size: int,
+                                    precision: str) -> Tuple[Dict, Dict[str, np.ndarray]]:
   """The report and the model's per-triple predictions (inference.predict's columns)."""
   predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size, precision)
   report = evaluate_predictions(attributes, gold, predictions)
@@ -79,3 +84,39 @@ def markdown_table(report: Dict, attributes=None) -> str:
     lines.append(f"| {name} | {c['total']} | {100 * c['precision']:.1f} | {100 * c['recall']:.1f} "
                  f"| {100 * c['f1']:.1f} |")
   return '\n'.join(lines)
+
+
+def evaluate_triples_file(path: str, model_dir: str, report_dir: str, precision: str,
+                          batch_size: int) -> Dict:
+  """Scores a model on a triples file (local or gs://); malformed lines are listed with
+  their numbers. Writes metrics.json, metrics.md and predictions.jsonl (one answer per
+  valid triple, in file order: what error analysis and benchmarks/significance.py read)."""
+  titles, attributes, gold, malformed = [], [], [], []
+  for number, parsed, text in triples.read_triples(path):
+    if isinstance(parsed, str):
+      malformed.append({'line': number, 'reason': parsed, 'text': text[:200]})
+    else:
+      titles.append(parsed.title)
+      attributes.append(parsed.attribute)
+      gold.append(parsed.value)
+  for bad in malformed[:20]:
+    log.warning('%s:%d: %s', path, bad['line'], bad['reason'])
+  if malformed:
+    log.warning('%d malformed line(s) skipped; the first 20 are listed above', len(malformed))
+  if not titles:
+    raise ValueError(f'{path}: no valid triples')
+  report, predictions = evaluate_model_with_predictions(model_dir, titles, attributes, gold,
+                                                        batch_size, precision)
+  report.update({'model': model_dir, 'triples': path, 'precision': precision, 'malformed_lines': malformed})
+  tf.io.gfile.makedirs(report_dir)
+  with tf.io.gfile.GFile(os.path.join(report_dir, 'predictions.jsonl'), 'w') as f:
+    for title, attribute, value, answer, confidence in zip(titles, attributes, gold, predictions['value'],
+                                                           predictions['confidence']):
+      f.write(json.dumps({'title': title, 'attribute': attribute, 'gold': value, 'value': answer,
+                          'confidence': float(confidence)}, ensure_ascii=False) + '\n')
+  with tf.io.gfile.GFile(os.path.join(report_dir, 'metrics.json'), 'w') as f:
+    json.dump(report, f, indent=2)
+  with tf.io.gfile.GFile(os.path.join(report_dir, 'metrics.md'), 'w') as f:
+    f.write(f'# Exact match of {model_dir}\n\non `{path}` ({len(titles)} triples)\n\n'
+            f'{markdown_table(report)}\n')
+  return report

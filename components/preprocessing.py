@@ -18,6 +18,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from model.checkpoint import read_checkpoint
+from pipelines import configs
 
 # Raw features.
 TITLE, ATTRIBUTE, VALUE = 'title', 'attribute', 'value'
@@ -34,8 +35,6 @@ BEGIN, END, HAS_ANSWER, SPAN_STATUS = 'begin_position', 'end_position', 'has_ans
 ALIGNED, NULL, NOT_FOUND, TRUNCATED = 0, 1, 2, 3
 SPAN_STATUS_NAMES = {ALIGNED: 'aligned', NULL: 'null (no value)',
                      NOT_FOUND: 'value not found in title', TRUNCATED: 'value cut off by max_seq_length'}
-
-DEFAULTS = {'max_seq_length': 128, 'max_attribute_tokens': 16}
 
 
 def _flat(tensor):
@@ -94,13 +93,13 @@ def span_labels(value, value_start, value_end, starts, ends):
 
 
 def preprocessing_fn(inputs, custom_config):
-  """TFT entry point. custom_config: checkpoint (dir), max_seq_length, max_attribute_tokens."""
-  config = {**DEFAULTS, **(custom_config or {})}   # code_fingerprint: for TFX's cache only
-  checkpoint = read_checkpoint(config['checkpoint'])
+  """TFT entry point. custom_config: {'model': ModelConfig as a dict} (pipelines/configs.py),
+  plus a code fingerprint that only TFX's cache reads."""
+  model = configs.section_from_dict(configs.ModelConfig, custom_config['model'])
+  checkpoint = read_checkpoint(model.checkpoint)
   title = _flat(inputs[TITLE])
   token_ids, segment_ids, starts, ends = encode_questions(
-      title, _flat(inputs[ATTRIBUTE]), checkpoint, config['max_seq_length'],
-      config['max_attribute_tokens'])
+      title, _flat(inputs[ATTRIBUTE]), checkpoint, model.max_seq_length, model.max_attribute_tokens)
   outputs = {TOKEN_IDS: token_ids.to_sparse(), SEGMENT_IDS: segment_ids.to_sparse(),
              TITLE_TOKEN_STARTS: starts.to_sparse(), TITLE_TOKEN_ENDS: ends.to_sparse()}
   if VALUE in inputs:   # training triples; at serving these outputs are pruned

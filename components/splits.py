@@ -16,16 +16,14 @@ from typing import Tuple
 
 TRAIN, EVAL = 'train', 'eval'
 RULES = ('random', 'grouped', 'zero_shot')
-PAPER_ZERO_SHOT_ATTRIBUTES = ('Frame Color', 'Lenses Color', 'Shell Material',
-                              'Wheel Material', 'Product Type')
 
 
 @dataclasses.dataclass(frozen=True)
 class SplitRule:
-  rule: str = 'random'
-  seed: int = 0
-  eval_percent: int = 20
-  held_out_attributes: Tuple[str, ...] = PAPER_ZERO_SHOT_ATTRIBUTES
+  rule: str
+  seed: int
+  eval_percent: int
+  held_out_attributes: Tuple[str, ...]
 
   def __post_init__(self):
     if self.rule not in RULES:

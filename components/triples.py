@@ -81,3 +81,19 @@ def write_triples(rows, path: str):
   with tf.io.gfile.GFile(path, 'w') as f:
     for row in rows:
       f.write(SEPARATOR.join(row) + '\n')
+
+
+def count_split_triples(triples_pattern: str, rule, split: str, dedupe: bool = True) -> int:
+  """Triples of one split that TriplesExampleGen will write (same parser, rule and
+  de-duplication): what an epoch-based budget needs to know before training."""
+  lines = []
+  for path in tf.io.gfile.glob(triples_pattern):
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      lines.extend(raw.rstrip(b'\r\n') for raw in f if raw.strip())
+  count = 0
+  for line in (set(lines) if dedupe else lines):
+    parsed = parse_line(line)
+    if not isinstance(parsed, str) and rule.split_of(line.decode('utf-8'), parsed.title,
+                                                     parsed.attribute) == split:
+      count += 1
+  return count

@@ -7,6 +7,7 @@ StatisticsGen, Transform and the rest read it as usual. Malformed lines go to
 quarantine/ with their reason, and ingest_summary.json counts everything.
 """
 import json
+import logging
 import os
 
 import apache_beam as beam
@@ -15,6 +16,8 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 from components import splits, triples
+
+log = logging.getLogger(__name__)
 
 SUMMARY_FILE = 'ingest_summary.json'
 
@@ -68,18 +71,18 @@ def _write_summary(counts, output_uri, rule):
     summary[f'{split}_examples'] = sum(v for k, v in counts.items() if k.startswith(split + '.'))
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
-  print('Ingest:', json.dumps(summary['counts']))
+  log.info('triples: %s', ', '.join(f'{k} {v}' for k, v in summary['counts'].items()))
 
 
 @component(use_beam=True)
 def TriplesExampleGen(
     triples_pattern: Parameter[str],
     examples: OutputArtifact[standard_artifacts.Examples],
-    split_rule: Parameter[str] = 'random',
-    seed: Parameter[int] = 0,
-    eval_percent: Parameter[int] = 20,
-    held_out_attributes: Parameter[str] = ','.join(splits.PAPER_ZERO_SHOT_ATTRIBUTES),
-    dedupe: Parameter[int] = 1,
+    split_rule: Parameter[str],
+    seed: Parameter[int],
+    eval_percent: Parameter[int],
+    held_out_attributes: Parameter[str],
+    dedupe: Parameter[int],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Labelled triples (local or gs:// file pattern) -> train/eval Examples."""

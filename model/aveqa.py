@@ -36,14 +36,15 @@ from model import decoding, value_threshold
 
 @dataclasses.dataclass
 class AveqaConfig:
-  alpha: float = 0.5              # weight of the distilled MLM loss
-  beta: float = 0.5               # weight of the no-answer loss
-  temperature: float = 2.0        # softening of both vocabulary distributions
-  mask_rate: float = 0.15         # share of maskable tokens masked for DMLM
-  dropout: float = 0.1
-  top_k_begins: int = 5           # begin candidates searched at inference
-  max_answer_tokens: int = 16
-  value_threshold: float = 0.5    # a value is returned when p(value) reaches it
+  """The model's settings; their defaults live in pipelines/configs.py (ModelConfig)."""
+  alpha: float                    # weight of the distilled MLM loss
+  beta: float                     # weight of the no-answer loss
+  temperature: float              # softening of both vocabulary distributions
+  mask_rate: float                # share of maskable tokens masked for DMLM
+  dropout: float
+  top_k_begins: int               # begin candidates searched at inference
+  max_answer_tokens: int
+  value_threshold: float          # a value is returned when p(value) reaches it
 
 
 class VocabularyProjection(keras.layers.Layer):

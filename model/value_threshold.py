@@ -13,10 +13,9 @@ the t that maximises exact-match F1 there. Spans are compared by token positions
 on aligned training examples is the same as comparing text.
 
 t is only trusted on the attributes it was tuned on. On an attribute never seen in
-training the span probability is low even when the span is right (measured on
-AE-zero-shot: Product Type spans right 44 times in 112 at a mean p(span) of 0.21), so any
-in-domain t withholds nearly everything. For those the no-answer head decides alone, as
-trained: a value when p(no answer) < 0.5.
+training the span probability is low even when the span is right, so any in-domain t
+withholds nearly everything (docs/model.md, "Attributes never trained on"). For those the
+no-answer head decides alone, as trained: a value when p(no answer) < 0.5.
 """
 import math
 from typing import Dict, List, Sequence

@@ -1,80 +1,267 @@
-"""Every setting of the pipeline, in one typed place (the runner's flags fill it)."""
+"""Every setting of the pipeline, in one typed place.
+
+  PipelineConfig      where a run lives, the seed, the Beam args, and one section each for
+    .data             what to read
+    .split            how the triples are split into train and eval
+    .model            the encoder and AVEQA's heads and losses
+    .training         the Trainer's budget and the value threshold's tuning
+    .inference        how bulk inference serves the blessed model
+    .gate             when a model is blessed
+
+`pipeline_runner.py` generates one flag per field (`add_flags`, `from_flags`); a budget
+preset (`--budget`, BUDGETS) sets several training fields at once, and explicit flags win
+over it. Transform and Trainer rebuild their sections from custom_config (`section_from_dict`).
+No other module keeps a default of its own.
+
+Like schemas/, this module is data that every layer reads: it imports no TensorFlow and
+nothing of the project but two TensorFlow-free lists (serving precisions, split rules), so `--help`
+is instant and the components can rebuild the config they were given.
+"""
+import argparse
 import dataclasses
 import os
-from typing import List, Optional, Tuple
+import typing
+from typing import Any, Dict, List, Optional, Tuple
 
-import schemas
-from components import splits
+from components.serving_contract import PRECISIONS
+from components.splits import RULES as SPLIT_RULES
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_TRIPLES = os.path.join(REPO_DIR, 'data', 'sample', 'triples', '*.txt')
 SAMPLE_CATALOG = os.path.join(REPO_DIR, 'data', 'sample', 'catalog', '*.parquet')
+# The attributes the AVEQA paper holds out of training for AE-zero-shot.
+PAPER_ZERO_SHOT_ATTRIBUTES = ('Frame Color', 'Lenses Color', 'Shell Material', 'Wheel Material',
+                              'Product Type')
+
+
+def setting(default, help, flag=None, choices=None):
+  """A dataclass field with the flag's help text (and name, when it differs)."""
+  metadata = {'help': help, 'flag': flag, 'choices': choices}
+  if isinstance(default, list):
+    return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
+  return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class DataConfig:
+  triples: str = setting(SAMPLE_TRIPLES, 'labelled triples, AE-pub format (local or gs://, file '
+                         'patterns allowed; default: the embedded sample)')
+  catalog: str = setting(SAMPLE_CATALOG, 'catalog Parquet file pattern (default: the embedded sample)')
+  attributes: Tuple[str, ...] = setting((), 'comma-separated target attributes '
+                                        '(default: schemas/target_attributes.txt)')
+  dedupe_triples: bool = setting(True, 'drop repeated identical triple lines')
+  use_description: bool = setting(False, 'append the catalog description to the title')
+  repredict_known: bool = setting(False, 'also predict attributes the catalog already has (auditing)')
+
+
+@dataclasses.dataclass
+class SplitConfig:
+  rule: str = setting('random', 'train/eval split of the triples', flag='split', choices=SPLIT_RULES)
+  eval_percent: int = setting(20, 'share of the triples in the eval split (random, grouped)')
+  held_out: Tuple[str, ...] = setting(PAPER_ZERO_SHOT_ATTRIBUTES,
+                                      'attributes held out of training by --split zero_shot')
+
+
+@dataclasses.dataclass
+class ModelConfig:
+  checkpoint: Optional[str] = setting(None, 'BERT checkpoint dir (config.json, vocab.txt, '
+                                      'model.safetensors); default: $AVEQA_CHECKPOINT or the packaged '
+                                      'MiniLM-L6')
+  max_seq_length: int = setting(128, 'tokens per question: [CLS] title [SEP] attribute [SEP]')
+  max_attribute_tokens: int = setting(16, 'tokens of the attribute name kept')
+  alpha: float = setting(0.5, 'weight of the distilled MLM loss (0 = off)')
+  beta: float = setting(0.5, 'weight of the no-answer loss (0 = off)')
+  temperature: float = setting(2.0, 'softening of the teacher and student vocabulary distributions')
+  mask_rate: float = setting(0.15, 'share of tokens masked for the distilled MLM')
+  dropout: float = setting(0.1, 'dropout of the encoder')
+  top_k_begins: int = setting(5, 'begin candidates searched when decoding a span')
+  max_answer_tokens: int = setting(16, 'longest value, in tokens')
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+  train_steps: int = setting(150, 'training steps (ignored when --epochs is set)')
+  epochs: Optional[float] = setting(None, 'passes over the train split; sets the steps from its size')
+  batch_size: int = setting(16, 'training batch size (per replica)')
+  learning_rate: float = setting(5e-5, 'Adam learning rate')
+  warmup_fraction: float = setting(0.0, 'share of steps with linear warm-up, then linear decay '
+                                   '(0 = constant)')
+  eval_steps: Optional[int] = setting(None, 'batches of the eval split scored after training '
+                                      '(default: all)')
+  dev_fraction: float = setting(0.05, 'share of the train split held out to tune the value threshold '
+                                '(0 = no tuning, use --value-threshold)')
+  value_threshold: float = setting(0.5, 'p(value) = p(span)(1 - p(no answer)) below which the answer '
+                                   'is "no value" (used as is only when --dev-fraction is 0)')
+  tpu: Optional[str] = setting(None, "TPU name for TPUClusterResolver ('' = local TPU)")
+
+
+@dataclasses.dataclass
+class InferenceConfig:
+  precision: str = setting('float32', 'serving precision of bulk inference, and of what the gate '
+                           'and --eval-triples score (float32 runs anywhere; int8 is the x86 CPU '
+                           'fast path, bfloat16 needs AVX512-BF16/AMX, GPUs or TPUs: docs/deployment.md)',
+                           choices=PRECISIONS)
+  batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
+  bucket_size: int = setting(8192, 'questions sorted by length together before batching')
+  # Added to the Beam args of the inference step only. Locally: one TF process using
+  # every core (TF's own threads) rather than one process per core, each holding a copy
+  # of the model. Ignored by Dataflow and other runners.
+  beam_args: List[str] = setting(['--direct_running_mode=in_memory'], 'not a flag')
+
+
+@dataclasses.dataclass
+class GateConfig:
+  min_f1: float = setting(0.5, 'exact-match F1 on the eval split a model needs to be blessed')
+  max_f1_drop: float = setting(0.01, 'how far below the last blessed model F1 may fall')
+  batch_size: int = setting(64, 'questions per batch when the gate scores a model',
+                            flag='gate-batch-size')
 
 
 @dataclasses.dataclass
 class PipelineConfig:
-  pipeline_name: str = 'aveqa-catalog-enrichment'
-  pipeline_root: str = os.path.join(REPO_DIR, 'outputs', 'pipeline_root')
-  metadata_path: str = os.path.join(REPO_DIR, 'outputs', 'metadata.sqlite')
-  serving_model_dir: str = os.path.join(REPO_DIR, 'outputs', 'serving_model')
-  # Data (local paths or gs://; file patterns allowed).
-  triples: str = SAMPLE_TRIPLES
-  catalog: str = SAMPLE_CATALOG
-  target_attributes: Tuple[str, ...] = ()     # empty: schemas/target_attributes.txt
-  dedupe_triples: bool = True                 # drop repeated identical lines
-  use_description: bool = False
-  repredict_known: bool = False
-  # Split.
-  split_rule: str = 'random'
-  seed: int = 0
-  eval_percent: int = 20
-  held_out_attributes: Tuple[str, ...] = splits.PAPER_ZERO_SHOT_ATTRIBUTES
-  # Model and training.
-  checkpoint: Optional[str] = None            # None: the packaged MiniLM-L6 (model/checkpoint.py)
-  max_seq_length: int = 128
-  train_steps: int = 150
-  batch_size: int = 16
-  learning_rate: float = 5e-5
-  warmup_fraction: float = 0.0
-  alpha: float = 0.5
-  beta: float = 0.5
-  value_threshold: float = 0.5                # used as is only when dev_fraction = 0
-  dev_fraction: float = 0.05                  # train split held out to tune that threshold
-  tpu: Optional[str] = None
-  # Bulk inference: the served precision (the gate scores the same), batch size, and
-  # how many questions are sorted by length together before batching.
-  # float32 runs anywhere (CPU, GPU, TPU, ARM); int8 is the fast path on x86 CPUs (README).
-  inference_precision: str = 'float32'
-  inference_batch_size: int = 256
-  bucket_size: int = 8192
-  # Added to the Beam args of the inference step only. Locally: one TF process using
-  # every core (TF's own threads) rather than one process per core each holding a copy
-  # of the model: measured 170 questions/s and 2.3 GB peak RSS vs 148 and 2.9 GB with one
-  # worker process, 125-157 questions/s with two (10k questions, bfloat16; measured before
-  # the batch-size fix in components/catalog_inferrer.py, not repeated since).
-  # Ignored by Dataflow and other runners.
-  inference_beam_pipeline_args: List[str] = dataclasses.field(
-      default_factory=lambda: ['--direct_running_mode=in_memory'])
-  # Gate.
-  min_f1: float = 0.5
-  max_f1_drop: float = 0.01
-  # Beam: DirectRunner with one worker process per core by default; Dataflow flags pass
-  # straight through. Every worker imports tensorflow_text first (--beam_plugins): the
-  # Transform graph and the served model hold its tokenizer ops.
-  beam_pipeline_args: List[str] = dataclasses.field(default_factory=lambda: [
-      '--direct_running_mode=multi_processing', '--direct_num_workers=0',
-      '--beam_plugins=tensorflow_text'])
+  name: str = setting('aveqa-catalog-enrichment', 'pipeline name (ML Metadata, Vertex)',
+                      flag='pipeline-name')
+  pipeline_root: str = setting(os.path.join(REPO_DIR, 'outputs', 'pipeline_root'),
+                               'where artifacts are written (local or gs://)')
+  metadata_path: str = setting(os.path.join(REPO_DIR, 'outputs', 'metadata.sqlite'),
+                               'ML Metadata SQLite file (--local)')
+  serving_model_dir: str = setting(os.path.join(REPO_DIR, 'outputs', 'serving_model'),
+                                   "Pusher's destination")
+  seed: int = setting(0, 'seed of the split, the new weights, masking, dropout and shuffling')
+  # DirectRunner with one worker process per core; Dataflow flags (after --) replace
+  # these. Every worker imports tensorflow_text first (--beam_plugins): the Transform
+  # graph and the served model hold its tokenizer ops.
+  beam_args: List[str] = setting(['--direct_running_mode=multi_processing', '--direct_num_workers=0',
+                                  '--beam_plugins=tensorflow_text'], 'not a flag')
+  data: DataConfig = dataclasses.field(default_factory=DataConfig)
+  split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
+  model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+  training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+  inference: InferenceConfig = dataclasses.field(default_factory=InferenceConfig)
+  gate: GateConfig = dataclasses.field(default_factory=GateConfig)
 
   def attributes(self) -> List[str]:
-    if self.target_attributes:
-      return list(self.target_attributes)
-    from components.catalog_questions import read_target_attributes
-    return read_target_attributes(schemas.TARGET_ATTRIBUTES_FILE)
+    """The target attributes: --attributes, else schemas/target_attributes.txt."""
+    if self.data.attributes:
+      return list(self.data.attributes)
+    import schemas
+    return schemas.read_target_attributes()
 
-  def hparams(self) -> dict:
-    from model.checkpoint import default_checkpoint_dir
-    return {'checkpoint': self.checkpoint or default_checkpoint_dir(),
-            'max_seq_length': self.max_seq_length, 'batch_size': self.batch_size,
-            'learning_rate': self.learning_rate, 'warmup_fraction': self.warmup_fraction, 'alpha': self.alpha, 'beta': self.beta,
-            'value_threshold': self.value_threshold,
-            'dev_fraction': self.dev_fraction, 'tpu': self.tpu, 'seed': self.seed}
+
+SECTIONS = ('data', 'split', 'model', 'training', 'inference', 'gate')
+
+# Named training budgets: each sets these fields, explicit flags win over it.
+#   sample  the embedded demo run (the default): 150 steps, a few minutes on 2 cores
+#   smoke   a twentieth of an epoch: checks that a real data set runs end to end
+#   cpu     what a 2-core machine trains on AE-pub-21k in about 35 minutes
+#   paper   3 epochs at lr 1e-5, length 128: for an accelerator, with a BERT-base checkpoint
+BUDGETS: Dict[str, Dict[str, Any]] = {
+    'sample': {'training.train_steps': 150, 'training.epochs': None, 'training.batch_size': 16,
+               'training.learning_rate': 5e-5, 'training.warmup_fraction': 0.0,
+               'model.max_seq_length': 128},
+    'smoke': {'training.epochs': 0.05, 'training.batch_size': 16, 'training.learning_rate': 5e-5,
+              'training.warmup_fraction': 0.1, 'model.max_seq_length': 64},
+    'cpu': {'training.epochs': 2, 'training.batch_size': 32, 'training.learning_rate': 5e-5,
+            'training.warmup_fraction': 0.1, 'model.max_seq_length': 64},
+    'paper': {'training.epochs': 3, 'training.batch_size': 32, 'training.learning_rate': 1e-5,
+              'training.warmup_fraction': 0.1, 'model.max_seq_length': 128},
+}
+
+
+def with_overrides(config: PipelineConfig, overrides: Dict[str, Any]) -> PipelineConfig:
+  """A copy of config with 'field' or 'section.field' keys set (unknown keys are errors)."""
+  top, sections = {}, {}
+  for key, value in overrides.items():
+    section, _, name = key.rpartition('.')
+    if section and section not in SECTIONS:
+      raise KeyError(f'no setting {key!r}')
+    target = getattr(config, section) if section else config
+    if name not in {f.name for f in dataclasses.fields(target)} or name in SECTIONS:
+      raise KeyError(f'no setting {key!r}')
+    if section:
+      sections.setdefault(section, {})[name] = value
+    else:
+      top[name] = value
+  replaced = {s: dataclasses.replace(getattr(config, s), **v) for s, v in sections.items()}
+  return dataclasses.replace(config, **top, **replaced)
+
+
+def with_budget(config: PipelineConfig, budget: str) -> PipelineConfig:
+  if budget not in BUDGETS:
+    raise KeyError(f'unknown budget {budget!r}; choose one of {", ".join(BUDGETS)}')
+  return with_overrides(config, BUDGETS[budget])
+
+
+def to_dict(section) -> Dict[str, Any]:
+  """JSON-able dict of a section (what Transform's and Trainer's custom_config carry)."""
+  return dataclasses.asdict(section)
+
+
+def section_from_dict(section_type, values: Dict[str, Any]):
+  """The section rebuilt from to_dict's output; fields it lacks keep their defaults."""
+  names = {f.name for f in dataclasses.fields(section_type)}
+  unknown = set(values) - names
+  if unknown:
+    raise KeyError(f'{section_type.__name__} has no settings {sorted(unknown)}')
+  return section_type(**values)
+
+
+# ---- flags ------------------------------------------------------------------------------
+
+def _flag_fields():
+  """(dotted key, flag name, field) for every field that is a flag."""
+  root = [(f.name, f) for f in dataclasses.fields(PipelineConfig) if f.name not in SECTIONS]
+  nested = [(f'{s}.{f.name}', f) for s in SECTIONS
+            for f in dataclasses.fields(typing.get_type_hints(PipelineConfig)[s])]
+  for key, field in root + nested:
+    if field.metadata.get('help', 'not a flag') != 'not a flag':
+      yield key, field.metadata.get('flag') or field.name.replace('_', '-'), field
+
+
+def _parse_tuple(text):
+  return tuple(item.strip() for item in text.split(',') if item.strip())
+
+
+def _flag_type(annotation):
+  """argparse type for a field's annotation (Optional[X] takes X)."""
+  if typing.get_origin(annotation) is typing.Union:
+    annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+  if typing.get_origin(annotation) in (tuple, Tuple):
+    return _parse_tuple
+  return annotation
+
+
+def add_flags(parser: argparse.ArgumentParser):
+  """One flag per setting, in a group per section, plus --budget."""
+  defaults = PipelineConfig()
+  parser.add_argument('--budget', choices=sorted(BUDGETS),
+                      help='a named training budget (explicit flags win over it): ' + ', '.join(BUDGETS))
+  groups = {}
+  hints = {s: typing.get_type_hints(typing.get_type_hints(PipelineConfig)[s]) for s in SECTIONS}
+  hints[''] = typing.get_type_hints(PipelineConfig)
+  for key, flag, field in _flag_fields():
+    section, _, name = key.rpartition('.')
+    group = groups.setdefault(section, parser.add_argument_group(section or 'run'))
+    default = getattr(getattr(defaults, section) if section else defaults, name)
+    shown = ','.join(default) if isinstance(default, tuple) else default
+    kwargs = dict(dest=key, default=argparse.SUPPRESS, help=f"{field.metadata['help']} (default: {shown})")
+    annotation = hints[section][name]
+    if annotation is bool:
+      group.add_argument(f'--{flag}', action=argparse.BooleanOptionalAction, **kwargs)
+    else:
+      group.add_argument(f'--{flag}', type=_flag_type(annotation), choices=field.metadata.get('choices'),
+                         metavar=name.upper() if not field.metadata.get('choices') else None, **kwargs)
+
+
+def from_flags(args: argparse.Namespace, beam_args: Optional[List[str]] = None) -> PipelineConfig:
+  """The config: defaults, then the budget preset, then every flag given, then Beam args."""
+  config = PipelineConfig()
+  if getattr(args, 'budget', None):
+    config = with_budget(config, args.budget)
+  given = {key: getattr(args, key) for key, _, _ in _flag_fields() if hasattr(args, key)}
+  config = with_overrides(config, given)
+  if beam_args:
+    if not any(a.startswith('--beam_plugins') for a in beam_args):
+      beam_args = beam_args + ['--beam_plugins=tensorflow_text']   # Dataflow workers need it too
+    config = dataclasses.replace(config, beam_args=list(beam_args))
+  return config

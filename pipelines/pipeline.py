@@ -2,8 +2,9 @@
 
   TriplesExampleGen -> StatisticsGen -> ExampleValidator (against schemas/, via ImportSchemaGen)
                     -> Transform -> Trainer -> ExactMatchEvaluator (vs. last blessed) -> Pusher
-  CatalogQuestionGen -> CatalogBulkInferrer (blessed model) -> CatalogWriter -> Parquet
+  CatalogQuestionGen -> CatalogBulkInferrer (blessed model) -> CatalogWriter -> Parquet + report
 """
+import dataclasses
 import hashlib
 import pathlib
 
@@ -15,7 +16,7 @@ from components.catalog_questions import CatalogQuestionGen
 from components.catalog_writer import CatalogWriter
 from components.exact_match_evaluator import ExactMatchEvaluator
 from components.triples_example_gen import TriplesExampleGen
-from pipelines.configs import PipelineConfig
+from pipelines import configs
 
 
 def code_fingerprint() -> str:
@@ -24,19 +25,56 @@ def code_fingerprint() -> str:
   custom_config makes a code change re-run them instead of reusing stale outputs."""
   digest = hashlib.sha256()
   root = pathlib.Path(__file__).resolve().parent.parent
-  for path in sorted(list((root / 'components').glob('*.py')) + list((root / 'model').glob('*.py'))):
+  for path in sorted(list((root / 'components').glob('*.py')) + list((root / 'model').glob('*.py'))
+                     + [root / 'pipelines' / 'configs.py']):
     digest.update(path.read_bytes())
   return digest.hexdigest()[:16]
 
 
-def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
-  hparams = {**config.hparams(), 'code_fingerprint': code_fingerprint()}
+def catalog_steps(config: configs.PipelineConfig, model, blessing=None, evaluation=None):
+  """The catalog's steps, given a model channel and its blessing (None: a model blessed
+  before): questions for every missing target attribute, bulk inference, and the enriched
+  Parquet with its report. The training pipeline and the enrichment pipeline share them."""
   attributes = ','.join(config.attributes())
+  catalog = CatalogQuestionGen(
+      catalog_pattern=config.data.catalog, target_attributes=attributes,
+      use_description=int(config.data.use_description),
+      repredict_known=int(config.data.repredict_known))
+  inferrer = CatalogBulkInferrer(
+      examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
+      precision=config.inference.precision, batch_size=config.inference.batch_size,
+      bucket_size=config.inference.bucket_size,
+  ).with_beam_pipeline_args(config.inference.beam_args)
+  writer = CatalogWriter(
+      catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
+      model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes)
+  return [catalog, inferrer, writer]
+
+
+def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir: str,
+                               metadata_connection_config=None) -> tfx.dsl.Pipeline:
+  """The catalog's steps alone, serving a model blessed before (a pushed model's folder):
+  no training, no gate."""
+  model = tfx.dsl.Importer(source_uri=model_dir, artifact_type=tfx.types.standard_artifacts.Model
+                           ).with_id('model_importer')
+  return tfx.dsl.Pipeline(
+      pipeline_name=f'{config.name}-enrich', pipeline_root=config.pipeline_root,
+      components=[model, *catalog_steps(config, model.outputs['result'])],
+      enable_cache=True, metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=config.beam_args)
+
+
+def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
+  # The packaged checkpoint is resolved here, so every step (and the cache) sees its path.
+  from model.checkpoint import default_checkpoint_dir
+  model_settings = dataclasses.replace(
+      config.model, checkpoint=config.model.checkpoint or default_checkpoint_dir())
+  fingerprint = code_fingerprint()
 
   triples = TriplesExampleGen(
-      triples_pattern=config.triples, split_rule=config.split_rule, seed=config.seed,
-      eval_percent=config.eval_percent, held_out_attributes=','.join(config.held_out_attributes),
-      dedupe=int(config.dedupe_triples))
+      triples_pattern=config.data.triples, split_rule=config.split.rule, seed=config.seed,
+      eval_percent=config.split.eval_percent, held_out_attributes=','.join(config.split.held_out),
+      dedupe=int(config.data.dedupe_triples))
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(
@@ -44,16 +82,17 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   transform = tfx.components.Transform(
       examples=triples.outputs['examples'], schema=schema.outputs['schema'],
       preprocessing_fn='components.preprocessing.preprocessing_fn',
-      custom_config={'checkpoint': hparams['checkpoint'], 'max_seq_length': config.max_seq_length,
-                     'code_fingerprint': hparams['code_fingerprint']})
+      custom_config={'model': configs.to_dict(model_settings), 'code_fingerprint': fingerprint})
   trainer = tfx.components.Trainer(
       run_fn='components.trainer.run_fn',
       examples=transform.outputs['transformed_examples'],
       transform_graph=transform.outputs['transform_graph'],
       schema=schema.outputs['schema'],
-      train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+      train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
       eval_args=tfx.proto.EvalArgs(num_steps=None),
-      custom_config=hparams)
+      custom_config={'model': configs.to_dict(model_settings),
+                     'training': configs.to_dict(config.training), 'seed': config.seed,
+                     'code_fingerprint': fingerprint})
   baseline = tfx.dsl.Resolver(
       strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
       model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
@@ -61,29 +100,19 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> 
   ).with_id('latest_blessed_model_resolver')
   evaluator = ExactMatchEvaluator(
       examples=triples.outputs['examples'], model=trainer.outputs['model'],
-      baseline_model=baseline.outputs['model'], min_f1=config.min_f1,
-      max_f1_drop=config.max_f1_drop, precision=config.inference_precision)
+      baseline_model=baseline.outputs['model'], min_f1=config.gate.min_f1,
+      max_f1_drop=config.gate.max_f1_drop, batch_size=config.gate.batch_size,
+      precision=config.inference.precision)
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)))
-
-  catalog = CatalogQuestionGen(
-      catalog_pattern=config.catalog, target_attributes=attributes,
-      use_description=int(config.use_description), repredict_known=int(config.repredict_known))
-  inferrer = CatalogBulkInferrer(
-      examples=catalog.outputs['questions'], model=trainer.outputs['model'],
-      model_blessing=evaluator.outputs['blessing'], precision=config.inference_precision,
-      batch_size=config.inference_batch_size, bucket_size=config.bucket_size,
-  ).with_beam_pipeline_args(config.inference_beam_pipeline_args)
-  writer = CatalogWriter(
-      catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
-      model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
-      target_attributes=attributes)
+  catalog = catalog_steps(config, trainer.outputs['model'], evaluator.outputs['blessing'],
+                          evaluator.outputs['evaluation'])
 
   return tfx.dsl.Pipeline(
-      pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
+      pipeline_name=config.name, pipeline_root=config.pipeline_root,
       components=[triples, statistics, schema, validator, transform, trainer, baseline,
-                  evaluator, pusher, catalog, inferrer, writer],
+                  evaluator, pusher, *catalog],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=config.beam_pipeline_args)
+      beam_pipeline_args=config.beam_args)

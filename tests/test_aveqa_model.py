@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from model import aveqa
 from model.checkpoint import read_checkpoint
+from tests.model_settings import aveqa_config
 
 
 def _batch(ckpt, batch=4, length=12):
@@ -31,7 +32,7 @@ def ckpt(tiny_checkpoint_dir):
 
 
 def test_shapes_of_every_head(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig())
+  model = aveqa.build_model(ckpt, aveqa_config())
   batch = _batch(ckpt)
   out = model(batch)
   assert out['begin_logits'].shape == (4, 12)
@@ -45,7 +46,7 @@ def test_shapes_of_every_head(ckpt):
 
 
 def test_end_logits_depend_on_the_begin_token(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   hidden = model.encode(_batch(ckpt))
   logits = model.end_logits(hidden, tf.constant([[1, 5]] * 4)).numpy()
   # Not just a constant shift: the end *distribution* changes with the begin.
@@ -54,7 +55,7 @@ def test_end_logits_depend_on_the_begin_token(ckpt):
 
 
 def test_no_answer_head_reads_only_cls(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   hidden = model.encode(_batch(ckpt)).numpy()
   changed = hidden.copy()
   changed[:, 1:, :] += 1.0
@@ -66,7 +67,7 @@ def test_no_answer_head_reads_only_cls(ckpt):
 
 
 def test_teacher_is_frozen_during_training(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0.5, beta=0.5))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0.5, beta=0.5))
   model.compile(optimizer='adam')
   before = [w.numpy().copy() for w in model.teacher.weights]
   student_before = [w.numpy().copy() for w in model.encoder.weights]
@@ -82,7 +83,7 @@ def test_teacher_is_frozen_during_training(ckpt):
 
 
 def test_distillation_loss_zero_for_identical_and_grows_with_divergence(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig())
+  model = aveqa.build_model(ckpt, aveqa_config())
   hidden = model.encode(_batch(ckpt))
   chosen = tf.constant(np.random.default_rng(1).random(hidden.shape[:2]) < 0.5)
   assert float(model.distillation_loss(hidden, hidden, chosen)) == pytest.approx(0.0, abs=1e-6)
@@ -93,7 +94,7 @@ def test_distillation_loss_zero_for_identical_and_grows_with_divergence(ckpt):
 
 
 def test_masking_never_touches_special_or_padding(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(mask_rate=1.0))
+  model = aveqa.build_model(ckpt, aveqa_config(mask_rate=1.0))
   batch = _batch(ckpt)
   _, chosen = model.mask_tokens(batch)
   chosen = chosen.numpy()
@@ -103,12 +104,12 @@ def test_masking_never_touches_special_or_padding(ckpt):
 
 
 def test_alpha_beta_zero_is_plain_qa(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0, beta=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
   assert model.teacher is None and model.vocab_projection is None
   losses = model.compute_losses(_batch(ckpt), training=False)
   assert set(losses) == {'qa_loss', 'loss'}
   assert float(losses['loss']) == float(losses['qa_loss'])
-  full = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0, beta=0.5))
+  full = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0.5))
   full.set_weights(model.get_weights())
   both = full.compute_losses(_batch(ckpt), training=False)
   assert float(both['loss']) == pytest.approx(float(both['qa_loss']) + 0.5 * float(both['na_loss']), rel=1e-6)
@@ -116,7 +117,7 @@ def test_alpha_beta_zero_is_plain_qa(ckpt):
 
 
 def test_qa_loss_ignores_no_answer_examples(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0, beta=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
   batch = _batch(ckpt)
   moved = dict(batch, begin_position=tf.constant([2, 3, 5, 1]), end_position=tf.constant([4, 3, 6, 2]))
   a = float(model.compute_losses(batch, training=False)['qa_loss'])
@@ -125,7 +126,7 @@ def test_qa_loss_ignores_no_answer_examples(ckpt):
 
 
 def test_spans_stay_in_context_and_threshold_says_no_value(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   batch = _batch(ckpt)
   spans = model.predict_spans(batch)
   begin, end = spans['begin'].numpy(), spans['end'].numpy()
@@ -145,18 +146,18 @@ def test_spans_stay_in_context_and_threshold_says_no_value(ckpt):
 
 
 def test_weights_round_trip(ckpt, tmp_path):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   batch = _batch(ckpt)
   expected = model(batch)['begin_logits'].numpy()
   path = str(tmp_path / 'aveqa.weights.h5')
   model.save_weights(path)
-  other = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  other = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   other.load_weights(path)
   np.testing.assert_allclose(other(batch)['begin_logits'].numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
-  model = aveqa.build_model(ckpt, aveqa.AveqaConfig(alpha=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   batch = _batch(ckpt)
   keys = model.attribute_keys(batch).numpy()
   # The key is the attribute's token ids (positions 9, 10); the padded last row has none.

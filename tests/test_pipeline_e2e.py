@@ -1,15 +1,18 @@
 """The whole pipeline on the embedded sample, with a tiny random BERT (fast)."""
 import glob
 import json
+import logging
 import os
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline_runner
-from components.catalog_writer import output_columns
-from pipelines.configs import SAMPLE_CATALOG, PipelineConfig
+from components import offline_evaluation
+from components.catalog_columns import output_columns
+from pipelines import configs, runners
+from pipelines.configs import SAMPLE_CATALOG
+from pipelines.run_outputs import newest_pushed_model
 
 ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Gender', 'Item Type')
 
@@ -20,10 +23,23 @@ def run_dir(tmp_path_factory):
 
 
 def _config(run_dir, checkpoint, **overrides):
-  return PipelineConfig(
+  config = configs.PipelineConfig(
       pipeline_root=str(run_dir / 'root'), metadata_path=str(run_dir / 'metadata.sqlite'),
-      serving_model_dir=str(run_dir / 'serving'), checkpoint=checkpoint,
-      target_attributes=ATTRIBUTES, train_steps=4, batch_size=8, max_seq_length=48, **overrides)
+      serving_model_dir=str(run_dir / 'serving'))
+  return configs.with_overrides(config, {
+      'model.checkpoint': checkpoint, 'data.attributes': ATTRIBUTES, 'training.train_steps': 4,
+      'training.batch_size': 8, 'model.max_seq_length': 48, **overrides})
+
+
+@pytest.fixture(scope='module')
+def first_run(run_dir, tiny_checkpoint_dir):
+  """The pipeline run once with a gate every model passes: a blessed, pushed model."""
+  return runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
+
+
+@pytest.fixture(scope='module')
+def pushed_model(first_run, run_dir):
+  return newest_pushed_model(str(run_dir / 'serving'))
 
 
 def _read_parquet(pattern):
@@ -32,8 +48,8 @@ def _read_parquet(pattern):
   return [row for f in files for row in pq.read_table(f).to_pylist()]
 
 
-def test_pipeline_fills_the_catalog_row_by_row(run_dir, tiny_checkpoint_dir):
-  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=0.0))
+def test_pipeline_fills_the_catalog_row_by_row(first_run, run_dir):
+  summary = first_run.summary
   assert summary['filled'] is True
   catalog_in = pq.read_table(glob.glob(SAMPLE_CATALOG)[0]).to_pylist()
   rows_out = _read_parquet(summary['catalog_files'])
@@ -71,10 +87,36 @@ def test_pipeline_fills_the_catalog_row_by_row(run_dir, tiny_checkpoint_dir):
   assert asked == sum(1 for r in rows_out for a in ATTRIBUTES if not by_id[r['product_id']].get(a))
 
 
-def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(run_dir, tiny_checkpoint_dir):
+def test_the_run_report_shows_the_gate_and_the_filled_values(first_run):
+  assert first_run.report and first_run.report.endswith('report.html')
+  with open(first_run.report, encoding='utf-8') as f:
+    page = f.read()
+  for attribute in ATTRIBUTES:
+    assert attribute in page
+  assert 'Gate: exact match on the eval split' in page and page.count('<img') == len(ATTRIBUTES)
+  assert first_run.summary['model_version'] in page
+
+
+def test_reruns_report_their_own_outputs_cached_or_not(first_run, run_dir, tiny_checkpoint_dir):
+  config = _config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0})
+  # The gate now compares the model with the one the first run blessed: it and the
+  # catalog steps run again, the rest is cached.
+  second = runners.run_local(config)
+  third = runners.run_local(config)   # the same inputs as the second: every step is cached
+  assert second.summary['catalog_files'] != first_run.summary['catalog_files']
+  assert third.summary == second.summary and third.report == second.report
+  by_id = lambda rows: sorted(rows, key=lambda r: r['product_id'])
+  assert by_id(_read_parquet(second.summary['catalog_files'])) == by_id(
+      _read_parquet(first_run.summary['catalog_files']))
+
+
+def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(first_run, run_dir, tiny_checkpoint_dir):
   # Same pipeline root: everything but the evaluator and what follows it is cached.
-  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=1.01))
+  outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 1.01}))
+  summary = outputs.summary
   assert summary['filled'] is False
+  with open(outputs.report, encoding='utf-8') as f:
+    assert 'below the threshold 1.0100' in f.read()
   assert 'below the threshold 1.0100' in summary['reason']
   blessings = glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'blessing' / '*' / 'NOT_BLESSED'))
   assert blessings
@@ -86,17 +128,18 @@ def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(run_dir, tiny_ch
   assert set(report['model']['per_attribute']) <= set(ATTRIBUTES)
 
 
-def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, tmp_path, capsys):
+def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(pushed_model, tmp_path, caplog):
   triples = tmp_path / 'triples.txt'
   triples.write_text('Trailwise Running Shoes Black\u0001Color\u0001Black\n'
                      'only two fields\u0001Color\n'
                      'Trailwise Running Shoes Black\u0001Material\u0001NULL\n', encoding='utf-8')
-  model_dir = pipeline_runner.newest_pushed_model(str(run_dir / 'serving'))
-  report = pipeline_runner.evaluate_triples(str(triples), model_dir, str(tmp_path / 'report'))
+  with caplog.at_level(logging.WARNING):
+    report = offline_evaluation.evaluate_triples_file(str(triples), pushed_model, str(tmp_path / 'report'),
+                                                      'float32', 64)
   assert report['overall']['total'] == 2
   assert report['malformed_lines'] == [{'line': 2, 'reason': 'wrong field count: 2 instead of 3',
                                         'text': 'only two fields\u0001Color'}]
-  assert f'{triples}:2: wrong field count' in capsys.readouterr().out
+  assert f'{triples}:2: wrong field count' in caplog.text
   assert [r['threshold'] for r in report['threshold_sweep']][-1] == 1.0
   assert (tmp_path / 'report' / 'metrics.md').exists()
   answers = [json.loads(line) for line in (tmp_path / 'report' / 'predictions.jsonl').read_text().splitlines()]
@@ -106,31 +149,31 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(run_dir, t
 
 
 @pytest.mark.parametrize('precision', ['bfloat16', 'int8'])
-def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(run_dir, precision):
+def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(pushed_model, precision):
   from components import inference
-  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  model = inference.load(pushed_model)
   assert {'serving_default', 'predict_raw', f'serving_{precision}', f'predict_raw_{precision}'} <= set(model.signatures)
   titles = ['Trailwise Running Shoes Black Mesh', 'Kitchara Glass Water Bottle 750ml Red Leakproof']
   attributes = ['Color', 'Material']
-  full = inference.predict(model, titles, attributes, precision='float32')
-  reduced = inference.predict(model, titles, attributes, precision=precision)
+  full = inference.predict(model, titles, attributes, batch_size=64, precision='float32')
+  reduced = inference.predict(model, titles, attributes, batch_size=64, precision=precision)
   # 8 bits of mantissa (bfloat16) or 8-bit integers (int8): probabilities agree to
   # about 1e-2, not exactly.
   np.testing.assert_allclose(reduced['no_answer_prob'], full['no_answer_prob'], atol=0.03)
   assert not np.array_equal(reduced['no_answer_prob'], full['no_answer_prob'])   # it did compute so
 
 
-def test_the_catalog_step_serves_the_int8_signature(run_dir, tiny_checkpoint_dir):
+def test_the_catalog_step_serves_the_int8_signature(pushed_model, run_dir, tiny_checkpoint_dir):
   from components import inference
   # Same pipeline root: only the gate and the catalog steps run again, in int8.
-  summary = pipeline_runner.run_local(_config(run_dir, tiny_checkpoint_dir, min_f1=0.0,
-                                              inference_precision='int8'))
+  summary = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
+      'gate.min_f1': 0.0, 'inference.precision': 'int8'})).summary
   assert summary['filled'] is True
   rows_out = _read_parquet(summary['catalog_files'])
   asked = [(r['title'], a) for r in rows_out for a in ATTRIBUTES if r[output_columns(a)[2]] is not None]
   assert len(asked) == sum(summary['questions'].values())
-  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
-  direct = inference.predict(model, *map(list, zip(*asked)), precision='int8')
+  model = inference.load(newest_pushed_model(str(run_dir / 'serving')))
+  direct = inference.predict(model, *map(list, zip(*asked)), batch_size=64, precision='int8')
   by_question = {(r['title'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
                  for r in rows_out for a in ATTRIBUTES}
   for i, question in enumerate(asked):
@@ -139,7 +182,7 @@ def test_the_catalog_step_serves_the_int8_signature(run_dir, tiny_checkpoint_dir
     assert confidence == pytest.approx(direct['confidence'][i], abs=1e-4)
 
 
-def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tmp_path):
+def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_model, tmp_path):
   # Beam's adaptive batching grows batches to thousands of questions, each padded to its
   # longest: the step must batch as told. It writes one PredictionLog per batch.
   import apache_beam as beam
@@ -154,10 +197,10 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tm
       for question in catalog_questions.questions_for(row, ['Color'], False, True):
         writer.write(question)
         asked.append(question)
-  model = pipeline_runner.newest_pushed_model(str(run_dir / 'serving'))
   with beam.Pipeline() as pipeline:
-    catalog_inferrer.run_inference(pipeline, str(questions), catalog_inferrer.serving_dir(model),
-                                   str(tmp_path / 'out'), batch_size=16, bucket_size=64)
+    catalog_inferrer.run_inference(pipeline, str(questions), catalog_inferrer.serving_dir(pushed_model),
+                                   str(tmp_path / 'out'), precision='float32', batch_size=16,
+                                   bucket_size=64)
   logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in tf.data.TFRecordDataset(
       tf.io.gfile.glob(str(tmp_path / 'out' / '*')), 'GZIP').as_numpy_iterator()]
   sizes, answered = [], []
@@ -172,18 +215,19 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(run_dir, tm
   assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
 
 
-def test_the_catalog_step_names_a_precision_the_model_was_not_exported_with(run_dir):
+def test_the_catalog_step_names_a_precision_the_model_was_not_exported_with(pushed_model):
   from components import catalog_inferrer
-  model = catalog_inferrer.serving_dir(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  model = catalog_inferrer.serving_dir(pushed_model)
   with pytest.raises(ValueError, match="no signature 'serving_fp8'"):
     catalog_inferrer.ExamplesSignatureHandler(model, 'serving_fp8', 16).load_model()
 
 
-def test_the_export_knows_which_attributes_it_was_trained_on(run_dir):
+def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
   from components import inference
-  model = inference.load(pipeline_runner.newest_pushed_model(str(run_dir / 'serving')))
+  model = inference.load(pushed_model)
   title = 'Trailwise Running Shoes Black Mesh'
-  predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'])
+  predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'], batch_size=64,
+                                  precision='float32')
   assert predictions['attribute_seen'].tolist() == [True, False]
   # The unseen one is decided by the no-answer head alone.
   assert (predictions['value'][1] != '') == (predictions['no_answer_prob'][1] < 0.5)

@@ -4,6 +4,7 @@ import tensorflow as tf
 from components import preprocessing as p
 from components.span_alignment import find_value_span
 from model.checkpoint import read_checkpoint
+from pipelines import configs
 
 
 @pytest.fixture(scope='module')
@@ -11,13 +12,14 @@ def ckpt(tiny_checkpoint_dir):
   return read_checkpoint(tiny_checkpoint_dir)
 
 
-def _run(ckpt, rows, max_seq_length=128):
+def _run(ckpt, rows, max_seq_length=128, **model_settings):
   spans = [find_value_span(t, v) or (-1, -1) for t, _, v in rows]
   inputs = {'title': tf.constant([r[0] for r in rows]), 'attribute': tf.constant([r[1] for r in rows]),
             'value': tf.constant([r[2] for r in rows]),
             'value_start': tf.constant([s[0] for s in spans], tf.int64),
             'value_end': tf.constant([s[1] for s in spans], tf.int64)}
-  out = p.preprocessing_fn(inputs, {'checkpoint': ckpt.path, 'max_seq_length': max_seq_length})
+  model = configs.ModelConfig(checkpoint=ckpt.path, max_seq_length=max_seq_length, **model_settings)
+  out = p.preprocessing_fn(inputs, {'model': configs.to_dict(model)})
   return {k: (tf.sparse.to_dense(v).numpy() if isinstance(v, tf.SparseTensor) else v.numpy())
           for k, v in out.items()}
 
@@ -68,4 +70,12 @@ def test_attribute_is_capped_and_title_fills_the_rest(ckpt):
   out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32)
   segments = out[p.SEGMENT_IDS][0]
   assert len(segments) == 32
-  assert (segments == 1).sum() == 16 + 1   # 16 attribute tokens and their [SEP]
+  assert (segments == 1).sum() == configs.ModelConfig().max_attribute_tokens + 1   # and their [SEP]
+  assert configs.ModelConfig().max_attribute_tokens == 16
+
+
+def test_the_attribute_cap_is_a_setting(ckpt):
+  out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32,
+             max_attribute_tokens=5)
+  segments = out[p.SEGMENT_IDS][0]
+  assert len(segments) == 32 and (segments == 1).sum() == 5 + 1

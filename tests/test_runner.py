@@ -1,44 +1,102 @@
+import dataclasses
 import json
 
 import pytest
 
 import pipeline_runner
+from components import serving_contract
+from pipelines import configs
 
 
 def test_flags_fill_the_config():
-  args = pipeline_runner.build_parser().parse_args([
+  _, config = pipeline_runner.parse([
       '--local', '--triples', 'gs://bucket/triples.txt', '--catalog', '/data/*.parquet',
       '--attributes', 'Brand Name, Color', '--split', 'zero_shot', '--held-out', 'Frame Color',
       '--alpha', '0', '--beta', '0.25', '--train-steps', '7', '--min-f1', '0.8',
       '--precision', 'bfloat16', '--inference-batch-size', '512', '--bucket-size', '4096',
-      '--dev-fraction', '0.1', '--', '--runner=DataflowRunner', '--project=p', '--region=europe-west4'])
-  config = pipeline_runner.config_from_args(args)
-  assert config.triples == 'gs://bucket/triples.txt' and config.catalog == '/data/*.parquet'
-  assert config.attributes() == ['Brand Name', 'Color']
-  assert config.split_rule == 'zero_shot' and config.held_out_attributes == ('Frame Color',)
-  assert (config.alpha, config.beta, config.train_steps, config.min_f1) == (0.0, 0.25, 7, 0.8)
-  assert (config.inference_precision, config.inference_batch_size, config.bucket_size) == ('bfloat16', 512, 4096)
-  assert config.hparams()['dev_fraction'] == 0.1
-  assert config.beam_pipeline_args == ['--runner=DataflowRunner', '--project=p', '--region=europe-west4',
-                                       '--beam_plugins=tensorflow_text']
+      '--dev-fraction', '0.1', '--max-attribute-tokens', '8', '--temperature', '3',
+      '--no-dedupe-triples', '--', '--runner=DataflowRunner', '--project=p', '--region=europe-west4'])
+  assert config.data.triples == 'gs://bucket/triples.txt' and config.data.catalog == '/data/*.parquet'
+  assert config.attributes() == ['Brand Name', 'Color'] and config.data.dedupe_triples is False
+  assert config.split.rule == 'zero_shot' and config.split.held_out == ('Frame Color',)
+  assert (config.model.alpha, config.model.beta, config.model.temperature) == (0.0, 0.25, 3.0)
+  assert config.model.max_attribute_tokens == 8
+  assert (config.training.train_steps, config.training.dev_fraction, config.gate.min_f1) == (7, 0.1, 0.8)
+  assert (config.inference.precision, config.inference.batch_size, config.inference.bucket_size) == (
+      'bfloat16', 512, 4096)
+  assert config.training.batch_size == configs.TrainingConfig().batch_size   # a different setting
+  assert config.beam_args == ['--runner=DataflowRunner', '--project=p', '--region=europe-west4',
+                              '--beam_plugins=tensorflow_text']
+
+
+def test_every_setting_is_a_flag_and_only_the_sections_are_not():
+  parser = pipeline_runner.build_parser()
+  flags = {action.dest for action in parser._actions}
+  for section in configs.SECTIONS:
+    for field in dataclasses.fields(getattr(configs.PipelineConfig(), section)):
+      assert f'{section}.{field.name}' in flags or field.name == 'beam_args', (section, field.name)
+  assert 'inference.beam_args' not in flags and 'beam_args' not in flags   # these come after --
+
+
+def test_a_budget_sets_its_fields_and_explicit_flags_win():
+  _, config = pipeline_runner.parse(['--local', '--budget', 'cpu', '--learning-rate', '3e-5'])
+  cpu = configs.BUDGETS['cpu']
+  assert config.training.epochs == cpu['training.epochs'] and config.model.max_seq_length == 64
+  assert config.training.batch_size == cpu['training.batch_size']
+  assert config.training.learning_rate == 3e-5
+  # The default config is the sample budget: the budgets and the defaults cannot drift apart.
+  assert configs.with_budget(configs.PipelineConfig(), 'sample') == configs.PipelineConfig()
+
+
+def test_an_unknown_setting_is_an_error():
+  with pytest.raises(KeyError, match='no setting'):
+    configs.with_overrides(configs.PipelineConfig(), {'training.batchsize': 3})
+  with pytest.raises(KeyError, match='no setting'):
+    configs.with_overrides(configs.PipelineConfig(), {'trainer.batch_size': 3})
+  with pytest.raises(KeyError, match='has no settings'):
+    configs.section_from_dict(configs.ModelConfig, {'alpha': 0.5, 'gamma': 1})
+
+
+def test_a_section_survives_custom_config_json():
+  model = configs.ModelConfig(alpha=0.0, checkpoint='/ckpt')
+  assert configs.section_from_dict(configs.ModelConfig, json.loads(json.dumps(configs.to_dict(model)))) == model
 
 
 def test_the_precision_flag_offers_exactly_the_exported_signatures():
-  from components import trainer
-  assert pipeline_runner.SERVING_PRECISIONS == trainer.PRECISIONS
+  precision = next(a for a in pipeline_runner.build_parser()._actions if a.dest == 'inference.precision')
+  assert tuple(precision.choices) == serving_contract.PRECISIONS
+  assert serving_contract.signature_names('int8') == ('serving_int8', 'predict_raw_int8')
+  with pytest.raises(ValueError, match='precision must be one of'):
+    serving_contract.signature_names('fp8')
 
 
 def test_defaults_are_the_embedded_sample_and_direct_runner():
-  config = pipeline_runner.config_from_args(pipeline_runner.build_parser().parse_args(['--local']))
-  assert config.triples.endswith('data/sample/triples/*.txt')
+  _, config = pipeline_runner.parse(['--local'])
+  assert config.data.triples.endswith('data/sample/triples/*.txt')
   assert config.attributes() == ['Brand Name', 'Material', 'Color', 'Gender', 'Item Type']
-  assert '--direct_running_mode=multi_processing' in config.beam_pipeline_args
-  assert '--beam_plugins=tensorflow_text' in config.beam_pipeline_args
+  assert '--direct_running_mode=multi_processing' in config.beam_args
+  assert '--beam_plugins=tensorflow_text' in config.beam_args
 
 
 def test_a_mode_is_required():
   with pytest.raises(SystemExit):
-    pipeline_runner.build_parser().parse_args([])
+    pipeline_runner.parse([])
+
+
+def test_the_runner_and_the_benchmarks_are_not_imported_by_the_product():
+  import ast
+  import pathlib
+  root = pathlib.Path(__file__).resolve().parent.parent
+  for folder in ('components', 'model', 'pipelines', 'schemas', 'tests'):
+    for path in (root / folder).glob('*.py'):
+      imported = set()
+      for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+          imported.update(alias.name.split('.')[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+          imported.add(node.module.split('.')[0])
+      assert 'benchmarks' not in imported, path
+      assert 'pipeline_runner' not in imported or folder == 'tests', path
 
 
 @pytest.mark.parametrize('mode', ['--vertex', '--kubeflow'])
@@ -56,6 +114,11 @@ def test_compile_writes_a_spec_naming_every_component(tmp_path, mode):
   assert '--runner=DataflowRunner' in json.dumps(spec)
 
 
+def test_compiling_an_epoch_budget_asks_for_steps(tmp_path):
+  with pytest.raises(ValueError, match='--train-steps'):
+    pipeline_runner.main(['--vertex', '--budget', 'cpu', '--output', str(tmp_path / 'p.json')])
+
+
 DATAFLOW_ARGS = ['--runner=DataflowRunner', '--project=my-project', '--region=europe-west4',
                  '--temp_location=gs://bucket/tmp', '--staging_location=gs://bucket/staging',
                  '--machine_type=n2-highmem-8', '--max_num_workers=50', '--experiments=use_runner_v2',
@@ -65,9 +128,9 @@ DATAFLOW_ARGS = ['--runner=DataflowRunner', '--project=my-project', '--region=eu
 def test_the_local_pipeline_builds_for_dataflow_by_flags_alone():
   """Scale-out is a change of Beam flags: every Beam step (catalog ones included) gets them."""
   from pipelines.pipeline import create_pipeline
-  config = pipeline_runner.config_from_args(pipeline_runner.build_parser().parse_args(
+  _, config = pipeline_runner.parse(
       ['--local', '--catalog', 'gs://bucket/catalog/*.parquet', '--triples', 'gs://bucket/triples/*',
-       '--pipeline-root', 'gs://bucket/root', '--'] + DATAFLOW_ARGS))
+       '--pipeline-root', 'gs://bucket/root', '--'] + DATAFLOW_ARGS)
   pipeline = create_pipeline(config)
   assert pipeline.beam_pipeline_args == DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text']
   beam_steps = {c.id for c in pipeline.components if hasattr(c, 'with_beam_pipeline_args')}
@@ -76,3 +139,16 @@ def test_the_local_pipeline_builds_for_dataflow_by_flags_alone():
   # The pipeline's args first, the inference step's own last (so they win on the local runner).
   assert inferrer.executor_spec.beam_pipeline_args == (
       DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text', '--direct_running_mode=in_memory'])
+
+
+def test_transform_and_trainer_get_their_sections_of_the_config():
+  from pipelines.pipeline import create_pipeline
+  _, config = pipeline_runner.parse(['--local', '--max-attribute-tokens', '9', '--warmup-fraction', '0.2',
+                                     '--seed', '3'])
+  components = {c.id: c for c in create_pipeline(config).components}
+  transform = json.loads(components['Transform'].exec_properties['custom_config'])
+  trainer = json.loads(components['Trainer'].exec_properties['custom_config'])
+  assert configs.section_from_dict(configs.ModelConfig, transform['model']).max_attribute_tokens == 9
+  assert configs.section_from_dict(configs.TrainingConfig, trainer['training']).warmup_fraction == 0.2
+  assert trainer['seed'] == 3 and trainer['model'] == transform['model']
+  assert transform['model']['checkpoint']   # the packaged checkpoint, resolved to a path

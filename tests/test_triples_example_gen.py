@@ -5,8 +5,7 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from benchmarks.experiments import count_train_triples
-from components import splits
+from components import splits, triples
 from components.triples_example_gen import SUMMARY_FILE, write_examples
 
 LINES = [b'Trailwise Running Shoes Black\x01Color\x01Black',
@@ -37,7 +36,7 @@ def _attributes(out, split):
 
 
 def test_zero_shot_split_dedupe_and_quarantine(tmp_path):
-  rule = splits.SplitRule('zero_shot', held_out_attributes=('Frame Color',))
+  rule = splits.SplitRule('zero_shot', 0, 20, ('Frame Color',))
   source, out, summary = _run(tmp_path, rule)
   assert _attributes(out, 'eval') == ['Frame Color']
   assert _attributes(out, 'train') == ['Brand Name', 'Color', 'Material']   # duplicate dropped
@@ -46,14 +45,14 @@ def test_zero_shot_split_dedupe_and_quarantine(tmp_path):
   with open(glob.glob(os.path.join(out, 'quarantine', '*.jsonl'))[0]) as f:
     reasons = sorted(json.loads(line)['reason'] for line in f)
   assert reasons == ['bad encoding (not UTF-8)', 'empty title', 'wrong field count: 2 instead of 3']
-  assert count_train_triples(source, rule) == summary['train_examples'] == 3
+  assert triples.count_split_triples(source, rule, splits.TRAIN) == summary['train_examples'] == 3
 
 
 def test_random_split_is_deterministic_and_counted_the_same_offline(tmp_path):
-  rule = splits.SplitRule('random', seed=3, eval_percent=50)
+  rule = splits.SplitRule('random', 3, 50, ())
   source, out, summary = _run(tmp_path, rule)
   (tmp_path / 'again').mkdir()
   again = _run(tmp_path / 'again', rule)[2]
   assert summary['counts'] == again['counts']
-  assert count_train_triples(source, rule) == summary['train_examples']
+  assert triples.count_split_triples(source, rule, splits.TRAIN) == summary['train_examples']
   assert summary['train_examples'] + summary['eval_examples'] == 4

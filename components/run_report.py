@@ -1,0 +1,288 @@
+"""report.html: one self-contained page a person can look at after a run.
+
+It puts together what CatalogWriter (summary.json) and ExactMatchEvaluator (metrics.json)
+wrote, plus what only the Parquet output knows: how confident the answers were and what
+they look like on real rows. Everything is inlined (PNG as base64, CSS in <style>), so the
+file can be mailed, opened from gs:// downloads or archived without its neighbours.
+"""
+import base64
+import hashlib
+import html
+import io
+import os
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import tensorflow as tf
+from matplotlib.figure import Figure  # no pyplot: no global state, no display backend needed
+from matplotlib.ticker import MaxNLocator
+
+from components.catalog_columns import output_columns
+
+REPORT_FILE = 'report.html'
+ID, TITLE, REASON = 'product_id', 'title', 'quarantine_reason'
+BINS = np.linspace(0.0, 1.0, 21)
+
+
+def write_run_report(output_dir: str, summary: dict, gate: dict | None, attributes: list[str],
+                     examples_per_attribute: int = 5, seed: int = 0) -> str:
+  """Writes <output_dir>/report.html (local or gs://) and returns its path."""
+  filled = summary.get('filled', True)
+  sections = [_header(summary, gate), _gate_section(gate, attributes)]
+  if filled:
+    histograms, examples = _scan_catalog(summary.get('catalog_files'), attributes,
+                                         examples_per_attribute, seed)
+    sections += [_filled_section(summary, attributes), _histogram_section(histograms, attributes),
+                 _quarantine_section(summary), _examples_section(examples, attributes)]
+  page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+          f'<title>AVEQA run report</title><style>{CSS}</style></head>'
+          f'<body>{"".join(sections)}</body></html>')
+  tf.io.gfile.makedirs(output_dir)
+  path = os.path.join(output_dir, REPORT_FILE)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write(page)
+  return path
+
+
+# ---------------------------------------------------------------- reading the Parquet output
+
+def _read(path, wanted):
+  """Only the columns the report shows (a catalog can be wide and large)."""
+  uri = path if '://' in path else os.path.abspath(path)   # from_uri wants a scheme or an absolute path
+  filesystem, path = pafs.FileSystem.from_uri(uri)        # local or gs://; only these columns are fetched
+  names = pq.read_schema(path, filesystem=filesystem).names
+  return pq.read_table(path, columns=[c for c in wanted if c in names], filesystem=filesystem)
+
+
+def _files(pattern):
+  return sorted(tf.io.gfile.glob(pattern)) if pattern else []
+
+
+def _cell(table, name, i) -> str:
+  """Row i of a column as text; '' when null or absent (quarantined rows may lack either)."""
+  value = table[name][i].as_py() if name in table.column_names else None
+  return '' if value is None else str(value)
+
+
+def _scan_catalog(pattern, attributes, k, seed):
+  """One pass, file by file (memory bounded by a file): per attribute the confidence
+  histogram of filled values and of "no value" answers, and the k example rows.
+
+  Examples are the answered rows with the smallest seeded hash of product_id, filled
+  values first: the same product ids come back however Beam sharded the output, so two
+  runs' reports show the same products side by side."""
+  histograms = {a: np.zeros((2, len(BINS) - 1), int) for a in attributes}
+  examples = {a: [] for a in attributes}
+  wanted = [ID, TITLE] + [c for a in attributes for c in output_columns(a)[:2]]
+  for path in _files(pattern):
+    table = _read(path, wanted)
+    ids = [str(i) for i in table[ID].to_pylist()]
+    keys = np.array([int.from_bytes(hashlib.blake2b(f'{seed}:{i}'.encode(), digest_size=8).digest(), 'big')
+                     for i in ids], dtype=np.uint64)
+    for a in attributes:
+      value_col, confidence_col, _ = output_columns(a)
+      if confidence_col not in table.column_names:
+        continue
+      confidence = table[confidence_col].to_numpy(zero_copy_only=False).astype(float)  # null -> NaN
+      has_value = pc.is_valid(table[value_col]).to_numpy(zero_copy_only=False)
+      answered = ~np.isnan(confidence)   # null confidence: the row already had the attribute
+      clipped = np.clip(confidence, 0, 1)
+      histograms[a][0] += np.histogram(clipped[answered & has_value], BINS)[0]
+      histograms[a][1] += np.histogram(clipped[answered & ~has_value], BINS)[0]
+      rows = np.flatnonzero(answered)
+      best = rows[np.lexsort((keys[rows], ~has_value[rows]))[:k]]
+      examples[a] += [((not has_value[i], keys[i]), ids[i], _cell(table, TITLE, i),
+                       table[value_col][i].as_py(), confidence[i]) for i in best]
+      examples[a] = sorted(examples[a], key=lambda e: e[0])[:k]
+  return histograms, examples
+
+
+def _quarantine_examples(pattern):
+  """The first quarantined row of each reason, so a reason comes with a row to look up."""
+  first = {}
+  for path in _files(pattern):
+    table = _read(path, [ID, TITLE, REASON])
+    if REASON not in table.column_names:
+      continue
+    for i, reason in enumerate(table[REASON].to_pylist()):
+      first.setdefault(reason, (_cell(table, ID, i), _cell(table, TITLE, i)))
+  return first
+
+
+# ---------------------------------------------------------------- HTML pieces
+
+def _e(value) -> str:
+  return html.escape('' if value is None else str(value))
+
+
+def _pct(x) -> str:
+  return f'{100 * x:.1f}'
+
+
+def _bar(share, cls='') -> str:
+  """A number with a small bar behind it: comparisons at a glance, no image needed."""
+  width = max(0.0, min(1.0, share)) * 100
+  return f'<div class="bar {cls}"><span style="width:{width:.1f}%"></span></div>'
+
+
+def _table(head, rows, cls='') -> str:
+  header = ''.join(f'<th>{h}</th>' for h in head)
+  body = ''.join('<tr>' + ''.join(f'<td>{c}</td>' for c in row) + '</tr>' for row in rows)
+  return f'<table class="{cls}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _header(summary, gate) -> str:
+  filled = summary.get('filled', True)
+  blessed = gate['blessed'] if gate is not None else filled
+  badge = (f'<span class="badge {"ok" if blessed else "bad"}">'
+           f'{"blessed" if blessed else "not blessed"}</span>')
+  gate_line = f'<p class="reason">Gate: {_e(gate["reason"])}</p>' if gate else '<p>No gate metrics given.</p>'
+  not_filled = ('' if filled else
+                f'<div class="alert"><b>The catalog was not filled.</b> {_e(summary.get("reason"))}</div>')
+  tiles = ''.join(f'<div class="tile"><div class="n">{_e(summary.get(k, "–"))}</div><div>{label}</div></div>'
+                  for k, label in (('rows_in', 'rows in'), ('rows_out', 'rows out'),
+                                   ('quarantined', 'quarantined'))) if filled else ''
+  version = (f'<p>Model version: <code>{_e(summary["model_version"])}</code></p>'
+             if 'model_version' in summary else '')   # an unblessed run has none
+  return (f'<header><h1>AVEQA catalog enrichment — run report {badge}</h1>'
+          f'{version}{gate_line}{not_filled}<div class="tiles">{tiles}</div></header>')
+
+
+def _gate_section(gate, attributes) -> str:
+  if not gate:
+    return ''
+  model, baseline = gate['model'], gate.get('baseline')
+  head = ['attribute', 'triples', 'right', 'wrong value', 'missed', 'spurious', 'P %', 'R %', 'F1 %']
+  head += ['baseline F1 %', 'Δ F1'] if baseline else []
+
+  def row(name, counts, base):
+    cells = [name, counts['total'], counts['vc'], counts['vw'], counts['vn'], counts['nv'],
+             _pct(counts['precision']), _pct(counts['recall']),
+             f'{_pct(counts["f1"])}{_bar(counts["f1"])}']
+    if baseline:
+      delta = 100 * (counts['f1'] - base['f1']) if base else None
+      cells += [f'{_pct(base["f1"])}{_bar(base["f1"], "grey")}' if base else '–',
+                '–' if delta is None else f'<span class="{"up" if delta >= 0 else "down"}">{delta:+.1f}</span>']
+    return cells
+
+  per_model, per_base = model['per_attribute'], (baseline or {}).get('per_attribute', {})
+  names = list(attributes) + sorted(set(per_model) - set(attributes))   # the gate may score more
+  rows = [row('<b>overall</b>', model['overall'], (baseline or {}).get('overall'))]
+  rows += [row(_e(a), per_model[a], per_base.get(a)) for a in names if a in per_model]
+  settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))}, '
+              f'min F1 {_e(gate.get("min_f1", "–"))}, max F1 drop {_e(gate.get("max_f1_drop", "–"))}')
+  return (f'<section><h2>Gate: exact match on the eval split</h2><p class="note">{settings}. '
+          f'right = same value as gold; wrong value, missed (gold has a value, model said none) and '
+          f'spurious (gold has none, model gave one) are the errors.</p>{_table(head, rows, "num")}</section>')
+
+
+def _filled_section(summary, attributes) -> str:
+  questions, filled = summary.get('questions', {}), summary.get('values_filled', {})
+  rows = []
+  for a in attributes:
+    asked, got = questions.get(a, 0), filled.get(a, 0)
+    share = got / asked if asked else 0.0
+    rows.append([_e(a), asked, got, f'{_pct(share)}{_bar(share)}'])
+  return (f'<section><h2>Values filled</h2><p class="note">Questions are the rows missing the '
+          f'attribute; a question stays unfilled when the model answers "no value".</p>'
+          f'{_table(["attribute", "questions", "filled", "filled % of questions"], rows, "num narrow")}</section>')
+
+
+def _histogram_png(attribute, counts) -> str:
+  fig = Figure(figsize=(5.4, 2.9), dpi=120)
+  ax = fig.add_subplot()
+  left, width = BINS[:-1], np.diff(BINS)
+  ax.bar(left, counts[0], width, align='edge', color='#2a7ab9', edgecolor='white', label='value filled')
+  ax.bar(left, counts[1], width, bottom=counts[0], align='edge', color='#c9c9c9', edgecolor='white',
+         label='"no value"')
+  ax.set(xlim=(0, 1), ylim=(0, max(1, counts.sum(axis=0).max()) * 1.05), xlabel='confidence', ylabel='answers')
+  ax.set_title(attribute, loc='left', fontweight='bold')
+  if not counts.sum():
+    ax.text(0.5, 0.5, 'no answers', ha='center', va='center', transform=ax.transAxes, color='#777')
+  ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncol=2, fontsize=8, frameon=False)  # above: never on a bar
+  ax.spines[['top', 'right']].set_visible(False)
+  ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts of answers, not fractions
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format='png')
+  return base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
+def _histogram_section(histograms, attributes) -> str:
+  images = ''.join(f'<figure><img alt="confidence histogram: {_e(a)}" '
+                   f'src="data:image/png;base64,{_histogram_png(a, histograms[a])}"></figure>'
+                   for a in attributes)
+  return (f'<section><h2>Confidence of the answers</h2><p class="note">From the catalog Parquet '
+          f'files; rows that already had the attribute were not asked and are not counted.</p>'
+          f'<div class="grid">{images}</div></section>')
+
+
+def _quarantine_section(summary) -> str:
+  reasons = summary.get('quarantine_reasons', {})
+  if not reasons:
+    return '<section><h2>Quarantine</h2><p>No rows quarantined.</p></section>'
+  first = _quarantine_examples(summary.get('quarantine_files'))
+  rows = [[_e(reason), count, _e(first.get(reason, ('', ''))[0]),
+           f'<span class="title">{_e(first.get(reason, ("", ""))[1])}</span>']
+          for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
+  return (f'<section><h2>Quarantine</h2><p class="note">Rows left out of the catalog, by reason, '
+          f'with the first such row. Files: <code>{_e(summary.get("quarantine_files"))}</code></p>'
+          f'{_table(["reason", "rows", "e.g. product_id", "its title"], rows, "num2")}</section>')
+
+
+def _marked(title, value) -> str:
+  """The title with the predicted value highlighted where it occurs (values are spans of it)."""
+  at = title.find(value) if value else -1
+  if at < 0:
+    return _e(title)
+  return f'{_e(title[:at])}<mark>{_e(value)}</mark>{_e(title[at + len(value):])}'
+
+
+def _examples_section(examples, attributes) -> str:
+  parts = []
+  for a in attributes:
+    rows = [[_e(pid), f'<span class="title">{_marked(title, value)}</span>',
+             _e(value) if value is not None else '<i class="none">no value</i>', f'{confidence:.2f}']
+            for _, pid, title, value, confidence in examples[a]]
+    body = (_table(['product_id', 'title', 'predicted', 'confidence'], rows, 'examples') if rows
+            else '<p>No answers for this attribute.</p>')
+    parts.append(f'<h3>{_e(a)}</h3>{body}')
+  return (f'<section><h2>Example rows</h2><p class="note">A fixed, seeded sample per attribute, '
+          f'filled values first.</p>{"".join(parts)}</section>')
+
+
+CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1180px; margin: 24px auto; padding: 0 20px; }
+h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 6px;
+  border-bottom: 1px solid #ddd; padding-bottom: 4px; } h3 { font-size: 15px; margin: 16px 0 6px; }
+code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
+.badge { font-size: 13px; padding: 3px 10px; border-radius: 12px; vertical-align: middle; color: #fff; }
+.ok { background: #2e7d32; } .bad { background: #c62828; }
+.alert { background: #fdecea; border-left: 5px solid #c62828; padding: 10px 14px; margin: 10px 0; }
+.reason { margin: 4px 0; } .note { color: #666; margin: 2px 0 10px; }
+.tiles { display: flex; gap: 14px; margin-top: 12px; }
+.tile { background: #f5f7fa; border-radius: 6px; padding: 10px 18px; min-width: 120px; color: #555; }
+.tile .n { font-size: 26px; font-weight: 600; color: #222; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+th, td { padding: 5px 9px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+th { background: #fafafa; font-weight: 600; font-size: 13px; white-space: nowrap; }
+table.narrow { max-width: 760px; }
+table.num td, table.num th { text-align: right; font-variant-numeric: tabular-nums; }
+table.num td:first-child, table.num th:first-child, table.num2 td:first-child { text-align: left; }
+table.num2 td:nth-child(2) { text-align: right; }
+table.examples { table-layout: fixed; }   /* a long id or title wraps instead of squeezing the rest */
+table.examples th:nth-child(1) { width: 15%; } table.examples th:nth-child(3) { width: 18%; }
+table.examples th:nth-child(4), table.examples td:nth-child(4) { width: 90px; text-align: right;
+  font-variant-numeric: tabular-nums; }
+td { overflow-wrap: anywhere; }
+mark { background: #fff0a8; padding: 0 2px; }
+.none { color: #888; }
+.bar { height: 4px; background: #eee; margin-top: 3px; min-width: 60px; }
+.bar span { display: block; height: 100%; background: #2a7ab9; } .bar.grey span { background: #999; }
+.up { color: #2e7d32; } .down { color: #c62828; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 12px; }
+figure { margin: 0; } figure img { width: 100%; height: auto; border: 1px solid #eee; }
+"""

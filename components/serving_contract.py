@@ -1,0 +1,31 @@
+"""What an exported AVEQA SavedModel promises its callers: signature names per serving
+precision, their outputs, and the files beside the weights.
+
+Shared by the export (components/serving_export.py), the gate, bulk inference, offline
+evaluation and the runner's flags; it imports no TensorFlow.
+
+Per precision the export has an examples signature (serialized tf.Examples with title and
+attribute, what bulk inference feeds) and a raw-strings one (title, attribute: string[B]).
+bfloat16 computes with the float32 variables in bfloat16 (Keras mixed_bfloat16), for
+CPUs with AVX512-BF16/AMX and TPUs; int8 runs the encoder's dense layers as uint8 x int8
+products on oneDNN (model/int8_serving.py; x86 CPUs only).
+"""
+PRECISIONS = ('float32', 'bfloat16', 'int8')
+
+# value: the extracted text ('' for no value); span_text: the best span even when "no
+# value" wins (for threshold sweeps); begin/end: token positions; span_prob,
+# no_answer_prob; attribute_seen: trained on that attribute; confidence.
+OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'attribute_seen',
+           'confidence')
+
+# Written by the Trainer beside the weights: the dev sweep and the chosen value threshold.
+TUNING_FILE = 'value_threshold.json'
+
+
+def signature_names(precision: str):
+  """(examples signature, raw-strings signature) serving the given precision."""
+  if precision not in PRECISIONS:
+    raise ValueError(f'precision must be one of {PRECISIONS}, not {precision!r}')
+  if precision == 'float32':
+    return 'serving_default', 'predict_raw'
+  return f'serving_{precision}', f'predict_raw_{precision}'

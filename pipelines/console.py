@@ -1,0 +1,137 @@
+"""What a person sees while a run goes: one line as each pipeline step starts and one as
+it finishes (with its time), the few facts our components report (progress of training
+and bulk inference included), errors, and the final summary.
+
+Everything else the stack logs (TensorFlow's C++ log, absl and Beam warnings, TFX's
+INFO lines) is hidden for a normal run and comes back with --verbose.
+"""
+import atexit
+import logging
+import os
+import subprocess
+import sys
+import time
+
+OUR_LOGGERS = ('components', 'pipelines', 'model')
+STEP_STARTED, STEP_FINISHED, STEP_CACHED = (
+    'Component %s is running.', 'Component %s is finished.', 'A cached execution %d is used.')
+
+
+# Lines TensorFlow's C++ runtime (absl logging) writes straight to file descriptor 2 in
+# every process that imports it, Beam's workers included: 'I0000 00:00:… port.cc:153] …'
+# notices, CUDA probing on machines without a GPU, CPU-feature hints. TF 2.21 writes most
+# of them before its log level (TF_CPP_MIN_LOG_LEVEL) is read, so they are filtered out.
+# Fatal ('F…') lines, Python tracebacks and everything else pass.
+NATIVE_NOISE = (r'^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ ]+:\d+\]'
+                r'|WARNING: All log messages before absl::InitializeLog'
+                r'|To enable the following instructions:)')
+_FILTER = ('import re, sys\n'
+           'noise = re.compile(sys.argv[1].encode())\n'
+           'for line in sys.stdin.buffer:\n'
+           '    if not noise.match(line):\n'
+           '        sys.stdout.buffer.write(line); sys.stdout.buffer.flush()\n')
+
+
+def quiet_native_logs(verbose: bool):
+  """From here on, this process's and its children's file descriptor 2 goes through a
+  filter process that drops NATIVE_NOISE. The filter is a separate process so that
+  whatever a crash writes last still reaches the terminal."""
+  if verbose:
+    return
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')   # what TF does read, it reads here
+  os.environ.setdefault('GRPC_VERBOSITY', 'ERROR')
+  sys.stderr.flush()
+  noise_filter = subprocess.Popen([sys.executable, '-c', _FILTER, NATIVE_NOISE],
+                                  stdin=subprocess.PIPE, stdout=os.dup(2))
+  real_stderr = os.dup(2)
+  os.dup2(noise_filter.stdin.fileno(), 2)
+  noise_filter.stdin.close()   # fd 2 now holds the pipe; the filter ends when every holder has
+
+  def restore():
+    sys.stderr.flush()
+    os.dup2(real_stderr, 2)    # closes our end of the pipe: the filter drains and exits
+    noise_filter.wait(timeout=10)
+  atexit.register(restore)
+
+
+def _ours(name: str) -> bool:
+  return name.split('.', 1)[0] in OUR_LOGGERS
+
+
+class StepConsole(logging.Handler):
+  """Turns TFX's 'Component X is running/finished' log lines into step lines, shows our
+  components' INFO lines under their step, and anything at ERROR from anywhere."""
+
+  def __init__(self, steps: int, stream=None):
+    super().__init__(logging.DEBUG)
+    self.steps, self.stream = steps, stream or sys.stdout
+    self.done, self.started, self.cached = 0, None, False
+
+  def _print(self, text, stream=None):
+    print(text, file=stream or self.stream, flush=True)
+
+  def emit(self, record):
+    if record.msg == STEP_STARTED:
+      self.started, self.cached = time.time(), False
+      self._print(f'[{self.done + 1:>2}/{self.steps}] {record.args[0]} ...')
+    elif record.msg == STEP_FINISHED:
+      self.done += 1
+      how = 'cached' if self.cached else f'done in {time.time() - self.started:.0f} s'
+      self._print(f'[{self.done:>2}/{self.steps}] {record.args[0]} {how}')
+    elif record.msg == STEP_CACHED:
+      self.cached = True
+    elif record.levelno >= logging.ERROR:
+      self._print(f'{record.levelname}: {self.format(record)}', sys.stderr)
+    elif _ours(record.name) and record.levelno >= logging.INFO:
+      self._print(f'        {record.getMessage()}')
+
+
+def setup_logging(verbose: bool, steps: int = 0):
+  """Routes every Python log record (absl's and Beam's included) to one handler."""
+  from absl import logging as absl_logging
+  root = logging.getLogger()
+  for handler in list(root.handlers):
+    root.removeHandler(handler)
+  logging.captureWarnings(True)   # Python warnings become log records too
+  if verbose:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(levelname)s %(name)s: %(message)s'))
+    root.setLevel(logging.INFO)
+    for name in OUR_LOGGERS:
+      logging.getLogger(name).setLevel(logging.DEBUG)
+  else:
+    handler = StepConsole(steps)
+    root.setLevel(logging.WARNING)
+    for name in OUR_LOGGERS:
+      logging.getLogger(name).setLevel(logging.INFO)
+  root.addHandler(handler)
+  absl_logging.set_verbosity(absl_logging.INFO)   # TFX's step lines are absl INFO records
+  tf_logger = logging.getLogger('tensorflow')   # TF gives its logger a handler of its own
+  tf_logger.handlers, tf_logger.propagate = [], True
+  return handler
+
+
+def print_outcome(outputs, wall_seconds: float) -> int:
+  """The run's last lines; the exit code: 0 filled, 1 nothing written, 2 not blessed."""
+  print(f'\nPipeline finished in {wall_seconds:.0f} s.')
+  for split, problems in outputs.anomalies.items():
+    if problems:
+      print(f'Data anomalies in the {split} split:', '; '.join(problems))
+  summary = outputs.summary
+  if summary is None:
+    print('No enriched catalog was written.')
+    return 1
+  if not summary.get('filled'):
+    print('Catalog NOT filled:', summary.get('reason'))
+    code = 2
+  else:
+    print(f"Rows in {summary['rows_in']} = rows out {summary['rows_out']} + quarantined "
+          f"{summary['quarantined']}")
+    filled = ', '.join(f'{a} {n}' for a, n in summary['values_filled'].items())
+    print(f'Values filled: {filled}')
+    print('Filled catalog:', summary['catalog_files'])
+    print('Quarantine:    ', summary['quarantine_files'])
+    code = 0
+  if outputs.report:
+    print('Run report:    ', outputs.report)
+  return code

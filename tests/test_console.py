@@ -1,0 +1,70 @@
+import io
+import logging
+import subprocess
+import sys
+import textwrap
+
+from pipelines import console
+from pipelines.run_outputs import RunOutputs
+
+
+def _record(name, level, msg, *args):
+  return logging.LogRecord(name, level, __file__, 1, msg, args, None)
+
+
+def test_steps_get_one_line_as_they_start_and_finish_and_noise_is_dropped():
+  out = io.StringIO()
+  handler = console.StepConsole(steps=2, stream=out)
+  for record in [
+      _record('absl', logging.INFO, console.STEP_STARTED, 'Transform'),
+      _record('absl', logging.INFO, 'Feature title has a shape dim'),          # TFX chatter
+      _record('apache_beam.runners', logging.WARNING, 'Discarding unparseable args'),
+      _record('components.trainer', logging.INFO, 'training step %d/%d', 50, 150),
+      _record('components.trainer', logging.DEBUG, 'model summary'),
+      _record('absl', logging.INFO, console.STEP_FINISHED, 'Transform'),
+      _record('absl', logging.INFO, console.STEP_STARTED, 'Trainer'),
+      _record('absl', logging.INFO, console.STEP_CACHED, 7),
+      _record('absl', logging.INFO, console.STEP_FINISHED, 'Trainer')]:
+    handler.emit(record)
+  lines = out.getvalue().splitlines()
+  assert lines[0] == '[ 1/2] Transform ...'
+  assert lines[1] == '        training step 50/150'
+  assert lines[2].startswith('[ 1/2] Transform done in ') and lines[2].endswith(' s')
+  assert lines[3:] == ['[ 2/2] Trainer ...', '[ 2/2] Trainer cached']
+
+
+def test_errors_always_show(capsys):
+  handler = console.StepConsole(steps=1, stream=io.StringIO())
+  handler.emit(_record('apache_beam.runners', logging.ERROR, 'worker died'))
+  assert 'ERROR: worker died' in capsys.readouterr().err
+
+
+def test_the_native_log_filter_drops_tensorflows_notices_and_keeps_the_rest(tmp_path):
+  script = textwrap.dedent('''
+      import os, subprocess, sys
+      from pipelines import console
+      console.quiet_native_logs(False)
+      os.write(2, b"I0000 00:00:1795779325.294523   14452 port.cc:153] oneDNN custom operations are on.\\n")
+      os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+      os.write(2, b"E0000 00:00:1795778858.759305    5460 cuda_platform.cc:52] failed call to cuInit\\n")
+      os.write(2, b"F0000 00:00:1795778858.759305    5460 check.cc:1] Check failed: x\\n")
+      subprocess.run([sys.executable, "-c", "import os; os.write(2, b'W0000 00:00:1.2 7 a.cc:3] child noise\\\\nchild error\\\\n')"])
+      print("Traceback (most recent call last): kept", file=sys.stderr)
+      ''')
+  done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=60)
+  assert done.stderr.splitlines() == ['F0000 00:00:1795778858.759305    5460 check.cc:1] Check failed: x',
+                                      'child error', 'Traceback (most recent call last): kept']
+
+
+def test_the_last_lines_say_where_the_output_is_and_the_exit_code_says_what_happened(capsys):
+  summary = {'filled': True, 'rows_in': 5, 'rows_out': 4, 'quarantined': 1, 'values_filled': {'Color': 3},
+             'catalog_files': '/out/catalog-*.parquet', 'quarantine_files': '/q/*.parquet'}
+  assert console.print_outcome(RunOutputs(summary, {'train': []}, '/out/report.html'), 12) == 0
+  out = capsys.readouterr().out
+  assert 'Rows in 5 = rows out 4 + quarantined 1' in out and 'Color 3' in out
+  assert out.rstrip().splitlines()[-1] == 'Run report:     /out/report.html'
+  assert console.print_outcome(RunOutputs({'filled': False, 'reason': 'model not blessed: F1 low'},
+                                          {'eval': ['title: missing']}, None), 1) == 2
+  out = capsys.readouterr().out
+  assert 'Catalog NOT filled: model not blessed: F1 low' in out and 'title: missing' in out
+  assert console.print_outcome(RunOutputs(None, {}, None), 1) == 1

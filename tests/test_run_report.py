@@ -1,0 +1,205 @@
+import base64
+import html.parser
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from components import run_report
+
+ATTRIBUTES = ['Brand Name', 'Material']
+TRICKY_TITLE = 'Sneakers <Air> "Max" & Co by Nike'   # the value after the HTML specials
+
+
+class _Page(html.parser.HTMLParser):
+  """The report as data: table rows (cell texts) under each <h2>/<h3>, and the images."""
+
+  def __init__(self, text):
+    super().__init__()
+    self.tables, self.images, self.heading, self.cell, self.row = {}, [], '', None, None
+    self._in_heading = False
+    self.feed(text)
+
+  def handle_starttag(self, tag, attrs):
+    if tag in ('h2', 'h3'):
+      self._in_heading, self.heading = True, ''
+    elif tag == 'tr':
+      self.row = []
+    elif tag in ('td', 'th'):
+      self.cell = ''
+    elif tag == 'img':
+      self.images.append(dict(attrs))
+
+  def handle_endtag(self, tag):
+    if tag in ('h2', 'h3'):
+      self._in_heading = False
+    elif tag in ('td', 'th') and self.row is not None:
+      self.row.append(self.cell.strip())
+      self.cell = None
+    elif tag == 'tr':
+      self.tables.setdefault(self.heading, []).append(self.row)
+      self.row = None
+
+  def handle_data(self, data):
+    if self._in_heading:
+      self.heading += data
+    elif self.cell is not None:
+      self.cell += data
+
+  def find(self, heading, first_cell):
+    return next(r for r in self.tables[heading] if r[0] == first_cell)
+
+
+def _counts(vc, vw, vn, nv, nn=0):
+  p = vc / (nv + vc + vw) if nv + vc + vw else 0.0
+  r = vc / (vn + vc + vw) if vn + vc + vw else 0.0
+  return {'nn': nn, 'nv': nv, 'vn': vn, 'vc': vc, 'vw': vw, 'total': nn + nv + vn + vc + vw,
+          'precision': p, 'recall': r, 'f1': 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def _gate(blessed=True, baseline=True):
+  brand, material = _counts(vc=5, vw=1, vn=0, nv=0), _counts(vc=2, vw=1, vn=1, nv=0)  # F1 83.3, 57.1
+  overall = _counts(vc=7, vw=2, vn=1, nv=0)                                          # F1 73.7
+  gate = {'examples': 10, 'precision': 'float32', 'min_f1': 0.5, 'max_f1_drop': 0.01,
+          'blessed': blessed, 'reason': 'exact-match F1 0.7368 >= 0.5000' if blessed else
+          'exact-match F1 0.7368 is below the threshold 0.8000',
+          'model': {'overall': overall, 'per_attribute': {'Brand Name': brand, 'Material': material},
+                    'threshold_sweep': [], 'reliability': []}}
+  if baseline:
+    gate['baseline'] = {'overall': _counts(vc=6, vw=3, vn=1, nv=0),                  # F1 63.2
+                        'per_attribute': {'Brand Name': _counts(vc=4, vw=2, vn=0, nv=0)}}
+  return gate
+
+
+def _catalog(tmp_path):
+  """Two files, as Beam shards them. Brand Name: 3 filled, 2 "no value", 1 known (not asked);
+  Material: 1 filled, 4 "no value", 1 known."""
+  rows = [  # product_id, title, brand value, brand conf, material value, material conf
+      ('p1', TRICKY_TITLE, 'Nike', 0.97, None, 0.80),
+      ('p2', 'Adidas cotton tee', 'Adidas', 0.91, 'cotton', 0.88),
+      ('p3', 'Plain wool scarf', None, 0.66, None, 0.40),
+      ('p4', 'Puma leather belt', 'Puma', 0.55, None, 0.30),
+      ('p5', 'Gift card', None, 0.99, None, 0.95),
+      ('p6', 'Known brand item', None, None, None, None),
+  ]
+  (tmp_path / 'out').mkdir()
+  for part, chunk in enumerate((rows[:3], rows[3:])):
+    pid, title, bv, bc, mv, mc = map(list, zip(*chunk))
+    pq.write_table(pa.table({
+        'product_id': pid, 'title': title, 'description': ['x'] * len(pid),
+        'brand_name__value': pa.array(bv, pa.string()), 'brand_name__confidence': pa.array(bc, pa.float64()),
+        'brand_name__model_version': pa.array(['m-1'] * len(pid), pa.string()),
+        'material__value': pa.array(mv, pa.string()), 'material__confidence': pa.array(mc, pa.float64()),
+        'material__model_version': pa.array(['m-1'] * len(pid), pa.string())}),
+        str(tmp_path / 'out' / f'catalog-0000{part}-of-00002.parquet'))
+  (tmp_path / 'quarantined').mkdir()
+  pq.write_table(pa.table({
+      'product_id': ['d1', 'd1', None], 'title': ['Dup <one>', 'Dup two', 'No id shirt'],
+      'description': ['', '', ''],
+      'quarantine_reason': ['duplicate product_id (2 rows)'] * 2 + ['missing product_id']}),
+      str(tmp_path / 'quarantined' / 'rows-00000-of-00001.parquet'))
+  return {'filled': True, 'model_version': 'Trainer-7-abcdef123456', 'rows_in': 9, 'rows_out': 6,
+          'quarantined': 3, 'quarantine_reasons': {'duplicate product_id (2 rows)': 2, 'missing product_id': 1},
+          'questions': {'Brand Name': 5, 'Material': 5}, 'values_filled': {'Brand Name': 3, 'Material': 1},
+          'catalog_files': str(tmp_path / 'out' / 'catalog-*.parquet'),
+          'quarantine_files': str(tmp_path / 'quarantined' / '*.parquet')}
+
+
+def _report(tmp_path, summary, gate, **kwargs):
+  path = run_report.write_run_report(str(tmp_path / 'report'), summary, gate, ATTRIBUTES, **kwargs)
+  assert path == str(tmp_path / 'report' / 'report.html')
+  with open(path, encoding='utf-8') as f:
+    return f.read()
+
+
+def test_header_gate_numbers_with_baseline_and_filled_counts(tmp_path):
+  text = _report(tmp_path, _catalog(tmp_path), _gate())
+  page = _Page(text)
+  assert 'Trainer-7-abcdef123456' in text and 'exact-match F1 0.7368 &gt;= 0.5000' in text
+  assert '>blessed<' in text and 'not filled' not in text
+  gate = 'Gate: exact match on the eval split'
+  assert page.tables[gate][0][-3:] == ['F1 %', 'baseline F1 %', 'Δ F1']
+  # attribute, triples, right, wrong value, missed, spurious, P, R, F1, baseline F1, delta
+  assert page.find(gate, 'overall') == ['overall', '10', '7', '2', '1', '0', '77.8', '70.0', '73.7', '63.2', '+10.5']
+  assert page.find(gate, 'Brand Name') == ['Brand Name', '6', '5', '1', '0', '0', '83.3', '83.3', '83.3', '66.7',
+                                          '+16.7']
+  assert page.find(gate, 'Material')[-3:] == ['57.1', '–', '–']   # no baseline for this attribute
+  filled = 'Values filled'
+  assert page.find(filled, 'Brand Name') == ['Brand Name', '5', '3', '60.0']
+  assert page.find(filled, 'Material') == ['Material', '5', '1', '20.0']
+  assert [c for c in page.tables['Values filled'][0]] == ['attribute', 'questions', 'filled', 'filled % of questions']
+
+
+def test_quarantine_reasons_with_counts_and_an_example_row(tmp_path):
+  page = _Page(_report(tmp_path, _catalog(tmp_path), _gate()))
+  assert page.tables['Quarantine'][1:] == [['duplicate product_id (2 rows)', '2', 'd1', 'Dup <one>'],
+                                           ['missing product_id', '1', '', 'No id shirt']]
+
+
+def test_examples_escape_titles_prefer_filled_values_and_are_seeded(tmp_path):
+  summary = _catalog(tmp_path)
+  all_examples = _report(tmp_path, summary, _gate(), examples_per_attribute=10)
+  assert 'Sneakers &lt;Air&gt; &quot;Max&quot; &amp; Co by <mark>Nike</mark>' in all_examples
+  assert TRICKY_TITLE not in all_examples
+  assert '<Air>' not in all_examples and TRICKY_TITLE in [r[1] for r in _Page(all_examples).tables['Brand Name']]
+  # The known row p6 (not asked) never appears; the 5 answered rows do.
+  assert sorted(r[0] for r in _Page(all_examples).tables['Brand Name'][1:]) == ['p1', 'p2', 'p3', 'p4', 'p5']
+  text = _report(tmp_path, summary, _gate(), examples_per_attribute=2)
+  page = _Page(text)
+  brand = page.tables['Brand Name'][1:]
+  assert len(brand) == 2 and all(pid in {'p1', 'p2', 'p4'} for pid, *_ in brand)   # only filled rows
+  assert all(value != 'no value' for _, _, value, _ in brand)
+  assert {('p1', 'Nike', '0.97'), ('p2', 'Adidas', '0.91'), ('p4', 'Puma', '0.55')} >= {
+      (pid, value, conf) for pid, _, value, conf in brand}
+  material = page.tables['Material'][1:]   # one filled value, then a "no value" answer
+  assert material[0] == ['p2', 'Adidas cotton tee', 'cotton', '0.88'] and material[1][2] == 'no value'
+  assert '<mark>cotton</mark>' in text
+  for seed in range(8):   # whatever the seed, a filled value is shown before any "no value"
+    material = _Page(_report(tmp_path, summary, _gate(), examples_per_attribute=1, seed=seed)).tables['Material']
+    assert material[1][:3] == ['p2', 'Adidas cotton tee', 'cotton']
+  # The same seed gives the same sample.
+  assert _report(tmp_path, summary, _gate(), examples_per_attribute=2) == text
+  samples = {tuple(r[0] for r in _Page(_report(tmp_path, summary, _gate(), examples_per_attribute=2, seed=s))
+                   .tables['Brand Name'][1:]) for s in range(8)}
+  assert len(samples) > 1   # the seed changes which filled rows are shown
+
+
+def test_one_labelled_histogram_per_attribute(tmp_path):
+  page = _Page(_report(tmp_path, _catalog(tmp_path), _gate()))
+  assert [i['alt'] for i in page.images] == ['confidence histogram: Brand Name', 'confidence histogram: Material']
+  for image in page.images:
+    prefix = 'data:image/png;base64,'
+    assert image['src'].startswith(prefix)
+    assert base64.b64decode(image['src'][len(prefix):])[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_histogram_counts_come_from_the_confidence_columns(tmp_path):
+  histograms, _ = run_report._scan_catalog(_catalog(tmp_path)['catalog_files'], ATTRIBUTES, 5, 0)
+  filled, no_value = histograms['Brand Name']
+  assert filled.sum() == 3 and no_value.sum() == 2          # the known row p6 is not counted
+  assert filled[-1] == 1 and no_value[-1] == 1               # 0.97 and 0.99 in the top bin
+  assert histograms['Material'].sum() == 5
+
+
+def test_not_filled_report_says_why_and_still_shows_the_gate(tmp_path):
+  reason = 'model not blessed: exact-match F1 0.7368 is below the threshold 0.8000 <min_f1>'
+  text = _report(tmp_path, {'filled': False, 'reason': reason}, _gate(blessed=False, baseline=False))
+  assert 'The catalog was not filled.' in text and run_report.html.escape(reason) in text
+  assert '>not blessed<' in text
+  page = _Page(text)
+  assert page.find('Gate: exact match on the eval split', 'Material')[-1] == '57.1'
+  assert not page.images and 'Values filled' not in page.tables
+
+
+def test_without_gate_metrics(tmp_path):
+  text = _report(tmp_path, _catalog(tmp_path), None)
+  assert 'No gate metrics given.' in text and len(_Page(text).images) == 2
+
+
+def test_relative_paths(tmp_path, monkeypatch):
+  summary = _catalog(tmp_path)
+  monkeypatch.chdir(tmp_path)
+  summary.update(catalog_files='out/catalog-*.parquet', quarantine_files='quarantined/*.parquet')
+  path = run_report.write_run_report('report', summary, None, ATTRIBUTES)
+  with open(path, encoding='utf-8') as f:
+    page = _Page(f.read())
+  assert len(page.images) == 2 and page.find('Quarantine', 'missing product_id')[2:] == ['', 'No id shirt']

@@ -19,9 +19,6 @@ os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 
 from pipelines import configs, console  # noqa: E402  (after the backend is chosen)
 
-DEFAULT_IMAGE = 'gcr.io/YOUR_PROJECT/aveqa-catalog-enrichment:latest'
-
-
 def build_parser():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   mode = parser.add_mutually_exclusive_group(required=True)
@@ -35,7 +32,6 @@ def build_parser():
   parser.add_argument('--report-dir', default=os.path.join('outputs', 'evaluation'),
                       help='where --eval-triples writes metrics.json, metrics.md, predictions.jsonl')
   parser.add_argument('--output', default='pipeline.json', help='spec file written by --vertex/--kubeflow')
-  parser.add_argument('--image', default=DEFAULT_IMAGE, help='container image for --vertex/--kubeflow')
   parser.add_argument('--verbose', action='store_true',
                       help="show TensorFlow's, TFX's and Beam's own logging")
   configs.add_flags(parser)
@@ -64,7 +60,7 @@ def main(argv=None):
     print('Wrote', os.path.join(args.report_dir, 'metrics.json'))
     return 0
   if args.vertex or args.kubeflow:
-    print('Wrote', runners.compile_kfp(config, args.image, args.output))
+    print('Wrote', runners.compile_kfp(config, args.output))
     return 0
   started = time.time()
   outputs = runners.run_local(config, args.verbose)

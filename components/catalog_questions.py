@@ -1,9 +1,15 @@
 """Catalog rows -> one question per (product, missing target attribute), and a quarantine.
 
-A row is quarantined, with its reason, when its product_id is missing or blank, its
-title is missing, not text or blank, or its product_id appears on more than one row
-(all rows of a duplicated id: the output is keyed by id, so which row to keep
-cannot be decided for the user). Every row read is either accepted or quarantined.
+A row is quarantined, with its reason, when its product_id is missing, blank or a
+list, its title is missing, not text, blank or without any letter or digit, or its
+product_id appears on more than one row (all rows of a duplicated id: the output is
+keyed by id, so which row to keep cannot be decided for the user). Every row read is
+either accepted or quarantined. Control characters in the title and description are
+replaced by spaces in the text the model reads; the row's columns are kept unchanged.
+
+Whole-file problems are errors naming the file, raised before the pipeline runs: no
+file matches, a file is not Parquet, lacks product_id or title, or disagrees with the
+others on the schema. A catalog with no rows is valid: nothing to fill, 0 rows counted.
 """
 import json
 import logging
@@ -20,6 +26,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.artifacts import CatalogRows
+from components.span_alignment import has_letters_or_digits, without_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -40,49 +47,77 @@ def _read_file_schema(path: str) -> pa.Schema:
   return pq.read_schema(path)
 
 
+def _checked_file_schema(path: str) -> pa.Schema:
+  """One file's schema, or a ValueError naming the file (pyarrow's own message does not)."""
+  try:
+    schema = _read_file_schema(path)
+  except (pa.ArrowException, OSError) as error:
+    raise ValueError(f'catalog file {path} is not a readable Parquet file: {error}') from error
+  missing = {ID, TITLE} - set(schema.names)
+  if missing:
+    raise ValueError(f'catalog {path} lacks the column(s) {", ".join(sorted(missing))}')
+  return schema
+
+
 def read_schema(pattern: str) -> pa.Schema:
-  """The catalog's schema, the same in every file (footers only: cheap at any size)."""
+  """The catalog's schema, the same in every file (footers only: cheap at any size).
+
+  Columns may come in another order from file to file: rows are read and written by
+  column name.
+  """
   files = sorted(tf.io.gfile.glob(pattern))
   if not files:
     raise FileNotFoundError(f'no catalog files match {pattern}')
-  schema = _read_file_schema(files[0])
-  missing = {ID, TITLE} - set(schema.names)
-  if missing:
-    raise ValueError(f'catalog {files[0]} lacks the column(s) {", ".join(sorted(missing))}')
+  schema = _checked_file_schema(files[0])
   for path in files[1:]:
-    other = _read_file_schema(path)
-    if not other.equals(schema, check_metadata=False):
-      differences = sorted(set(map(str, schema)) ^ set(map(str, other)))
+    differences = sorted(set(map(str, schema)) ^ set(map(str, _checked_file_schema(path))))
+    if differences:
       raise ValueError(f'catalog files disagree on their schema: {path} vs {files[0]}: '
                        f'{"; ".join(differences)}')
   return schema
 
 
+def _is_missing(value) -> bool:
+  """None, NaN (pandas writes a missing number so) or blank text."""
+  return value is None or value != value or not str(value).strip()
+
+
 def row_problem(row):
   """Why a row cannot be enriched, or None."""
   product_id = row.get(ID)
-  if product_id is None or not str(product_id).strip():
+  if isinstance(product_id, (list, dict)):
+    return f'non-scalar product_id ({type(product_id).__name__})'
+  if _is_missing(product_id):
     return 'missing product_id'
   title = row.get(TITLE)
   if title is None:
     return 'missing title'
   if not isinstance(title, str):
     return f'non-text title ({type(title).__name__})'
+  title = without_control_characters(title)
   if not title.strip():
     return 'empty title'
+  if not has_letters_or_digits(title):
+    return 'title has no letters or digits'
   return None
 
 
 def is_known(row, attribute):
   value = row.get(attribute)
-  return value is not None and str(value).strip() != ''
+  if isinstance(value, list):   # a list column: known when it holds a value
+    return any(not _is_missing(v) for v in value)
+  return not _is_missing(value)
 
 
 def context_of(row, use_description):
+  """The text the model reads; control characters become spaces (see span_alignment)."""
+  title = without_control_characters(row[TITLE]).strip()
   description = row.get(DESCRIPTION) if use_description else None
-  if isinstance(description, str) and description.strip():
-    return f'{row[TITLE]} {description.strip()}'
-  return row[TITLE]
+  if isinstance(description, str):
+    description = without_control_characters(description).strip()
+    if description:
+      return f'{title} {description}'
+  return title
 
 
 def questions_for(row, attributes, use_description, repredict_known):
@@ -156,6 +191,9 @@ def _write_summary(counts, rows_uri, attributes):
              'target_attributes': attributes}
   with tf.io.gfile.GFile(os.path.join(rows_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
+  if summary['rows_in'] != summary['accepted'] + summary['quarantined']:
+    raise RuntimeError(f'catalog rows lost: {summary["rows_in"]} in, {summary["accepted"]} accepted, '
+                       f'{summary["quarantined"]} quarantined')
   log.info('catalog: %d rows in, %d accepted, %d quarantined', summary['rows_in'], summary['accepted'],
            summary['quarantined'])
 

@@ -43,3 +43,25 @@ def find_value_span(title: str, value: str) -> Optional[Tuple[int, int]]:
       start = len(title[:match.start()].encode('utf-8'))
       return start, start + len(match.group(0).encode('utf-8'))
   return None
+
+
+# Text rules shared by the triples (training) and the catalog (inference), so the model
+# reads titles cleaned the same way in both.
+
+# Control characters (C0, DEL, C1; tab and stray line breaks among them) are never part of
+# an attribute value: scraped titles carry them as leftovers of markup or of other files.
+# They are replaced by a space rather than removed, so that words they separated stay
+# apart ("Red\x00Shoes" -> "Red Shoes"). The byte-order mark counts as one: editors leave
+# it at the start of a file, where it would stick to the first title.
+_CONTROL_CHARACTERS = re.compile('[\x00-\x1f\x7f-\x9f\ufeff]')
+_LETTER_OR_DIGIT = re.compile(r'[^\W_]')
+
+
+def without_control_characters(text: str) -> str:
+  return _CONTROL_CHARACTERS.sub(' ', text)
+
+
+def has_letters_or_digits(text: str) -> bool:
+  """False for text such as "🔥🔥🔥" or "!!!": a value is a span of the text's words,
+  so text without any has no value to give (the model would answer with the symbols)."""
+  return bool(_LETTER_OR_DIGIT.search(text))

@@ -1,14 +1,18 @@
 """Reading labelled triples: `title \\u0001 attribute \\u0001 value` (AE-pub format).
 
 One parser for the pipeline's ExampleGen and for the offline evaluation scripts.
-A malformed line is returned with its reason, never dropped silently.
+A malformed line is returned with its reason, never dropped silently. Control
+characters in a field are replaced by spaces (span_alignment.without_control_characters),
+and a title, attribute or value without any letter or digit is malformed: a value is
+words of its title.
 """
 import dataclasses
 from typing import Iterator, List, Optional, Tuple, Union
 
 import tensorflow as tf
 
-from components.span_alignment import NULL_VALUE, find_value_span
+from components.span_alignment import (NULL_VALUE, find_value_span, has_letters_or_digits,
+                                       without_control_characters)
 
 SEPARATOR = '\u0001'
 
@@ -35,15 +39,38 @@ def parse_line(raw: Union[bytes, str]) -> Union[Triple, str]:
   line = raw.rstrip('\r\n')
   fields = line.split(SEPARATOR)
   if len(fields) != 3:
-    return f'wrong field count: {len(fields)} instead of 3'
-  title, attribute, value = (f.strip() for f in fields)
+    hint = ' (no U+0001 separator)' if len(fields) == 1 else ''
+    return f'wrong field count: {len(fields)} instead of 3{hint}'
+  title, attribute, value = (without_control_characters(f).strip() for f in fields)
+  problem = _field_problem(title, attribute, value)
+  if problem:
+    return problem
+  return Triple(title, attribute, value, find_value_span(title, value))
+
+
+def _field_problem(title: str, attribute: str, value: str) -> Optional[str]:
   if not title:
     return 'empty title'
   if not attribute:
     return 'empty attribute'
   if not value:
     return 'empty value (use NULL for no value)'
-  return Triple(title, attribute, value, find_value_span(title, value))
+  for name, text in (('title', title), ('attribute', attribute), ('value', value)):
+    if not has_letters_or_digits(text):
+      return f'{name} has no letters or digits'
+  return None
+
+
+def triples_files(pattern: str) -> List[str]:
+  """The files that pattern matches, checked before any pipeline starts: a ValueError
+  naming the pattern when it matches nothing or only empty files (Beam would raise an
+  OSError of its own, or write empty splits that fail later in Transform)."""
+  files = sorted(tf.io.gfile.glob(pattern))
+  if not files:
+    raise ValueError(f'no triples files match {pattern}')
+  if not any(tf.io.gfile.stat(path).length for path in files):
+    raise ValueError(f'the triples files matching {pattern} are all empty: {", ".join(files)}')
+  return files
 
 
 def to_example(triple: Triple) -> tf.train.Example:
@@ -87,7 +114,7 @@ def count_split_triples(triples_pattern: str, rule, split: str, dedupe: bool = T
   """Triples of one split that TriplesExampleGen will write (same parser, rule and
   de-duplication): what an epoch-based budget needs to know before training."""
   lines = []
-  for path in tf.io.gfile.glob(triples_pattern):
+  for path in triples_files(triples_pattern):
     with tf.io.gfile.GFile(path, 'rb') as f:
       lines.extend(raw.rstrip(b'\r\n') for raw in f if raw.strip())
   count = 0

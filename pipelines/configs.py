@@ -127,6 +127,8 @@ class PipelineConfig:
                                'ML Metadata SQLite file (--local)')
   serving_model_dir: str = setting(os.path.join(REPO_DIR, 'outputs', 'serving_model'),
                                    "Pusher's destination")
+  image: str = setting('REGION-docker.pkg.dev/PROJECT/REPO/aveqa:TAG',
+                       'container image (Dockerfile) the Vertex/Kubeflow spec names')
   seed: int = setting(0, 'seed of the split, the new weights, masking, dropout and shuffling')
   # DirectRunner with one worker process per core; Dataflow flags (after --) replace
   # these. Every worker imports tensorflow_text first (--beam_plugins): the Transform

@@ -43,7 +43,7 @@ def _run_here(config, make_pipeline, pipeline_name, verbose):
   return run_outputs.newest_run(config.metadata_path, pipeline_name)
 
 
-def compile_kfp(config: configs.PipelineConfig, image: str, output: str) -> str:
+def compile_kfp(config: configs.PipelineConfig, output: str) -> str:
   """Writes the KFP v2 pipeline spec (Vertex AI and Kubeflow read the same file); no
   network. An epoch budget needs the data to count steps: give --train-steps instead."""
   if config.training.epochs is not None:
@@ -51,7 +51,7 @@ def compile_kfp(config: configs.PipelineConfig, image: str, output: str) -> str:
   from tfx import v1 as tfx
   from pipelines.pipeline import create_pipeline
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-      config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+      config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
       output_filename=output)
   runner.run(create_pipeline(config))
   return output

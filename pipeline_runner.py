@@ -28,7 +28,11 @@ def build_parser():
   mode.add_argument('--eval-triples', metavar='PATH',
                     help='score a trained model (--model) on a triples file: exact-match P/R/F1 overall '
                          'and per attribute, threshold sweep, reliability')
-  parser.add_argument('--model', help='SavedModel dir for --eval-triples (default: the newest pushed model)')
+  parser.add_argument('--enrich-only', action='store_true',
+                      help='fill the catalog with a blessed model and train nothing: only question '
+                           'generation, bulk inference and the writer (with --local, --vertex, --kubeflow)')
+  parser.add_argument('--model', help='a pushed model dir for --eval-triples (default: the newest pushed '
+                                      'model) and --enrich-only (default: the newest blessed model)')
   parser.add_argument('--report-dir', default=os.path.join('outputs', 'evaluation'),
                       help='where --eval-triples writes metrics.json, metrics.md, predictions.jsonl')
   parser.add_argument('--output', default='pipeline.json', help='spec file written by --vertex/--kubeflow')
@@ -60,10 +64,17 @@ def main(argv=None):
     print('Wrote', os.path.join(args.report_dir, 'metrics.json'))
     return 0
   if args.vertex or args.kubeflow:
-    print('Wrote', runners.compile_kfp(config, args.output))
+    print('Wrote', runners.compile_kfp(config, args.output, args.enrich_only, args.model))
     return 0
   started = time.time()
-  outputs = runners.run_local(config, args.verbose)
+  if args.enrich_only:
+    try:
+      outputs = runners.run_enrichment(config, args.model, args.verbose)
+    except LookupError as error:
+      print(f'error: {error}', file=sys.stderr)
+      return 1
+  else:
+    outputs = runners.run_local(config, args.verbose)
   return console.print_outcome(outputs, time.time() - started)
 
 

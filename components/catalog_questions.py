@@ -70,11 +70,21 @@ def read_schema(pattern: str) -> pa.Schema:
     raise FileNotFoundError(f'no catalog files match {pattern}')
   schema = _checked_file_schema(files[0])
   for path in files[1:]:
-    differences = sorted(set(map(str, schema)) ^ set(map(str, _checked_file_schema(path))))
+    differences = _schema_differences(schema, _checked_file_schema(path))
     if differences:
       raise ValueError(f'catalog files disagree on their schema: {path} vs {files[0]}: '
                        f'{"; ".join(differences)}')
   return schema
+
+
+def _schema_differences(first: pa.Schema, other: pa.Schema):
+  """'column: <type in other> instead of <type in first>' for each column that differs."""
+  def describe(field):
+    return 'absent' if field is None else str(field.type) + ('' if field.nullable else ' not null')
+  fields, others = {f.name: f for f in first}, {f.name: f for f in other}
+  return [f'{name}: {describe(others.get(name))} instead of {describe(fields.get(name))}'
+          for name in sorted(set(fields) | set(others))
+          if name not in fields or name not in others or not fields[name].equals(others[name])]
 
 
 def _is_missing(value) -> bool:

@@ -21,14 +21,19 @@ from tfx.types import standard_artifacts
 
 from components import splits, triples
 from components.offline_evaluation import evaluate_model
+from components.serving_contract import TRAINING_FILE
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE = 'metrics.json'
 
 
-def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float):
-  """(blessed, reason) for a candidate F1 given the gate's settings."""
+def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float,
+           steps_trained: Optional[int] = None):
+  """(blessed, reason) for a candidate F1 given the gate's settings (steps_trained: None
+  when the model does not say, as models exported before it did)."""
+  if steps_trained == 0:
+    return False, 'the model was trained 0 steps'
   if f1 < min_f1:
     return False, f'exact-match F1 {f1:.4f} is below the threshold {min_f1:.4f}'
   if baseline_f1 is not None and f1 < baseline_f1 - max_f1_drop:
@@ -36,6 +41,14 @@ def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: 
                    f'({baseline_f1:.4f}) by more than {max_f1_drop:.4f}')
   against = f'; last blessed model {baseline_f1:.4f}' if baseline_f1 is not None else ''
   return True, f'exact-match F1 {f1:.4f} >= {min_f1:.4f}{against}'
+
+
+def steps_trained(model_uri: str) -> Optional[int]:
+  path = os.path.join(model_uri, TRAINING_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)['steps']
 
 
 @component
@@ -59,7 +72,8 @@ def ExactMatchEvaluator(
   if baseline_model is not None:
     metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']
-  blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop)
+  blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop,
+                           steps_trained(model.uri))
   metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1, 'max_f1_drop': max_f1_drop})
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), 'w') as f:
     json.dump(metrics, f, indent=2)

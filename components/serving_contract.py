@@ -20,6 +20,9 @@ OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 
 
 # Written by the Trainer beside the weights: the dev sweep and the chosen value threshold.
 TUNING_FILE = 'value_threshold.json'
+# Written by the Trainer in the Model artifact, beside Format-Serving: how it was trained
+# ({'steps': N}); the gate refuses a model that was not trained.
+TRAINING_FILE = 'training.json'
 
 
 def signature_names(precision: str):

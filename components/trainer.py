@@ -6,6 +6,7 @@
 The input pipeline is components/training_data.py, the value threshold's tuning
 components/value_tuning.py, the export components/serving_export.py.
 """
+import json
 import logging
 import os
 import time
@@ -16,6 +17,7 @@ import tensorflow_text  # noqa: F401  (registers the tokenizer ops of the Transf
 import tensorflow_transform as tft
 
 from components import serving_export, training_data, value_tuning
+from components.serving_contract import TRAINING_FILE
 from model import aveqa
 from model.checkpoint import read_checkpoint
 from pipelines import configs
@@ -95,7 +97,7 @@ def run_fn(fn_args):
                                                batch_size, False, fixed_length)
 
   checkpoint = read_checkpoint(model_settings.checkpoint)
-  steps = fn_args.train_steps
+  steps = training.train_steps   # TFX's TrainArgs cannot say 0 (it reads as "not set")
   with strategy.scope():
     model = aveqa.build_model(checkpoint, model_config(model_settings, training))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps)))
@@ -107,12 +109,17 @@ def run_fn(fn_args):
                                                save_weights_only=True),
                ProgressLog(steps)]
   # Keras "epochs" of at most PROGRESS_STEPS steps, so a long run reports as it goes;
-  # the eval split is scored once, at the end.
-  chunk = min(steps, PROGRESS_STEPS)
-  epochs = -(-steps // chunk)
-  model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
-            validation_freq=epochs, validation_steps=training.eval_steps or fn_args.eval_steps or None,
-            callbacks=callbacks, verbose=0)
+  # the eval split is scored once, at the end. 0 steps exports the untrained model, for
+  # the gate to refuse.
+  if steps > 0:
+    chunk = min(steps, PROGRESS_STEPS)
+    epochs = -(-steps // chunk)
+    model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
+              validation_freq=epochs, validation_steps=training.eval_steps or fn_args.eval_steps or None,
+              callbacks=callbacks, verbose=0)
   value_tuning.settle_decisions(model, fn_args.train_files, fn_args.data_accessor, tft_output,
                                 batch_size, training.dev_fraction, fn_args.model_run_dir)
   serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir)
+  with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
+                                      TRAINING_FILE), 'w') as f:
+    json.dump({'steps': steps}, f)

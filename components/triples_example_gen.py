@@ -103,10 +103,6 @@ def _summary(counts, rule, triples_pattern):
              'malformed': malformed, 'malformed_reasons': malformed_reasons}
   for split in (splits.TRAIN, splits.EVAL):
     summary[f'{split}_examples'] = sum(v for k, v in example_counts.items() if k.startswith(split + '.'))
-  if distinct != malformed + summary['train_examples'] + summary['eval_examples']:
-    raise RuntimeError(f'triples lost between reading and writing: {distinct} distinct lines, '
-                       f'{malformed} malformed, {summary["train_examples"]} train and '
-                       f'{summary["eval_examples"]} eval examples')
   return summary
 
 
@@ -116,14 +112,22 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
   log.info('triples: %s', ', '.join(f'{k} {v}' for k, v in summary['counts'].items()))
-  if not summary['train_examples'] + summary['eval_examples']:
-    # Fail here, naming the input, rather than in Transform on empty splits.
+  examples = summary['train_examples'] + summary['eval_examples']
+  routed = counts.get('distinct_lines', 0)
+  if routed != summary['malformed'] + examples:   # a line neither quarantined nor written
+    raise RuntimeError(f'triples lost between reading and writing: {routed} distinct lines, '
+                       f'{summary["malformed"]} malformed, {examples} examples')
+  if not examples:   # fail here, naming the input, rather than in Transform on empty splits
+    raise ValueError(_no_usable_triples(summary, triples_pattern, output_uri))
+
+
+def _no_usable_triples(summary, triples_pattern, output_uri):
+  message = (f'no usable triples in {triples_pattern}: {summary["lines_read"]} line(s) read, '
+             f'{summary["blank_lines"]} blank, {summary["malformed"]} malformed')
+  if summary['malformed']:
     reasons = '; '.join(f'{reason}: {n}' for reason, n in summary['malformed_reasons'].items())
-    raise ValueError(
-        f'no usable triples in {triples_pattern}: {summary["lines_read"]} line(s) read, '
-        f'{summary["blank_lines"]} blank, {summary["malformed"]} malformed'
-        + (f' ({reasons}); the malformed lines are in {os.path.join(output_uri, QUARANTINE_DIR)}'
-           if reasons else ''))
+    message += f' ({reasons}); the malformed lines are in {os.path.join(output_uri, QUARANTINE_DIR)}'
+  return message
 
 
 @component(use_beam=True)

@@ -64,11 +64,11 @@ class StepConsole(logging.Handler):
 
   def __init__(self, steps: int, stream=None):
     super().__init__(logging.DEBUG)
-    self.steps, self.stream = steps, stream or sys.stdout
+    self.steps, self.stream = steps, stream   # None: sys.stdout as it is when printing
     self.done, self.started, self.cached = 0, None, False
 
   def _print(self, text, stream=None):
-    print(text, file=stream or self.stream, flush=True)
+    print(text, file=stream or self.stream or sys.stdout, flush=True)
 
   def emit(self, record):
     if record.msg == STEP_STARTED:

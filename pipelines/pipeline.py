@@ -51,15 +51,30 @@ def catalog_steps(config: configs.PipelineConfig, model, blessing=None, evaluati
   return [catalog, inferrer, writer]
 
 
-def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir: str,
+def latest_blessed_model():
+  """The newest model the gate blessed, and its blessing, from ML Metadata."""
+  return tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id('latest_blessed_model_resolver')
+
+
+def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir=None,
                                metadata_connection_config=None) -> tfx.dsl.Pipeline:
-  """The catalog's steps alone, serving a model blessed before (a pushed model's folder):
-  no training, no gate."""
-  model = tfx.dsl.Importer(source_uri=model_dir, artifact_type=tfx.types.standard_artifacts.Model
-                           ).with_id('model_importer')
+  """The catalog's steps alone, without training or gate: with the newest blessed model
+  of the training pipeline (it has the same name, so it reads the same ML Metadata
+  context), or with the model in model_dir (a pushed model's folder, trusted as given)."""
+  if model_dir:
+    source = tfx.dsl.Importer(source_uri=model_dir, artifact_type=tfx.types.standard_artifacts.Model
+                              ).with_id('model_importer')
+    model, blessing = source.outputs['result'], None
+  else:
+    source = latest_blessed_model()
+    model, blessing = source.outputs['model'], source.outputs['model_blessing']
   return tfx.dsl.Pipeline(
-      pipeline_name=f'{config.name}-enrich', pipeline_root=config.pipeline_root,
-      components=[model, *catalog_steps(config, model.outputs['result'])],
+      pipeline_name=config.name, pipeline_root=config.pipeline_root,
+      components=[source, *catalog_steps(config, model, blessing)],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam_args)
 
@@ -93,11 +108,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       custom_config={'model': configs.to_dict(model_settings),
                      'training': configs.to_dict(config.training), 'seed': config.seed,
                      'code_fingerprint': fingerprint})
-  baseline = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id('latest_blessed_model_resolver')
+  baseline = latest_blessed_model()
   evaluator = ExactMatchEvaluator(
       examples=triples.outputs['examples'], model=trainer.outputs['model'],
       baseline_model=baseline.outputs['model'], min_f1=config.gate.min_f1,

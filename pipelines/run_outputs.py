@@ -63,11 +63,15 @@ def read_anomalies(anomalies_uri: str) -> Dict[str, List[str]]:
   return found
 
 
-def newest_run(metadata_path: str, pipeline_name: str) -> RunOutputs:
+def _store(metadata_path: str):
   config = metadata_store_pb2.ConnectionConfig()
   config.sqlite.filename_uri = metadata_path
   config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-  outputs = _newest_run_outputs(metadata_store.MetadataStore(config), pipeline_name)
+  return metadata_store.MetadataStore(config)
+
+
+def newest_run(metadata_path: str, pipeline_name: str) -> RunOutputs:
+  outputs = _newest_run_outputs(_store(metadata_path), pipeline_name)
   summary = report = None
   for uri in outputs.get('CatalogWriter', {}).get('enriched_catalog', []):
     if tf.io.gfile.exists(os.path.join(uri, SUMMARY_FILE)):
@@ -79,6 +83,19 @@ def newest_run(metadata_path: str, pipeline_name: str) -> RunOutputs:
   for uri in outputs.get('ExampleValidator', {}).get('anomalies', []):
     anomalies.update(read_anomalies(uri))
   return RunOutputs(summary, anomalies, report)
+
+
+def has_blessed_model(metadata_path: str, pipeline_name: str) -> bool:
+  """Whether the gate of the named pipeline ever blessed a model (ML Metadata)."""
+  if not os.path.exists(metadata_path):
+    return False
+  store = _store(metadata_path)
+  pipeline = store.get_context_by_type_and_name('pipeline', pipeline_name)
+  if pipeline is None:
+    return False
+  return any(a.custom_properties['blessed'].int_value == 1
+             for a in store.get_artifacts_by_context(pipeline.id)
+             if 'blessed' in a.custom_properties)
 
 
 def newest_pushed_model(serving_model_dir: str) -> str:

@@ -25,12 +25,16 @@ def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outp
   return _run_here(config, lambda metadata: create_pipeline(config, metadata), config.name, verbose)
 
 
-def run_enrichment(config: configs.PipelineConfig, model_dir: str,
+def run_enrichment(config: configs.PipelineConfig, model_dir=None,
                    verbose: bool = False) -> run_outputs.RunOutputs:
-  """Runs the catalog steps alone with a model blessed before (no training, no gate)."""
+  """Runs the catalog steps alone (no training, no gate) with the newest blessed model,
+  or with the model in model_dir."""
   from pipelines.pipeline import create_enrichment_pipeline
+  if not model_dir and not run_outputs.has_blessed_model(config.metadata_path, config.name):
+    raise LookupError(f'no blessed model in {config.metadata_path} for pipeline {config.name!r}: '
+                      'run the training pipeline first, or pass --model DIR')
   return _run_here(config, lambda metadata: create_enrichment_pipeline(config, model_dir, metadata),
-                   f'{config.name}-enrich', verbose)
+                   config.name, verbose)
 
 
 def _run_here(config, make_pipeline, pipeline_name, verbose):
@@ -43,15 +47,21 @@ def _run_here(config, make_pipeline, pipeline_name, verbose):
   return run_outputs.newest_run(config.metadata_path, pipeline_name)
 
 
-def compile_kfp(config: configs.PipelineConfig, output: str) -> str:
-  """Writes the KFP v2 pipeline spec (Vertex AI and Kubeflow read the same file); no
-  network. An epoch budget needs the data to count steps: give --train-steps instead."""
-  if config.training.epochs is not None:
-    raise ValueError('--epochs needs the triples to count the steps; compile with --train-steps')
+def compile_kfp(config: configs.PipelineConfig, output: str, enrich_only: bool = False,
+                model_dir=None) -> str:
+  """Writes the KFP v2 pipeline spec (Vertex AI and Kubeflow read the same file) of the
+  training pipeline, or with enrich_only of the enrichment one; no network. An epoch
+  budget needs the data to count steps: give --train-steps instead."""
   from tfx import v1 as tfx
-  from pipelines.pipeline import create_pipeline
+  from pipelines.pipeline import create_enrichment_pipeline, create_pipeline
+  if enrich_only:
+    pipeline = create_enrichment_pipeline(config, model_dir)
+  elif config.training.epochs is not None:
+    raise ValueError('--epochs needs the triples to count the steps; compile with --train-steps')
+  else:
+    pipeline = create_pipeline(config)
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
       output_filename=output)
-  runner.run(create_pipeline(config))
+  runner.run(pipeline)
   return output

@@ -34,12 +34,14 @@ def _config(run_dir, checkpoint, **overrides):
 @pytest.fixture(scope='module')
 def first_run(run_dir, tiny_checkpoint_dir):
   """The pipeline run once with a gate every model passes: a blessed, pushed model."""
-  return runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
+  outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
+  outputs.pushed_model = newest_pushed_model(str(run_dir / 'serving'))   # before later runs push more
+  return outputs
 
 
 @pytest.fixture(scope='module')
-def pushed_model(first_run, run_dir):
-  return newest_pushed_model(str(run_dir / 'serving'))
+def pushed_model(first_run):
+  return first_run.pushed_model
 
 
 def _read_parquet(pattern):
@@ -231,3 +233,53 @@ def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
   assert predictions['attribute_seen'].tolist() == [True, False]
   # The unseen one is decided by the no-answer head alone.
   assert (predictions['value'][1] != '') == (predictions['no_answer_prob'][1] < 0.5)
+
+
+def _executions(run_dir, type_name):
+  from pipelines.run_outputs import _store
+  return len(_store(str(run_dir / 'metadata.sqlite')).get_executions_by_type(type_name))
+
+
+def test_enrich_only_trains_nothing_and_fills_as_the_full_pipeline(first_run, pushed_model, run_dir,
+                                                                    tiny_checkpoint_dir):
+  config = _config(run_dir, tiny_checkpoint_dir)
+  trainer, transform = 'tfx.components.trainer.component.Trainer', 'tfx.components.transform.component.Transform'
+  trained_before = (_executions(run_dir, trainer), _executions(run_dir, transform))
+  given = runners.run_enrichment(config, pushed_model)           # --enrich-only --model DIR
+  newest = runners.run_enrichment(config)                        # --enrich-only: ML Metadata's newest blessed
+  assert (_executions(run_dir, trainer), _executions(run_dir, transform)) == trained_before
+  by_id = lambda summary: sorted(_read_parquet(summary['catalog_files']), key=lambda r: r['product_id'])
+  full = by_id(first_run.summary)
+  versioned = [c for c in full[0] if c.endswith('__model_version')]
+  strip = lambda rows: [{k: v for k, v in r.items() if k not in versioned} for r in rows]
+  assert given.summary['catalog_files'] != first_run.summary['catalog_files']   # it ran, not cached
+  assert strip(by_id(given.summary)) == strip(full)
+  # Same model: the same saved_model.pb hash in the version, whatever folder it was read from.
+  assert given.summary['model_version'].split('-')[-1] == first_run.summary['model_version'].split('-')[-1]
+  from components.catalog_writer import model_version
+  newest_blessed = model_version(newest_pushed_model(str(run_dir / 'serving')))
+  assert newest.summary['model_version'].split('-')[-1] == newest_blessed.split('-')[-1]
+  assert given.report and newest.report
+
+
+def test_enrich_only_without_a_blessed_model_says_so(tmp_path, tiny_checkpoint_dir):
+  config = _config(tmp_path, tiny_checkpoint_dir)
+  with pytest.raises(LookupError, match='no blessed model'):
+    runners.run_enrichment(config)
+
+
+def test_an_untrained_model_is_refused_and_the_served_model_stays(first_run, run_dir,
+                                                                  tiny_checkpoint_dir, capsys, monkeypatch):
+  import pipeline_runner
+  from pipelines import console
+  monkeypatch.setattr(console, 'quiet_native_logs', lambda verbose: None)   # keep pytest's stderr
+  served = newest_pushed_model(str(run_dir / 'serving'))
+  code = pipeline_runner.main([
+      '--local', '--pipeline-root', str(run_dir / 'root'), '--metadata-path', str(run_dir / 'metadata.sqlite'),
+      '--serving-model-dir', str(run_dir / 'serving'), '--checkpoint', tiny_checkpoint_dir,
+      '--attributes', ','.join(ATTRIBUTES), '--train-steps', '0', '--batch-size', '8',
+      '--max-seq-length', '48', '--min-f1', '0'])
+  out = capsys.readouterr().out
+  assert code == 2
+  assert 'Catalog NOT filled: model not blessed: the model was trained 0 steps' in out
+  assert newest_pushed_model(str(run_dir / 'serving')) == served

@@ -114,6 +114,16 @@ def test_compile_writes_a_spec_naming_every_component(tmp_path, mode):
   assert '--runner=DataflowRunner' in json.dumps(spec)
 
 
+def test_the_enrichment_pipeline_compiles_without_training(tmp_path):
+  output = str(tmp_path / 'enrich.json')
+  assert pipeline_runner.main(['--vertex', '--enrich-only', '--output', output]) == 0
+  with open(output) as f:
+    tasks = json.load(f)['pipelineSpec']['root']['dag']['tasks']
+  assert {'CatalogQuestionGen', 'CatalogBulkInferrer', 'CatalogWriter'} <= set(tasks)
+  assert not any(name.startswith(('Trainer', 'Transform', 'ExactMatchEvaluator', 'Pusher')) for name in tasks)
+  assert any(name.startswith('latest_blessed_model_resolver') for name in tasks)
+
+
 def test_compiling_an_epoch_budget_asks_for_steps(tmp_path):
   with pytest.raises(ValueError, match='--train-steps'):
     pipeline_runner.main(['--vertex', '--budget', 'cpu', '--output', str(tmp_path / 'p.json')])

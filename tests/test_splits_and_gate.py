@@ -36,3 +36,9 @@ def test_gate_threshold_and_regression():
   blessed, reason = decide(0.78, 0.80, 0.7, 0.01)
   assert not blessed and 'worse than the last blessed model' in reason
   assert decide(0.795, 0.80, 0.7, 0.01)[0] is True
+
+
+def test_gate_refuses_an_untrained_model_whatever_its_f1():
+  assert decide(0.99, None, 0.0, 1.0, steps_trained=0) == (False, 'the model was trained 0 steps')
+  assert decide(0.99, None, 0.0, 1.0, steps_trained=1)[0] is True
+  assert decide(0.99, None, 0.0, 1.0, steps_trained=None)[0] is True   # older exports do not say

@@ -216,9 +216,12 @@ def CatalogQuestionGen(
     catalog_rows: OutputArtifact[CatalogRows],
     use_description: Parameter[int],
     repredict_known: Parameter[int],
+    input_fingerprint: Parameter[str],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-  """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows."""
+  """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows.
+  input_fingerprint: of the files the pattern matched when the run started; only TFX's
+  cache reads it (new or changed files under the same pattern make a new cache key)."""
   with beam_pipeline as pipeline:
     build_questions(pipeline, catalog_pattern, parse_attributes(target_attributes),
                     catalog_rows.uri, questions.uri, bool(use_description), bool(repredict_known))

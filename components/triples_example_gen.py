@@ -139,9 +139,11 @@ def TriplesExampleGen(
     eval_percent: Parameter[int],
     held_out_attributes: Parameter[str],
     dedupe: Parameter[int],
+    input_fingerprint: Parameter[str],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-  """Labelled triples (local or gs:// file pattern) -> train/eval Examples."""
+  """Labelled triples (local or gs:// file pattern) -> train/eval Examples.
+  input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
   rule = splits.SplitRule(split_rule, seed, eval_percent,
                           tuple(a.strip() for a in held_out_attributes.split(',') if a.strip()))
   with beam_pipeline as pipeline:

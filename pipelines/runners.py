@@ -22,7 +22,8 @@ def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outp
   """Runs every step here and returns what the run wrote (summary, anomalies, report)."""
   from pipelines.pipeline import create_pipeline
   config = with_train_steps(config)
-  return _run_here(config, lambda metadata: create_pipeline(config, metadata), config.name, verbose)
+  return _run_here(config, lambda metadata: create_pipeline(config, metadata, fingerprint_inputs=True),
+                   config.name, verbose)
 
 
 def run_enrichment(config: configs.PipelineConfig, model_dir=None,
@@ -33,8 +34,8 @@ def run_enrichment(config: configs.PipelineConfig, model_dir=None,
   if not model_dir and not run_outputs.has_blessed_model(config.metadata_path, config.name):
     raise LookupError(f'no blessed model in {config.metadata_path} for pipeline {config.name!r}: '
                       'run the training pipeline first, or pass --model DIR')
-  return _run_here(config, lambda metadata: create_enrichment_pipeline(config, model_dir, metadata),
-                   config.name, verbose)
+  return _run_here(config, lambda metadata: create_enrichment_pipeline(
+      config, model_dir, metadata, fingerprint_inputs=True), config.name, verbose)
 
 
 def _run_here(config, make_pipeline, pipeline_name, verbose):

@@ -283,3 +283,18 @@ def test_an_untrained_model_is_refused_and_the_served_model_stays(first_run, run
   assert code == 2
   assert 'Catalog NOT filled: model not blessed: the model was trained 0 steps' in out
   assert newest_pushed_model(str(run_dir / 'serving')) == served
+
+
+def test_a_catalog_replaced_under_the_same_path_is_read_again(pushed_model, run_dir, tiny_checkpoint_dir,
+                                                              tmp_path):
+  import pyarrow as pa
+  path = tmp_path / 'catalog' / 'catalog.parquet'
+  path.parent.mkdir()
+  config = configs.with_overrides(_config(run_dir, tiny_checkpoint_dir),
+                                  {'data.catalog': str(tmp_path / 'catalog' / '*.parquet')})
+  counts = []
+  for rows in (2, 3):   # tonight's catalog replaces last night's, same file name
+    pq.write_table(pa.table({'product_id': [f'N{i}' for i in range(rows)],
+                             'title': ['Trailwise Running Shoes Black Mesh'] * rows}), str(path))
+    counts.append(runners.run_enrichment(config, pushed_model).summary['rows_in'])
+  assert counts == [2, 3]

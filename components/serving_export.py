@@ -29,13 +29,14 @@ def compute_policy(model, policy):
       layer.dtype_policy = before
 
 
+@contextlib.contextmanager
 def serving_precision(model, precision, int8_encoder):
-  """The context under which a signature of the given precision is traced."""
-  if precision == 'bfloat16':
-    return compute_policy(model, 'mixed_bfloat16')
-  if precision == 'int8':
-    return int8_encoder.int8_matmuls()
-  return contextlib.nullcontext()
+  """The context under which a signature of the given precision is traced. float32 and
+  int8 compute in float32 even when the model was trained under a mixed policy (TPU,
+  GPU): a signature computes in the precision its name says."""
+  with compute_policy(model, 'mixed_bfloat16' if precision == 'bfloat16' else 'float32'):
+    with int8_encoder.int8_matmuls() if precision == 'int8' else contextlib.nullcontext():
+      yield
 
 
 def export_serving_model(model, tft_output, export_dir):

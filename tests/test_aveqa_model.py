@@ -74,7 +74,9 @@ def test_teacher_is_frozen_during_training(ckpt):
   projection_before = model.vocab_projection.embeddings.numpy().copy()
   data = tf.data.Dataset.from_tensors(_batch(ckpt)).repeat(3)
   history = model.fit(data, epochs=1, verbose=0)
-  assert history.history['dmlm_loss'][0] >= 0
+  # The student's dropout makes it differ from the frozen teacher: a KL of exactly 0 would
+  # mean no distillation was computed.
+  assert history.history['dmlm_loss'][0] > 0
   for a, w in zip(before, model.teacher.weights):
     np.testing.assert_array_equal(a, w.numpy())
   np.testing.assert_array_equal(projection_before, model.vocab_projection.embeddings.numpy())
@@ -132,11 +134,13 @@ def test_spans_stay_in_context_and_threshold_says_no_value(ckpt):
   begin, end = spans['begin'].numpy(), spans['end'].numpy()
   assert ((1 <= begin) & (begin <= end) & (end <= 7)).all()
   assert ((spans['confidence'].numpy() >= 0) & (spans['confidence'].numpy() <= 1)).all()
-  model.config.value_threshold = 1.01   # no p(value) reaches it
+  value_prob = (spans['span_prob'] * (1 - spans['no_answer_prob'])).numpy()
+  model.config.value_threshold = float(value_prob.max()) * (1 + 1e-6)   # just above the best
   assert not model.predict_spans(batch)['has_value'].numpy().any()
+  model.config.value_threshold = float(value_prob.max())                # exactly the best
+  assert model.predict_spans(batch)['has_value'].numpy().tolist() == (value_prob == value_prob.max()).tolist()
   # The decision follows p(value) = p(span)(1 - p(no answer)): a threshold between two
   # rows' p(value) answers the one above and withholds the one below.
-  value_prob = (spans['span_prob'] * (1 - spans['no_answer_prob'])).numpy()
   model.config.value_threshold = float(np.median(value_prob))
   decided = model.predict_spans(batch)
   np.testing.assert_array_equal(decided['has_value'].numpy(), value_prob >= model.config.value_threshold)
@@ -173,3 +177,99 @@ def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
   np.testing.assert_array_equal(has_value[2:], spans['no_answer_prob'].numpy()[2:] < 0.5)
   model.config.value_threshold = 0.0
   assert model.predict_spans(batch)['has_value'].numpy()[:2].all()
+
+
+def test_the_end_loss_is_conditioned_on_the_gold_begin(ckpt):
+  """Teacher forcing: L_QA's end term is the end distribution given the *gold* begin."""
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0, dropout=0.0))
+  batch = _batch(ckpt)
+  hidden = model.encode(batch)
+  begins, ends = batch['begin_position'].numpy(), batch['end_position'].numpy()
+  begin_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+      batch['begin_position'], tf.where(model.context_mask(batch), model.begin_logits(hidden), -1e9)).numpy()
+  answered = batch['has_answer'].numpy() == 1
+
+  def expected_qa_loss(condition_on):
+    logits = model.end_logits(hidden, tf.constant(condition_on[:, None], tf.int32))[:, 0, :].numpy()
+    positions = np.arange(logits.shape[1])
+    allowed = model.context_mask(batch).numpy() & (positions[None, :] >= condition_on[:, None])
+    log_probs = tf.nn.log_softmax(np.where(allowed, logits, -1e9), -1).numpy()
+    end_ce = -log_probs[np.arange(len(ends)), ends]
+    return ((begin_ce + end_ce) / 2)[answered].mean()
+
+  loss = float(model.compute_losses(batch, training=False)['qa_loss'])
+  assert loss == pytest.approx(expected_qa_loss(begins), rel=1e-5)
+  assert loss != pytest.approx(expected_qa_loss(np.minimum(begins, 1)), rel=1e-3)   # another begin
+
+
+def test_masking_rate_and_the_80_10_10_split(ckpt):
+  config = aveqa_config()
+  model = aveqa.build_model(ckpt, config)
+  ids = ckpt.special_ids
+  rng = np.random.default_rng(0)
+  token_ids = rng.integers(max(ids.values()) + 1, ckpt.config['vocab_size'], (64, 200))   # no special
+  token_ids[:, 0] = ids['cls']
+  batch = {'token_ids': tf.constant(token_ids, tf.int32), 'padding_mask': tf.ones((64, 200), tf.int32),
+           'segment_ids': tf.zeros((64, 200), tf.int32)}
+  tf.random.set_seed(0)
+  masked, chosen = (t.numpy() for t in model.mask_tokens(batch))
+  maskable = chosen.size - 64                                     # all but [CLS]
+  assert config.mask_rate == 0.15
+  assert chosen.sum() / maskable == pytest.approx(0.15, abs=0.01)
+  picked, original = masked[chosen], token_ids[chosen]
+  as_mask = (picked == ids['mask']).mean()
+  kept = (picked == original).mean()
+  randomised = 1 - as_mask - kept
+  assert as_mask == pytest.approx(0.8, abs=0.02)
+  assert kept == pytest.approx(0.1, abs=0.02) and randomised == pytest.approx(0.1, abs=0.02)
+  assert (masked[~chosen] == token_ids[~chosen]).all()
+
+
+def test_distillation_softens_both_distributions_with_the_temperature(ckpt):
+  assert aveqa_config().temperature == 2.0
+  model = aveqa.build_model(ckpt, aveqa_config())
+  hidden = model.encode(_batch(ckpt))
+  noise = tf.random.stateless_normal(hidden.shape, seed=(3, 4))
+  chosen = tf.ones(hidden.shape[:2], tf.bool)
+  student, teacher = hidden + 0.5 * noise, hidden
+
+  def kl(t):
+    s = tf.nn.log_softmax(model.vocab_projection(tf.boolean_mask(student, chosen)) / t, -1)
+    p = tf.nn.log_softmax(model.vocab_projection(tf.boolean_mask(teacher, chosen)) / t, -1)
+    return float(tf.reduce_mean(tf.reduce_sum(tf.exp(p) * (p - s), -1)))
+
+  assert float(model.distillation_loss(student, teacher, chosen)) == pytest.approx(kl(2.0), rel=1e-4)
+  assert kl(2.0) != pytest.approx(kl(1.0), rel=1e-2)
+
+
+def test_without_the_no_answer_loss_inference_ignores_the_untrained_head(ckpt):
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
+  batch = _batch(ckpt)
+  before = model.predict_spans(batch)
+  kernel, bias = model.no_answer_dense.get_weights()
+  model.no_answer_dense.set_weights([kernel + 5.0, bias - 3.0])   # a very different NA head
+  after = model.predict_spans(batch)
+  for key in ('begin', 'end', 'has_value', 'confidence'):
+    np.testing.assert_array_equal(before[key].numpy(), after[key].numpy())
+
+
+def test_mixed_bfloat16_training_with_every_loss_is_finite_and_serves_float32(ckpt):
+  import keras
+  from components import serving_export
+  keras.mixed_precision.set_global_policy('mixed_bfloat16')   # what TPUs (and Keras on CPU) run
+  try:
+    model = aveqa.build_model(ckpt, aveqa_config(alpha=0.5, beta=0.5))
+    model.compile(optimizer='adam')
+    history = model.fit(tf.data.Dataset.from_tensors(_batch(ckpt)).repeat(3), epochs=1, verbose=0)
+  finally:
+    keras.mixed_precision.set_global_policy('float32')
+  assert all(np.isfinite(v[0]) and v[0] > 0 for v in history.history.values())
+  reference = aveqa.build_model(ckpt, aveqa_config(alpha=0.5, beta=0.5))   # float32 layers
+  reference.set_weights(model.get_weights())
+  batch = _batch(ckpt)
+  expected = reference.predict_spans(batch)['no_answer_prob'].numpy()
+  mixed = model.predict_spans(batch)['no_answer_prob'].numpy()
+  with serving_export.serving_precision(model, 'float32', None):   # how the float32 signature is traced
+    served = model.predict_spans(batch)['no_answer_prob'].numpy()
+  np.testing.assert_allclose(served, expected, atol=1e-5)
+  assert not np.allclose(mixed, expected, atol=1e-5)   # bfloat16 compute: it does differ

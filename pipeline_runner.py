@@ -67,14 +67,16 @@ def main(argv=None):
     print('Wrote', runners.compile_kfp(config, args.output, args.enrich_only, args.model))
     return 0
   started = time.time()
-  if args.enrich_only:
-    try:
+  try:
+    if args.enrich_only:
       outputs = runners.run_enrichment(config, args.model, args.verbose)
-    except LookupError as error:
-      print(f'error: {error}', file=sys.stderr)
-      return 1
-  else:
-    outputs = runners.run_local(config, args.verbose)
+    else:
+      outputs = runners.run_local(config, args.verbose)
+  except (ValueError, LookupError, OSError) as error:   # bad input names itself; a traceback does not help
+    if args.verbose:
+      raise
+    print(f'error: {error}\n(--verbose shows where it was raised)', file=sys.stderr)
+    return 1
   return console.print_outcome(outputs, time.time() - started)
 
 

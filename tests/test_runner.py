@@ -162,3 +162,16 @@ def test_transform_and_trainer_get_their_sections_of_the_config():
   assert configs.section_from_dict(configs.TrainingConfig, trainer['training']).warmup_fraction == 0.2
   assert trainer['seed'] == 3 and trainer['model'] == transform['model']
   assert transform['model']['checkpoint']   # the packaged checkpoint, resolved to a path
+
+
+def test_bad_input_is_one_clear_line_and_exit_code_1(tmp_path, capsys, monkeypatch):
+  from pipelines import console
+  monkeypatch.setattr(console, 'quiet_native_logs', lambda verbose: None)   # keep pytest's stderr
+  code = pipeline_runner.main([
+      '--local', '--enrich-only', '--model', str(tmp_path / 'model'),
+      '--catalog', str(tmp_path / 'nothing' / '*.parquet'), '--pipeline-root', str(tmp_path / 'root'),
+      '--metadata-path', str(tmp_path / 'metadata.sqlite')])
+  err = capsys.readouterr().err
+  assert code == 1
+  assert f"error: no catalog files match {tmp_path / 'nothing' / '*.parquet'}" in err
+  assert 'Traceback' not in err

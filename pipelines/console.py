@@ -41,16 +41,19 @@ def quiet_native_logs(verbose: bool):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')   # what TF does read, it reads here
   os.environ.setdefault('GRPC_VERBOSITY', 'ERROR')
   sys.stderr.flush()
-  noise_filter = subprocess.Popen([sys.executable, '-c', _FILTER, NATIVE_NOISE],
-                                  stdin=subprocess.PIPE, stdout=os.dup(2))
   real_stderr = os.dup(2)
+  noise_filter = subprocess.Popen([sys.executable, '-c', _FILTER, NATIVE_NOISE],
+                                  stdin=subprocess.PIPE, stdout=real_stderr)
   os.dup2(noise_filter.stdin.fileno(), 2)
   noise_filter.stdin.close()   # fd 2 now holds the pipe; the filter ends when every holder has
 
   def restore():
     sys.stderr.flush()
     os.dup2(real_stderr, 2)    # closes our end of the pipe: the filter drains and exits
-    noise_filter.wait(timeout=10)
+    try:
+      noise_filter.wait(timeout=10)
+    except subprocess.TimeoutExpired:   # a child still holds the pipe: leave the filter to it
+      pass
   atexit.register(restore)
 
 

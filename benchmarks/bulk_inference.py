@@ -116,7 +116,7 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
   components the training pipeline runs, with the pipeline's default Beam args), timed
   per step from the run's own step lines; returns counts and seconds."""
   import logging
-  from pipelines import configs, runners
+  from pipelines import configs, console, runners
   config = configs.with_overrides(configs.PipelineConfig(
       pipeline_root=os.path.join(work, 'pipeline_root'), metadata_path=os.path.join(work, 'metadata.sqlite')), {
       'data.catalog': os.path.join(catalog_folder, '*.parquet'), 'data.attributes': tuple(attributes),
@@ -126,7 +126,7 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
 
   class StepTimes(logging.Handler):
     def emit(self, record):
-      if record.msg == 'Component %s is finished.':
+      if record.msg == console.STEP_FINISHED:
         finished[record.args[0]] = time.perf_counter()
 
   started = time.perf_counter()

@@ -88,9 +88,10 @@ def run_fn(fn_args):
   fixed_length = model_settings.max_seq_length if training.tpu is not None else None
   batch_size = training.batch_size * strategy.num_replicas_in_sync
 
-  for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
-    log.debug('span alignment of the %s split: %s', name,
-              training_data.span_status_counts(files, fn_args.data_accessor, tft_output))
+  if log.isEnabledFor(logging.DEBUG):   # a pass over both splits: only when someone reads it
+    for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
+      log.debug('span alignment of the %s split: %s', name,
+                training_data.span_status_counts(files, fn_args.data_accessor, tft_output))
   train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
                                           batch_size, True, fixed_length, training.dev_fraction)
   evaluation = training_data.trainable_dataset(fn_args.eval_files, fn_args.data_accessor, tft_output,

@@ -31,29 +31,19 @@ def code_fingerprint() -> str:
   return digest.hexdigest()[:16]
 
 
-def input_fingerprint(pattern: str) -> str:
-  """Names, sizes and modification times of the files a pattern matches (local or gs://).
-  TFX's cache keys a step by its parameters: without this, a file replaced under the same
-  pattern (tonight's catalog) would be served last night's cached output."""
-  import tensorflow as tf
-  digest = hashlib.sha256()
-  for path in sorted(tf.io.gfile.glob(pattern)):
-    stat = tf.io.gfile.stat(path)
-    digest.update(f'{path}\0{stat.length}\0{stat.mtime_nsec}\n'.encode())
-  return digest.hexdigest()[:16]
-
-
 def catalog_steps(config: configs.PipelineConfig, model, blessing=None, evaluation=None,
-                  fingerprint_inputs=False):
+                  catalog_fingerprint=''):
   """The catalog's steps, given a model channel and its blessing (None: a model blessed
   before): questions for every missing target attribute, bulk inference, and the enriched
-  Parquet with its report. The training pipeline and the enrichment pipeline share them."""
+  Parquet with its report. The training pipeline and the enrichment pipeline share them.
+  catalog_fingerprint: of the catalog files as the run starts (runners.input_fingerprint);
+  it keys question generation's cache, so a catalog replaced in place is read again."""
   attributes = ','.join(config.attributes())
   catalog = CatalogQuestionGen(
       catalog_pattern=config.data.catalog, target_attributes=attributes,
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
-      input_fingerprint=input_fingerprint(config.data.catalog) if fingerprint_inputs else '')
+      input_fingerprint=catalog_fingerprint)
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
       precision=config.inference.precision, batch_size=config.inference.batch_size,
@@ -76,7 +66,7 @@ def latest_blessed_model():
 
 def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir=None,
                                metadata_connection_config=None,
-                               fingerprint_inputs=False) -> tfx.dsl.Pipeline:
+                               catalog_fingerprint='') -> tfx.dsl.Pipeline:
   """The catalog's steps alone, without training or gate: with the newest blessed model
   of the training pipeline (it has the same name, so it reads the same ML Metadata
   context), or with the model in model_dir (a pushed model's folder, trusted as given)."""
@@ -89,16 +79,15 @@ def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir=None,
     model, blessing = source.outputs['model'], source.outputs['model_blessing']
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,
-      components=[source, *catalog_steps(config, model, blessing, fingerprint_inputs=fingerprint_inputs)],
+      components=[source, *catalog_steps(config, model, blessing, catalog_fingerprint=catalog_fingerprint)],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam_args)
 
 
 def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=None,
-                    fingerprint_inputs=False) -> tfx.dsl.Pipeline:
-  """fingerprint_inputs: key the ingest steps' cache by the input files as they are now
-  (a run built and started at once, as LocalDagRunner's; a compiled spec would freeze
-  them: docs/deployment.md)."""
+                    triples_fingerprint='', catalog_fingerprint='') -> tfx.dsl.Pipeline:
+  """*_fingerprint: of the input files as the run starts, keying the ingest steps' cache
+  (runners.input_fingerprint; a compiled spec has none: docs/deployment.md)."""
   # The packaged checkpoint is resolved here, so every step (and the cache) sees its path.
   from model.checkpoint import default_checkpoint_dir
   model_settings = dataclasses.replace(
@@ -109,7 +98,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       triples_pattern=config.data.triples, split_rule=config.split.rule, seed=config.seed,
       eval_percent=config.split.eval_percent, held_out_attributes=','.join(config.split.held_out),
       dedupe=int(config.data.dedupe_triples),
-      input_fingerprint=input_fingerprint(config.data.triples) if fingerprint_inputs else '')
+      input_fingerprint=triples_fingerprint)
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(
@@ -139,7 +128,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)))
   catalog = catalog_steps(config, trainer.outputs['model'], evaluator.outputs['blessing'],
-                          evaluator.outputs['evaluation'], fingerprint_inputs)
+                          evaluator.outputs['evaluation'], catalog_fingerprint)
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,

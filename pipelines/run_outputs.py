@@ -2,7 +2,6 @@
 folders: the executions of the newest pipeline run (cached ones included, which point at
 the artifacts they reused) name the exact artifacts, local or gs://, read with tf.io.gfile."""
 import dataclasses
-import json
 import os
 from typing import Dict, List, Optional
 
@@ -10,7 +9,7 @@ import tensorflow as tf
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components.catalog_writer import REPORT_FILE, SUMMARY_FILE
+from components.catalog_writer import REPORT_FILE, SUMMARY_FILE, read_summary
 
 
 @dataclasses.dataclass
@@ -33,10 +32,11 @@ def _newest_run_outputs(store, pipeline_name: str) -> Dict[str, Dict[str, List[s
   if newest is None:
     return {}
   executions = store.get_executions_by_context(newest.id)
+  node_type = store.get_context_type('node').id
   node_of = {}
   for execution in executions:
     for context in store.get_contexts_by_execution(execution.id):
-      if store.get_context_types_by_id([context.type_id])[0].name == 'node':
+      if context.type_id == node_type:
         node_of[execution.id] = context.name.split('.', 1)[-1]   # '<pipeline>.<component id>'
   events = store.get_events_by_execution_ids([e.id for e in executions])
   outputs = [e for e in events if e.type in (metadata_store_pb2.Event.OUTPUT,
@@ -75,8 +75,7 @@ def newest_run(metadata_path: str, pipeline_name: str) -> RunOutputs:
   summary = report = None
   for uri in outputs.get('CatalogWriter', {}).get('enriched_catalog', []):
     if tf.io.gfile.exists(os.path.join(uri, SUMMARY_FILE)):
-      with tf.io.gfile.GFile(os.path.join(uri, SUMMARY_FILE)) as f:
-        summary = json.load(f)
+      summary = read_summary(uri)
     if tf.io.gfile.exists(os.path.join(uri, REPORT_FILE)):
       report = os.path.join(uri, REPORT_FILE)
   anomalies = {}

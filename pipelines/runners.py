@@ -1,5 +1,6 @@
 """Running the pipeline: now, on this machine (LocalDagRunner, ML Metadata in SQLite), or
 compiled into a KFP v2 spec that Vertex AI Pipelines and Kubeflow Pipelines both run."""
+import hashlib
 import math
 import os
 
@@ -18,11 +19,25 @@ def with_train_steps(config: configs.PipelineConfig) -> configs.PipelineConfig:
   return configs.with_overrides(config, {'training.train_steps': steps})
 
 
+def input_fingerprint(pattern: str) -> str:
+  """Names, sizes and modification times of the files a pattern matches (local or gs://).
+  TFX's cache keys a step by its parameters: without this, a file replaced under the same
+  pattern (tonight's catalog) would be served last night's cached output."""
+  import tensorflow as tf
+  digest = hashlib.sha256()
+  for path in sorted(tf.io.gfile.glob(pattern)):
+    stat = tf.io.gfile.stat(path)
+    digest.update(f'{path}\0{stat.length}\0{stat.mtime_nsec}\n'.encode())
+  return digest.hexdigest()[:16]
+
+
 def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outputs.RunOutputs:
   """Runs every step here and returns what the run wrote (summary, anomalies, report)."""
   from pipelines.pipeline import create_pipeline
   config = with_train_steps(config)
-  return _run_here(config, lambda metadata: create_pipeline(config, metadata, fingerprint_inputs=True),
+  fingerprints = {'triples_fingerprint': input_fingerprint(config.data.triples),
+                  'catalog_fingerprint': input_fingerprint(config.data.catalog)}
+  return _run_here(config, lambda metadata: create_pipeline(config, metadata, **fingerprints),
                    config.name, verbose)
 
 
@@ -34,8 +49,9 @@ def run_enrichment(config: configs.PipelineConfig, model_dir=None,
   if not model_dir and not run_outputs.has_blessed_model(config.metadata_path, config.name):
     raise LookupError(f'no blessed model in {config.metadata_path} for pipeline {config.name!r}: '
                       'run the training pipeline first, or pass --model DIR')
+  catalog = input_fingerprint(config.data.catalog)
   return _run_here(config, lambda metadata: create_enrichment_pipeline(
-      config, model_dir, metadata, fingerprint_inputs=True), config.name, verbose)
+      config, model_dir, metadata, catalog_fingerprint=catalog), config.name, verbose)
 
 
 def _run_here(config, make_pipeline, pipeline_name, verbose):

@@ -175,16 +175,20 @@ def run_theirs(questions_file, checkpoint_dir, batch_size):
 
 
 def mean_tokens(checkpoint, titles, attributes, max_seq_length=128):
-  """Mean sequence length of the questions ([CLS] title [SEP] attribute [SEP])."""
+  """Mean sequence length of the questions' windows ([CLS] title [SEP] attribute [SEP])."""
   import tensorflow as tf
   from components import preprocessing
+  from model import windows
   from pipelines import configs
+  settings = configs.ModelConfig(max_seq_length=max_seq_length)
+  layout = windows.Layout(max_seq_length, settings.window_overlap, checkpoint.special_ids['cls'],
+                          checkpoint.special_ids['sep'])
   lengths = []
   for attribute in attributes:
-    token_ids, _, _, _ = preprocessing.encode_questions(
-        tf.constant(titles), tf.constant([attribute] * len(titles)), checkpoint, max_seq_length,
-        configs.ModelConfig().max_attribute_tokens)
-    lengths.extend(token_ids.row_lengths().numpy())
+    title_ids, attribute_ids, _, _ = preprocessing.tokenize_questions(
+        tf.constant(titles), tf.constant([attribute] * len(titles)), checkpoint,
+        settings.max_attribute_tokens)
+    lengths.extend(windows.split(title_ids, attribute_ids, layout).token_ids.row_lengths().numpy())
   return float(np.mean(lengths))
 
 

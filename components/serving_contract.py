@@ -13,10 +13,12 @@ products on oneDNN (model/int8_serving.py; x86 CPUs only).
 PRECISIONS = ('float32', 'bfloat16', 'int8')
 
 # value: the extracted text ('' for no value); span_text: the best span even when "no
-# value" wins (for threshold sweeps); begin/end: token positions; span_prob,
-# no_answer_prob; attribute_seen: trained on that attribute; confidence.
+# value" wins (for threshold sweeps); begin/end: the span's first and last title token;
+# span_prob, no_answer_prob; attribute_seen: trained on that attribute; confidence;
+# windows: how many windows of the title were read (model/windows.py; 1 unless the title
+# is longer than one sequence).
 OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'attribute_seen',
-           'confidence')
+           'confidence', 'windows')
 
 # Written by the Trainer beside the weights: the dev sweep and the chosen value threshold.
 TUNING_FILE = 'value_threshold.json'

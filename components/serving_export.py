@@ -10,8 +10,8 @@ import keras
 import tensorflow as tf
 
 from components import preprocessing as p
-from components.serving_contract import PRECISIONS, signature_names
-from components.training_data import model_inputs
+from components.serving_contract import OUTPUTS, PRECISIONS, signature_names
+from components.training_data import question_tokens
 from model import int8_serving
 
 
@@ -47,20 +47,17 @@ def export_serving_model(model, tft_output, export_dir):
   def predict(title, attribute):
     transformed = tft_layer({p.TITLE: tf.reshape(title, [-1, 1]),
                              p.ATTRIBUTE: tf.reshape(attribute, [-1, 1])})
-    inputs = model_inputs(transformed)
-    spans = model.predict_spans(inputs)
-    starts = tf.sparse.to_dense(transformed[p.TITLE_TOKEN_STARTS], default_value=0)
-    ends = tf.sparse.to_dense(transformed[p.TITLE_TOKEN_ENDS], default_value=0)
-    # Sequence position i holds title token i - 1 ([CLS] first).
-    first = tf.gather(starts, tf.maximum(spans['begin'] - 1, 0), batch_dims=1)
-    last = tf.gather(ends, tf.maximum(spans['end'] - 1, 0), batch_dims=1)
+    answers = model.predict_questions(*question_tokens(transformed))   # a long title: windows
+    # One padding column, so that gathering token 0 of an empty title reads 0.
+    starts = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_STARTS]), [[0, 0], [0, 1]])
+    ends = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_ENDS]), [[0, 0], [0, 1]])
+    first = tf.gather(starts, answers['begin'], batch_dims=1)
+    last = tf.gather(ends, answers['end'], batch_dims=1)
     text = tf.strings.substr(tf.reshape(title, [-1]), tf.cast(first, tf.int32),
                              tf.cast(last - first, tf.int32))
-    return {'value': tf.where(spans['has_value'], text, ''),
+    return {'value': tf.where(answers['has_value'], text, ''),
             'span_text': text,   # the best span even when "no value" wins: for threshold sweeps
-            'begin': spans['begin'], 'end': spans['end'], 'span_prob': spans['span_prob'],
-            'no_answer_prob': spans['no_answer_prob'], 'attribute_seen': spans['attribute_seen'],
-            'confidence': spans['confidence']}
+            **{k: answers[k] for k in OUTPUTS if k not in ('value', 'span_text')}}
 
   def serve_examples(examples):
     raw = tf.io.parse_example(examples, raw_spec)

@@ -58,7 +58,8 @@ def model_config(model: configs.ModelConfig, training: configs.TrainingConfig) -
   return aveqa.AveqaConfig(
       alpha=model.alpha, beta=model.beta, temperature=model.temperature, mask_rate=model.mask_rate,
       dropout=model.dropout, top_k_begins=model.top_k_begins,
-      max_answer_tokens=model.max_answer_tokens, value_threshold=training.value_threshold)
+      max_answer_tokens=model.max_answer_tokens, value_threshold=training.value_threshold,
+      max_seq_length=model.max_seq_length, window_overlap=model.window_overlap)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -92,17 +93,18 @@ def run_fn(fn_args):
     for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
       log.debug('span alignment of the %s split: %s', name,
                 training_data.span_status_counts(files, fn_args.data_accessor, tft_output))
-  train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
-                                          batch_size, True, fixed_length, training.dev_fraction)
-  evaluation = training_data.trainable_dataset(fn_args.eval_files, fn_args.data_accessor, tft_output,
-                                               batch_size, False, fixed_length)
-
   checkpoint = read_checkpoint(model_settings.checkpoint)
   steps = training.train_steps   # TFX's TrainArgs cannot say 0 (it reads as "not set")
   with strategy.scope():
     model = aveqa.build_model(checkpoint, model_config(model_settings, training))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps)))
   log.debug('\n'.join(aveqa.summary_lines(model)))
+  # Batches of windows (model/windows.py): a long title is read in overlapping windows.
+  train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
+                                          model.layout, batch_size, True, fixed_length,
+                                          training.dev_fraction)
+  evaluation = training_data.trainable_dataset(fn_args.eval_files, fn_args.data_accessor, tft_output,
+                                               model.layout, batch_size, False, fixed_length)
 
   log_dir = os.path.join(fn_args.model_run_dir, 'logs')
   callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50),

@@ -1,39 +1,46 @@
-"""The Trainer's input pipeline: Transform's output -> dense model inputs.
+"""The Trainer's input pipeline: Transform's output -> windows -> model inputs.
 
-Only trainable examples (a value aligned to a span, or "no value") are trained on; a
-slice of the train split, chosen by a hash of each question's tokens, is held out as the
-dev slice on which the value threshold is tuned (components/value_tuning.py).
+Transform gives each question's title and attribute tokens whole; here they become the
+model's sequences, one per window of the title (model/windows.py: one window for nearly
+every title), each with its own span labels. Only trainable questions (a value aligned to
+a span, or "no value") are trained on; a slice of the train split, chosen by a hash of each
+question's tokens, is held out as the dev slice on which the value threshold is tuned
+(components/value_tuning.py).
 """
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
 from components import preprocessing as p
+from model import windows
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
 
 
-def model_inputs(features, fixed_length=None):
-  """Dense model inputs from Transform's sparse outputs, padded to the batch's longest
-  row (dynamic padding), or to fixed_length where shapes must be static (TPU)."""
-  def dense(sparse):
-    if fixed_length:
-      sparse = tf.sparse.reset_shape(sparse, [tf.shape(sparse, out_type=tf.int64)[0], fixed_length])
-    return tf.cast(tf.sparse.to_dense(sparse), tf.int32)
-  token_ids = features[p.TOKEN_IDS]
-  inputs = {'token_ids': dense(token_ids), 'segment_ids': dense(features[p.SEGMENT_IDS]),
-            'padding_mask': dense(tf.sparse.map_values(tf.ones_like, token_ids))}
-  for label in (p.BEGIN, p.END, p.HAS_ANSWER):
-    if label in features:
-      inputs[label] = tf.reshape(tf.cast(features[label], tf.int32), [-1])
+def question_tokens(features):
+  """Title and attribute token ids, ragged [B, (T)], from Transform's sparse outputs."""
+  return (tf.RaggedTensor.from_sparse(features[p.TITLE_TOKEN_IDS]),
+          tf.RaggedTensor.from_sparse(features[p.ATTRIBUTE_TOKEN_IDS]))
+
+
+def training_windows(features, layout: windows.Layout, fixed_length=None):
+  """Model inputs and span labels [N, T] of every window of a batch of questions."""
+  question_windows = windows.split(*question_tokens(features), layout)
+  inputs = windows.model_inputs(question_windows, fixed_length)
+  labels = windows.span_labels(
+      question_windows, tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]),
+      tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]),
+      tf.equal(tf.reshape(features[p.SPAN_STATUS], [-1]), p.ALIGNED))
+  inputs.update({k: tf.cast(v, tf.int32) for k, v in labels.items()})
   return inputs
 
 
 def in_dev(features, dev_fraction):
-  """Whether an example belongs to the dev slice: a hash of its token ids, so the same
+  """Whether a question belongs to the dev slice: a hash of its token ids, so the same
   question always lands on the same side whatever the file order."""
-  ids = features[p.TOKEN_IDS]
-  ids = ids.values if isinstance(ids, tf.SparseTensor) else tf.reshape(ids, [-1])
-  key = tf.strings.reduce_join(tf.strings.as_string(ids), separator=' ')
+  def joined(ids):
+    ids = ids.values if isinstance(ids, tf.SparseTensor) else tf.reshape(ids, [-1])
+    return tf.strings.reduce_join(tf.strings.as_string(ids), separator=' ')
+  key = joined(features[p.TITLE_TOKEN_IDS]) + '|' + joined(features[p.ATTRIBUTE_TOKEN_IDS])
   return tf.strings.to_hash_bucket_fast(key, 10000) < int(round(dev_fraction * 10000))
 
 
@@ -44,22 +51,26 @@ def transformed_examples(files, data_accessor, tft_output, batch_size, repeat):
       tft_output.transformed_metadata.schema).unbatch()
 
 
-def trainable_dataset(files, data_accessor, tft_output, batch_size, repeat, fixed_length=None, dev_fraction=0.0):
-  """Trainable examples (aligned or NULL) outside the dev slice, dynamically padded."""
+def trainable_dataset(files, data_accessor, tft_output, layout: windows.Layout, batch_size, repeat,
+                      fixed_length=None, dev_fraction=0.0):
+  """Windows of the trainable questions (aligned or NULL) outside the dev slice, in batches
+  of batch_size windows, dynamically padded (or to fixed_length)."""
   trainable = transformed_examples(files, data_accessor, tft_output, batch_size, repeat).filter(
       lambda f: tf.reduce_any(tf.equal(tf.reshape(f[p.SPAN_STATUS], []), TRAINABLE_STATUSES)))
   if dev_fraction > 0:
     trainable = trainable.filter(lambda f: ~in_dev(f, dev_fraction))
-  return (trainable.batch(batch_size, drop_remainder=fixed_length is not None)
-          .map(lambda f: model_inputs(f, fixed_length)).prefetch(tf.data.AUTOTUNE))
+  window_examples = trainable.batch(batch_size).map(
+      lambda f: training_windows(f, layout, fixed_length)).unbatch()
+  batches = (window_examples.batch(batch_size, drop_remainder=True) if fixed_length
+             else window_examples.padded_batch(batch_size))
+  return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
-  """The dev slice with every span status: values the title does not hold count, as on eval."""
-  dev = transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
-      lambda f: in_dev(f, dev_fraction))
-  return dev.batch(batch_size).map(
-      lambda f: (model_inputs(f), tf.reshape(f[p.SPAN_STATUS], [-1])))
+  """Batches of the dev slice's questions (Transform's features) with every span status:
+  values the title does not hold count, as on eval."""
+  return transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
+      lambda f: in_dev(f, dev_fraction)).batch(batch_size)
 
 
 def span_status_counts(files, data_accessor, tft_output):

@@ -15,20 +15,21 @@ log = logging.getLogger(__name__)
 
 
 def tune_value_threshold(model, dev):
-  """Sets model.config.value_threshold to the dev slice's exact-match optimum.
-  Returns the sweep (threshold, counts, F1 per row) and the chosen threshold."""
-  predict = tf.function(model.predict_spans, reduce_retracing=True)
+  """Sets model.config.value_threshold to the dev slice's exact-match optimum, on whole
+  questions (every window of a long title read). Returns the sweep (threshold, counts, F1
+  per row) and the chosen threshold."""
+  predict = tf.function(model.predict_questions, reduce_retracing=True)
   probs, predicted, gold, has_value = [], [], [], []
-  for inputs, status in dev:
-    spans = predict({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')})
+  for features in dev:
+    answers = predict(*training_data.question_tokens(features))
     probs.extend(value_threshold.decision_score(
-        value_threshold.value_probability(spans['span_prob'], spans['no_answer_prob']),
-        spans['no_answer_prob'], spans['attribute_seen']).numpy())
-    predicted.extend(zip(spans['begin'].numpy(), spans['end'].numpy()))
-    status = status.numpy()
-    # A gold value the title does not hold (or that was cut off) cannot be matched.
+        answers['value_prob'], answers['no_answer_prob'], answers['attribute_seen']).numpy())
+    predicted.extend(zip(answers['begin'].numpy(), answers['end'].numpy()))
+    status = tf.reshape(features[p.SPAN_STATUS], [-1]).numpy()
+    # A gold value the title does not hold (or too long to train on) cannot be matched.
     gold.extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
-        inputs[p.BEGIN].numpy(), inputs[p.END].numpy(), status))
+        tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]).numpy(),
+        tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]).numpy(), status))
     has_value.extend(status != p.NULL)
   rows = value_threshold.sweep(probs, predicted, gold, has_value)
   chosen = value_threshold.best_threshold(rows, model.config.value_threshold)
@@ -50,7 +51,7 @@ def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, 
   slice was held out and tuning_dir is given, takes the value threshold that is best
   there (written to tuning_dir/TUNING_FILE). Returns that tuning, or None."""
   model.remember_attributes(trained_attribute_keys(model, training_data.trainable_dataset(
-      train_files, data_accessor, tft_output, batch_size, False, None, dev_fraction)))
+      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction)))
   log.info('%d attributes trained on; any other is decided by the no-answer head alone',
            model.seen_attributes.size().numpy())
   if dev_fraction <= 0 or tuning_dir is None:

@@ -31,7 +31,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from model import decoding, value_threshold
+from model import decoding, value_threshold, windows
 
 
 @dataclasses.dataclass
@@ -45,6 +45,8 @@ class AveqaConfig:
   top_k_begins: int               # begin candidates searched at inference
   max_answer_tokens: int
   value_threshold: float          # a value is returned when p(value) reaches it
+  max_seq_length: int             # tokens per window (model/windows.py)
+  window_overlap: int             # title tokens shared by consecutive windows
 
 
 class VocabularyProjection(keras.layers.Layer):
@@ -197,7 +199,22 @@ class AveqaModel(keras.Model):
                   >= self.config.value_threshold) & tf.reduce_any(context, -1))
     confidence = tf.where(has_value, value_prob, no_answer_prob)
     return {'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
-            'attribute_seen': seen, 'has_value': has_value, 'confidence': confidence}
+            'value_prob': value_prob, 'attribute_seen': seen, 'has_value': has_value,
+            'confidence': confidence}
+
+  @property
+  def layout(self) -> windows.Layout:
+    return windows.Layout(self.config.max_seq_length, self.config.window_overlap,
+                          self.special_ids['cls'], self.special_ids['sep'])
+
+  def predict_questions(self, title_ids, attribute_ids):
+    """predict_spans for whole questions, however long their titles: each title is read
+    in overlapping windows and the best window answers (model/windows.py). Takes title and
+    attribute token ids [B, (L)], [B, (A)]; begin/end are title token indices; 'windows'
+    says how many windows each question took."""
+    question_windows = windows.split(title_ids, attribute_ids, self.layout)
+    spans = self.predict_spans(windows.model_inputs(question_windows))
+    return windows.question_answers(question_windows, spans)
 
   # ---- training --------------------------------------------------------------------
   def mask_tokens(self, inputs):

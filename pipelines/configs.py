@@ -67,7 +67,8 @@ class ModelConfig:
   checkpoint: Optional[str] = setting(None, 'BERT checkpoint dir (config.json, vocab.txt, '
                                       'model.safetensors); default: $AVEQA_CHECKPOINT or the packaged '
                                       'MiniLM-L6')
-  max_seq_length: int = setting(128, 'tokens per question: [CLS] title [SEP] attribute [SEP]')
+  max_seq_length: int = setting(128, 'tokens per sequence: [CLS] title or a window of it [SEP] '
+                                'attribute [SEP]')
   max_attribute_tokens: int = setting(16, 'tokens of the attribute name kept')
   alpha: float = setting(0.5, 'weight of the distilled MLM loss (0 = off)')
   beta: float = setting(0.5, 'weight of the no-answer loss (0 = off)')
@@ -76,6 +77,19 @@ class ModelConfig:
   dropout: float = setting(0.1, 'dropout of the encoder')
   top_k_begins: int = setting(5, 'begin candidates searched when decoding a span')
   max_answer_tokens: int = setting(16, 'longest value, in tokens')
+  window_overlap: int = setting(16, 'title tokens shared by consecutive windows over a title too '
+                                    'long for one sequence: a value of up to this + 1 tokens lies '
+                                    'whole in some window')
+
+  def __post_init__(self):
+    # Each window must move on by at least one title token, even beside the longest attribute.
+    room = self.max_seq_length - 3 - self.max_attribute_tokens
+    if room < 1:
+      raise ValueError(f'max_seq_length {self.max_seq_length} leaves no room for the title beside '
+                       f'{self.max_attribute_tokens} attribute tokens and 3 special tokens')
+    if not 0 <= self.window_overlap < room:
+      raise ValueError(f'window_overlap must be in [0, {room}) for max_seq_length {self.max_seq_length} '
+                       f'and max_attribute_tokens {self.max_attribute_tokens}, got {self.window_overlap}')
 
 
 @dataclasses.dataclass

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model import aveqa
+from model import aveqa, windows
 from model.checkpoint import read_checkpoint
 from tests.model_settings import aveqa_config
 
@@ -273,3 +273,29 @@ def test_mixed_bfloat16_training_with_every_loss_is_finite_and_serves_float32(ck
     served = model.predict_spans(batch)['no_answer_prob'].numpy()
   np.testing.assert_allclose(served, expected, atol=1e-5)
   assert not np.allclose(mixed, expected, atol=1e-5)   # bfloat16 compute: it does differ
+
+
+def test_a_question_is_answered_by_its_best_window(ckpt):
+  """predict_questions: a title that fits answers as predict_spans on its one sequence; a long
+  one is read in windows, and its answer is the best window's, in title token indices."""
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, max_seq_length=12, window_overlap=2,
+                                               max_attribute_tokens=2))
+  rng = np.random.default_rng(1)
+  vocab = ckpt.config['vocab_size']
+  short, long = rng.integers(200, vocab, 5).tolist(), rng.integers(200, vocab, 20).tolist()
+  attribute = [[150, 151], [150, 151]]
+  answers = model.predict_questions(tf.ragged.constant([short, long], tf.int64),
+                                    tf.ragged.constant(attribute, tf.int64))
+  assert answers['windows'].numpy().tolist() == [1, 4]   # 7 title tokens a window, steps of 5
+
+  question_windows = windows.split(tf.ragged.constant([short, long], tf.int64),
+                                   tf.ragged.constant(attribute, tf.int64), model.layout)
+  per_window = model.predict_spans(windows.model_inputs(question_windows))
+  assert answers['begin'].numpy()[0] == per_window['begin'].numpy()[0] - 1
+  rank = per_window['has_value'].numpy()[1:] * 2.0 + per_window['value_prob'].numpy()[1:]
+  best = 1 + int(np.argmax(rank))
+  first_token = question_windows.first_token.numpy()[best]
+  assert answers['begin'].numpy()[1] == per_window['begin'].numpy()[best] - 1 + first_token
+  assert answers['end'].numpy()[1] == per_window['end'].numpy()[best] - 1 + first_token
+  for key in ('span_prob', 'no_answer_prob', 'confidence', 'has_value'):
+    assert answers[key].numpy().tolist() == [per_window[key].numpy()[0], per_window[key].numpy()[best]]

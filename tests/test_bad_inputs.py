@@ -14,8 +14,9 @@ catalog file at a time: their schemas differ on purpose), write it out:
 
     .venv/bin/python -m tests.test_bad_inputs /tmp/bad_inputs
 
-Long text past the model's maximum length (overlapping windows) is issue 19 item 3;
-here a long title or description is only checked to come through ingest whole.
+A long title or description is checked here to come through ingest whole; that the
+model then reads all of it, in overlapping windows, is tested in tests/test_windows.py,
+test_preprocessing.py, test_aveqa_model.py and test_pipeline_e2e.py.
 """
 import glob
 import json

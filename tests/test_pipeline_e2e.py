@@ -165,6 +165,28 @@ def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(pus
   assert not np.array_equal(reduced['no_answer_prob'], full['no_answer_prob'])   # it did compute so
 
 
+def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpoint_dir):
+  """Issue 19 item 3: nothing past max_seq_length goes unread. The served model reads a long
+  title in windows and answers with a span of the whole title, in the title's own bytes."""
+  import tensorflow as tf
+  from components import inference, preprocessing
+  from model.checkpoint import read_checkpoint
+  model = inference.load(pushed_model)
+  title = ' '.join(['Trailwise Running Shoes Mesh Sole'] * 40) + ' Black Leather'   # 7,000+ characters
+  titles, attributes = [title, 'Trailwise Running Shoes Black'], ['Color', 'Color']
+  out = inference.predict(model, titles, attributes, batch_size=64, precision='float32')
+  tokens = len(title.split())
+  assert out['windows'].tolist()[1] == 1 and out['windows'][0] >= tokens // 48   # 48: the e2e max_seq_length
+  _, _, starts, ends = preprocessing.tokenize_questions(
+      tf.constant(titles), tf.constant(attributes), read_checkpoint(tiny_checkpoint_dir), 16)
+  for i, text in enumerate(titles):
+    begin, end = int(out['begin'][i]), int(out['end'][i])
+    assert 0 <= begin <= end < len(starts[i])
+    span = text.encode()[int(starts[i][begin]):int(ends[i][end])].decode()
+    assert out['span_text'][i] == span and span
+  assert out['value'][0] in ('', out['span_text'][0])
+
+
 def test_the_catalog_step_serves_the_int8_signature(pushed_model, run_dir, tiny_checkpoint_dir):
   from components import inference
   # Same pipeline root: only the gate and the catalog steps run again, in int8.

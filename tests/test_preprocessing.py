@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 import tensorflow as tf
 
 from components import preprocessing as p
 from components.span_alignment import find_value_span
+from model import windows
 from model.checkpoint import read_checkpoint
 from pipelines import configs
 
@@ -25,18 +27,24 @@ def _run(ckpt, rows, max_seq_length=128, **model_settings):
 
 
 def _answer_text(title, out, row):
-  b, e = out[p.BEGIN][row], out[p.END][row]
-  start, end = out[p.TITLE_TOKEN_STARTS][row][b - 1], out[p.TITLE_TOKEN_ENDS][row][e - 1]
+  first, last = out[p.VALUE_FIRST_TOKEN][row], out[p.VALUE_LAST_TOKEN][row]
+  start, end = out[p.TITLE_TOKEN_STARTS][row][first], out[p.TITLE_TOKEN_ENDS][row][last]
   return title.encode()[start:end].decode()
+
+
+def _windows(ckpt, out, max_seq_length, overlap):
+  """The model's sequences for Transform's outputs (model/windows.py)."""
+  ragged = lambda k: tf.RaggedTensor.from_tensor(tf.constant(out[k]), padding=0)
+  layout = windows.Layout(max_seq_length, overlap, ckpt.special_ids['cls'], ckpt.special_ids['sep'])
+  return windows.split(ragged(p.TITLE_TOKEN_IDS), ragged(p.ATTRIBUTE_TOKEN_IDS), layout)
 
 
 def test_sequence_layout_context_first(ckpt):
   out = _run(ckpt, [('Black Running Shoes', 'Color', 'Black')])
-  ids = ckpt.special_ids
-  tokens = [ckpt.vocab[i] for i in out[p.TOKEN_IDS][0]]
+  w = _windows(ckpt, out, 128, 32)
+  tokens = [ckpt.vocab[i] for i in w.token_ids.to_list()[0]]
   assert tokens == ['[CLS]', 'black', 'running', 'shoes', '[SEP]', 'color', '[SEP]']
-  assert list(out[p.SEGMENT_IDS][0]) == [0, 0, 0, 0, 0, 1, 1]
-  assert out[p.TOKEN_IDS][0][0] == ids['cls']
+  assert w.segment_ids.to_list()[0] == [0, 0, 0, 0, 0, 1, 1]
 
 
 @pytest.mark.parametrize('title,value', [
@@ -50,32 +58,53 @@ def test_sequence_layout_context_first(ckpt):
 ])
 def test_spans_map_back_to_the_value(ckpt, title, value):
   out = _run(ckpt, [(title, 'Color', value)])
-  assert out[p.SPAN_STATUS][0] == p.ALIGNED and out[p.HAS_ANSWER][0] == 1
+  assert out[p.SPAN_STATUS][0] == p.ALIGNED
   assert _answer_text(title, out, 0).lower() == ' '.join(value.split()).lower() or \
       ' '.join(_answer_text(title, out, 0).split()).lower() == value.lower()
 
 
-def test_null_not_found_and_truncated(ckpt):
-  long_title = ' '.join(['shoes'] * 40) + ' black'
+def test_null_not_found_and_too_long(ckpt):
+  long_value = ' '.join(['shoes'] * 6)
   out = _run(ckpt, [('Red Cotton Shirt', 'Brand Name', 'NULL'),
                     ('Red Cotton Shirt', 'Material', 'Leather'),
-                    (long_title, 'Color', 'black')], max_seq_length=24)
-  assert list(out[p.SPAN_STATUS]) == [p.NULL, p.NOT_FOUND, p.TRUNCATED]
-  assert list(out[p.HAS_ANSWER]) == [0, 0, 0]
-  assert list(out[p.BEGIN]) == [0, 0, 0] and list(out[p.END]) == [0, 0, 0]
-  assert (out[p.TOKEN_IDS] != 0).sum(axis=1)[2] == 24
+                    (f'Trailwise {long_value} black', 'Style', long_value)],
+             max_seq_length=24, window_overlap=4)
+  assert list(out[p.SPAN_STATUS]) == [p.NULL, p.NOT_FOUND, p.TOO_LONG]
+  assert list(out[p.VALUE_FIRST_TOKEN]) == [-1, -1, -1] and list(out[p.VALUE_LAST_TOKEN]) == [-1, -1, -1]
 
 
-def test_attribute_is_capped_and_title_fills_the_rest(ckpt):
-  out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32)
-  segments = out[p.SEGMENT_IDS][0]
-  assert len(segments) == 32
-  assert (segments == 1).sum() == configs.ModelConfig().max_attribute_tokens + 1   # and their [SEP]
-  assert configs.ModelConfig().max_attribute_tokens == 16
+def test_a_title_longer_than_a_sequence_is_kept_whole_with_its_value(ckpt):
+  long_title = ' '.join(['shoes'] * 40) + ' black'
+  out = _run(ckpt, [(long_title, 'Color', 'black')], max_seq_length=24, window_overlap=4)
+  assert out[p.SPAN_STATUS][0] == p.ALIGNED
+  assert (out[p.VALUE_FIRST_TOKEN][0], out[p.VALUE_LAST_TOKEN][0]) == (40, 40)
+  assert (out[p.TITLE_TOKEN_IDS][0] != 0).sum() == 41
+  w = _windows(ckpt, out, 24, 4)
+  assert len(w.token_ids.to_list()) == 3 and all(len(t) <= 24 for t in w.token_ids.to_list())
+  labels = windows.span_labels(w, tf.constant(out[p.VALUE_FIRST_TOKEN]), tf.constant(out[p.VALUE_LAST_TOKEN]),
+                               tf.constant([True]))
+  assert labels['has_answer'].numpy().tolist() == [0, 0, 1]
+  last_window = w.token_ids.to_list()[2]
+  assert ckpt.vocab[last_window[labels['begin_position'].numpy()[2]]] == 'black'
+
+
+def test_the_attribute_is_capped(ckpt):
+  out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32,
+             window_overlap=4)
+  assert (out[p.ATTRIBUTE_TOKEN_IDS][0] != 0).sum() == configs.ModelConfig().max_attribute_tokens == 16
+  w = _windows(ckpt, out, 32, 4)
+  assert all(len(t) <= 32 and (np.array(s) == 1).sum() == 16 + 1   # the attribute and its [SEP]
+             for t, s in zip(w.token_ids.to_list(), w.segment_ids.to_list()))
 
 
 def test_the_attribute_cap_is_a_setting(ckpt):
   out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32,
-             max_attribute_tokens=5)
-  segments = out[p.SEGMENT_IDS][0]
-  assert len(segments) == 32 and (segments == 1).sum() == 5 + 1
+             max_attribute_tokens=5, window_overlap=4)
+  assert (out[p.ATTRIBUTE_TOKEN_IDS][0] != 0).sum() == 5
+
+
+@pytest.mark.parametrize('settings', [dict(max_seq_length=24), dict(window_overlap=-1),
+                                      dict(max_seq_length=20, max_attribute_tokens=17)])
+def test_a_window_that_cannot_move_on_is_refused(settings):
+  with pytest.raises(ValueError, match='window_overlap|no room'):
+    configs.ModelConfig(**settings)

@@ -18,13 +18,12 @@ import re
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.fs  # noqa: F401  (pa.fs)
-import pyarrow.parquet as pq
 import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+from components import parquet_files
 from components.artifacts import CatalogRows
 from components.span_alignment import has_letters_or_digits, without_control_characters
 
@@ -41,10 +40,7 @@ def parse_attributes(text: str):
 
 
 def _read_file_schema(path: str) -> pa.Schema:
-  if '://' in path:   # gs://: pyarrow reads just the footer through its own filesystem
-    filesystem, local = pa.fs.FileSystem.from_uri(path)
-    return pq.read_schema(local, filesystem=filesystem)
-  return pq.read_schema(path)
+  return parquet_files.read_schema(path)   # just the footer, local or gs://
 
 
 def _checked_file_schema(path: str) -> pa.Schema:

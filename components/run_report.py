@@ -13,12 +13,11 @@ import os
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 import tensorflow as tf
 from matplotlib.figure import Figure  # no pyplot: no global state, no display backend needed
 from matplotlib.ticker import MaxNLocator
 
+from components import parquet_files
 from components.catalog_columns import output_columns
 
 REPORT_FILE = 'report.html'
@@ -50,10 +49,7 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
 
 def _read(path, wanted):
   """Only the columns the report shows (a catalog can be wide and large)."""
-  uri = path if '://' in path else os.path.abspath(path)   # from_uri wants a scheme or an absolute path
-  filesystem, path = pafs.FileSystem.from_uri(uri)        # local or gs://; only these columns are fetched
-  names = pq.read_schema(path, filesystem=filesystem).names
-  return pq.read_table(path, columns=[c for c in wanted if c in names], filesystem=filesystem)
+  return parquet_files.read_columns(path, wanted)
 
 
 def _files(pattern):

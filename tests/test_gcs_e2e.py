@@ -39,7 +39,9 @@ def _run(gcs, tmp_path, *extra):
              '--metadata-path', str(tmp_path / 'metadata.sqlite'),
              '--checkpoint', f'gs://{BUCKET}/checkpoint', '--catalog', f'gs://{BUCKET}/catalog/*.parquet',
              '--attributes', ATTRIBUTES, '--batch-size', '8', '--max-seq-length', '48', '--min-f1', '0',
-             *extra]
+             # Beam in this process: without credentials, each of Beam's worker processes
+             # would first wait about 20 s for Google's default-credentials lookup to give up.
+             *extra, '--', '--direct_running_mode=in_memory']
   return subprocess.run(command, env={**os.environ, **gcs.env}, cwd=REPO, capture_output=True,
                         text=True, timeout=1200)
 
@@ -112,3 +114,18 @@ def test_enrich_only_on_cloud_storage_reuses_the_blessed_model(gcs, full_run):
   assert second != first and second.startswith(f'gs://{BUCKET}/root/')
   key = lambda rows: sorted((r['product_id'], r['color__value']) for r in rows)
   assert key(_rows(gcs, second)) == key(_rows(gcs, first))
+
+
+def test_eval_triples_reads_the_triples_and_the_model_from_the_bucket_and_writes_the_report_there(
+    gcs, full_run):
+  tmp_path, run = full_run
+  assert run.returncode == 0
+  triples = sorted(name for name in _blobs(gcs, 'triples/'))[0]
+  command = [sys.executable, os.path.join(REPO, 'pipeline_runner.py'),
+             '--eval-triples', f'gs://{BUCKET}/{triples}', '--serving-model-dir', f'gs://{BUCKET}/serving',
+             '--report-dir', f'gs://{BUCKET}/reports']
+  evaluated = subprocess.run(command, env={**os.environ, **gcs.env}, cwd=REPO, capture_output=True,
+                             text=True, timeout=600)
+  assert evaluated.returncode == 0, evaluated.stdout[-3000:] + evaluated.stderr[-3000:]
+  assert f'Wrote gs://{BUCKET}/reports/metrics.json' in evaluated.stdout
+  assert {'reports/metrics.json', 'reports/metrics.md', 'reports/predictions.jsonl'} <= set(_blobs(gcs, 'reports/'))

@@ -61,7 +61,14 @@ def run(args):
   config = configs.with_budget(configs.PipelineConfig(
       pipeline_root=os.path.join(root, 'pipeline_root'), metadata_path=os.path.join(root, 'metadata.sqlite'),
       serving_model_dir=os.path.join(root, 'serving_model'), seed=args.seed), args.budget)
+  mining = {'data.mine_known_values': args.mine_known_values,
+            'data.known_not_in_text': args.known_not_in_text, 'split.eval_percent': args.eval_percent}
+  if args.catalog:
+    mining['data.catalog'] = args.catalog
+  if args.attributes:
+    mining['data.attributes'] = tuple(a.strip() for a in args.attributes.split(',') if a.strip())
   config = runners.with_train_steps(configs.with_overrides(config, {
+      **mining,
       'data.triples': args.triples, 'split.rule': args.split, 'model.checkpoint': args.checkpoint,
       'model.alpha': args.alpha, 'model.beta': args.beta, 'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}))
   started = time.time()
@@ -227,6 +234,13 @@ def main():
       p.add_argument('--alpha', type=float, default=0.5)
       p.add_argument('--beta', type=float, default=0.5)
       p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))
+      # Mining a catalog's known values (issue 18); off by default, so that the embedded
+      # sample catalog (the one enriched) adds nothing to an AE-pub experiment's training.
+      p.add_argument('--catalog', help="catalog Parquet pattern (default: the embedded sample)")
+      p.add_argument('--mine-known-values', action='store_true')
+      p.add_argument('--known-not-in-text', default='null', choices=configs.KNOWN_NOT_IN_TEXT)
+      p.add_argument('--attributes', help='comma-separated target attributes')
+      p.add_argument('--eval-percent', type=int, default=configs.SplitConfig().eval_percent)
   args = parser.parse_args()
   if args.command == 'run':
     run(args)

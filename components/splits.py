@@ -40,3 +40,10 @@ class SplitRule:
       return EVAL if attribute in self.held_out_attributes else TRAIN
     key = title if self.rule == 'grouped' else line
     return EVAL if self._bucket(key) < self.eval_percent else TRAIN
+
+  def split_of_product(self, product_id: str, attribute: str) -> str:
+    """A triple mined from a catalog row: all of a product's triples on one side (random
+    and grouped alike), so no product is in train and eval at once."""
+    if self.rule == 'zero_shot':
+      return EVAL if attribute in self.held_out_attributes else TRAIN
+    return EVAL if self._bucket('product\u0001' + product_id) < self.eval_percent else TRAIN

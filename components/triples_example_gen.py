@@ -1,28 +1,46 @@
-"""ExampleGen for labelled triples: text lines -> train/eval tf.Examples, by a split rule.
+"""ExampleGen for training triples: labelled text lines, and triples mined from the values
+the catalog already knows (components/catalog_mining.py) -> train/eval tf.Examples.
 
 A custom component rather than FileBasedExampleGen because the split rules
 (components/splits.py) need the parsed title and attribute, not a hash bucket of the
 serialized record. Output layout is ExampleGen's (Split-*/ gzipped TFRecords), so
 StatisticsGen, Transform and the rest read it as usual. Malformed lines go to
 quarantine/ with their file and reason, and ingest_summary.json counts everything:
-lines read = blank + duplicate + malformed + train + eval examples.
+lines read = blank + duplicate + malformed + train + eval examples. Mined triples are
+split by product (all of a product's triples on one side; zero_shot: by attribute), and
+the summary counts, per attribute, the rows with a known value and what each gave.
 """
+import dataclasses
 import json
 import logging
 import os
+from typing import Optional, Tuple
 
 import apache_beam as beam
-from tfx.dsl.component.experimental.annotations import BeamComponentParameter, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import splits, triples
+from components import catalog_mining, splits, triples
+from components.artifacts import CatalogRows
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = 'ingest_summary.json'
 QUARANTINE_DIR = 'quarantine'
 MALFORMED_PREFIX = 'malformed: '
+MINED_PREFIX = 'mined_'   # example statuses of mined triples: mined_aligned, mined_null
+
+
+@dataclasses.dataclass(frozen=True)
+class Mining:
+  """Where the catalog's accepted rows are, and the rules for mining them."""
+  rows_pattern: str
+  attributes: Tuple[str, ...]
+  use_description: bool
+  known_not_in_text: str
+  max_per_attribute: int   # 0: no cap
 
 
 def _route(file_and_line, rule):
@@ -47,22 +65,62 @@ def _first_file_of_each_line(file_and_line):
           | 'FileFirst' >> beam.MapTuple(lambda line, source_file: (source_file, line)))
 
 
-def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True):
+def _mine_row(row, mining: Mining):
+  """(attribute, outcome, product_id, triple or None) for each target attribute the row knows."""
+  for attribute, outcome, triple in catalog_mining.mined_triples(
+      row, mining.attributes, mining.use_description, mining.known_not_in_text):
+    yield attribute, outcome, str(row['product_id']), triple
+
+
+def _mined_examples(pipeline, mining: Mining, rule):
+  """(split, (status, serialized example)) of the triples mined from the catalog's rows, and
+  the mining's counts ('mined.<attribute>.<outcome>': n)."""
+  mined = (pipeline | 'ReadKnownRows' >> beam.io.ReadFromParquet(mining.rows_pattern)
+           | 'Mine' >> beam.FlatMap(_mine_row, mining))
+  labels = mined | 'WithTriple' >> beam.Filter(lambda m: m[3] is not None)
+  if mining.max_per_attribute:
+    labels = (labels | 'ByAttribute' >> beam.Map(lambda m: (m[0], m))
+              | 'Cap' >> beam.combiners.Top.PerKey(
+                  mining.max_per_attribute, key=lambda m: catalog_mining.product_rank(rule.seed, m[2]), reverse=True)
+              | 'Capped' >> beam.FlatMap(lambda kv: kv[1]))
+  routed = labels | 'RouteMined' >> beam.Map(lambda m: (
+      rule.split_of_product(m[2], m[0]),
+      (MINED_PREFIX + ('aligned' if m[3].span else 'null'), triples.to_example(m[3]).SerializeToString())))
+  counts = [mined | 'CountMined' >> beam.Map(lambda m: (f'mined.{m[0]}.{m[1]}', 1)),
+            mined | 'CountKnown' >> beam.Map(lambda m: (f'mined.{m[0]}.known', 1)),
+            labels | 'CountKept' >> beam.Map(lambda m: (f'mined.{m[0]}.kept', 1))]
+  return routed, counts
+
+
+def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True,
+                   mining: Optional[Mining] = None):
   """Beam part of the component, also used by tests and scripts without TFX.
+  triples_pattern: '' for none (mining alone).
 
   Raises ValueError before the pipeline runs when triples_pattern matches no file or
-  only empty ones, and when it runs if no line of them makes an example.
+  only empty ones, or when neither triples nor a catalog to mine are given; and when it
+  runs if neither the lines nor the catalog make an example.
   """
-  triples.triples_files(triples_pattern)
-  read = pipeline | 'Read' >> beam.io.ReadFromTextWithFilename(
-      triples_pattern, coder=beam.coders.BytesCoder(), strip_trailing_newlines=True)
+  if triples_pattern:
+    triples.triples_files(triples_pattern)
+    read = pipeline | 'Read' >> beam.io.ReadFromTextWithFilename(
+        triples_pattern, coder=beam.coders.BytesCoder(), strip_trailing_newlines=True)
+  elif mining is None:
+    raise ValueError('no training data: give labelled triples (--triples) or a catalog with '
+                     'known values to mine')
+  else:
+    read = pipeline | 'NoLines' >> beam.Create([]).with_output_types(Tuple[str, bytes])
   lines = read | 'DropBlank' >> beam.Filter(lambda file_and_line: file_and_line[1].strip())
   if dedupe:
     lines = _first_file_of_each_line(lines)
   routed = lines | 'Route' >> beam.Map(_route, rule)
+  examples, mined_counts = routed, []
+  if mining is not None:
+    mined, mined_counts = _mined_examples(pipeline, mining, rule)
+    examples = (routed, mined) | 'WithMined' >> beam.Flatten()
   outputs = {}
   for split in (splits.TRAIN, splits.EVAL):
-    records = (routed | f'Select[{split}]' >> beam.Filter(lambda kv, s=split: kv[0] == s)
+    records = (examples | f'Select[{split}]' >> beam.Filter(lambda kv, s=split: kv[0] == s)
                | f'Payload[{split}]' >> beam.Map(lambda kv: kv[1]))
     _ = (records | f'Serialize[{split}]' >> beam.Map(lambda sv: sv[1])
          | f'Write[{split}]' >> beam.io.WriteToTFRecord(
@@ -81,6 +139,7 @@ def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True):
   counts.append(read | 'CountRead' >> beam.Map(lambda _: ('lines_read', 1)))
   counts.append(read | 'CountBlank' >> beam.FlatMap(lambda fl: [] if fl[1].strip() else [('blank_lines', 1)]))
   counts.append(routed | 'CountDistinct' >> beam.Map(lambda _: ('distinct_lines', 1)))
+  counts.extend(mined_counts)
   _ = (counts | 'Flatten' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum)
        | 'ToDict' >> beam.combiners.ToDict()
        | 'Summary' >> beam.Map(_write_summary, output_uri, rule, triples_pattern))
@@ -89,6 +148,11 @@ def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True):
 def _summary(counts, rule, triples_pattern):
   malformed_reasons = {k[len(MALFORMED_PREFIX):]: v for k, v in sorted(counts.items())
                        if k.startswith(MALFORMED_PREFIX)}
+  mined = {}
+  for key, n in sorted(counts.items()):
+    if key.startswith('mined.'):
+      attribute, outcome = key[len('mined.'):].rsplit('.', 1)
+      mined.setdefault(attribute, dict.fromkeys(('known',) + catalog_mining.OUTCOMES + ('kept',), 0))[outcome] = n
   example_counts = {k: v for k, v in counts.items() if k.startswith((splits.TRAIN + '.', splits.EVAL + '.'))}
   malformed = sum(malformed_reasons.values())
   if malformed:
@@ -103,6 +167,12 @@ def _summary(counts, rule, triples_pattern):
              'malformed': malformed, 'malformed_reasons': malformed_reasons}
   for split in (splits.TRAIN, splits.EVAL):
     summary[f'{split}_examples'] = sum(v for k, v in example_counts.items() if k.startswith(split + '.'))
+    mined_examples = sum(v for k, v in example_counts.items() if k.startswith(f'{split}.{MINED_PREFIX}'))
+    summary[f'{split}_sources'] = {'labelled': summary[f'{split}_examples'] - mined_examples,
+                                   'mined': mined_examples}
+  # Per attribute: rows with a known value ('known'), what each gave (catalog_mining.OUTCOMES),
+  # and the triples kept after --max-mined-per-attribute ('kept').
+  summary['mined'] = mined
   return summary
 
 
@@ -112,9 +182,12 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
   log.info('triples: %s', ', '.join(f'{k} {v}' for k, v in summary['counts'].items()))
+  for attribute, outcomes in summary['mined'].items():
+    log.info('mined %s: %s', attribute, ', '.join(f'{k} {v}' for k, v in outcomes.items()))
   examples = summary['train_examples'] + summary['eval_examples']
+  labelled = sum(summary[f'{split}_sources']['labelled'] for split in (splits.TRAIN, splits.EVAL))
   routed = counts.get('distinct_lines', 0)
-  if routed != summary['malformed'] + examples:   # a line neither quarantined nor written
+  if routed != summary['malformed'] + labelled:   # a line neither quarantined nor written
     raise RuntimeError(f'triples lost between reading and writing: {routed} distinct lines, '
                        f'{summary["malformed"]} malformed, {examples} examples')
   if not examples:   # fail here, naming the input, rather than in Transform on empty splits
@@ -122,8 +195,11 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
 
 
 def _no_usable_triples(summary, triples_pattern, output_uri):
-  message = (f'no usable triples in {triples_pattern}: {summary["lines_read"]} line(s) read, '
-             f'{summary["blank_lines"]} blank, {summary["malformed"]} malformed')
+  message = (f'no usable triples in {triples_pattern or "(no triples given)"}: {summary["lines_read"]} '
+             f'line(s) read, {summary["blank_lines"]} blank, {summary["malformed"]} malformed')
+  if summary['mined'] or not triples_pattern:
+    known = sum(o['known'] for o in summary['mined'].values())
+    message += f"; {known} known catalog value(s) mined, none usable"
   if summary['malformed']:
     reasons = '; '.join(f'{reason}: {n}' for reason, n in summary['malformed_reasons'].items())
     message += f' ({reasons}); the malformed lines are in {os.path.join(output_uri, QUARANTINE_DIR)}'
@@ -140,14 +216,25 @@ def TriplesExampleGen(
     held_out_attributes: Parameter[str],
     dedupe: Parameter[int],
     input_fingerprint: Parameter[str],
+    target_attributes: Parameter[str],
+    use_description: Parameter[int],
+    known_not_in_text: Parameter[str],
+    max_mined_per_attribute: Parameter[int],
+    catalog_rows: InputArtifact[CatalogRows] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-  """Labelled triples (local or gs:// file pattern) -> train/eval Examples.
-  input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
+  """Labelled triples (local or gs:// file pattern; '' for none) and, given catalog_rows
+  (CatalogQuestionGen's accepted rows), the triples mined from their known values ->
+  train/eval Examples. input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
   rule = splits.SplitRule(split_rule, seed, eval_percent,
                           tuple(a.strip() for a in held_out_attributes.split(',') if a.strip()))
+  mining = None
+  if catalog_rows is not None:
+    mining = Mining(os.path.join(catalog_rows.uri, 'accepted', '*.parquet'),
+                    tuple(a.strip() for a in target_attributes.split(',') if a.strip()),
+                    bool(use_description), known_not_in_text, max_mined_per_attribute)
   with beam_pipeline as pipeline:
-    write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe))
+    write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining)
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])
   examples.set_string_custom_property('file_format', 'tfrecords_gzip')
   examples.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

@@ -26,6 +26,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from components.serving_contract import PRECISIONS
 from components.splits import RULES as SPLIT_RULES
 
+# What a known catalog value the text does not hold gives (components/catalog_mining.py).
+KNOWN_NOT_IN_TEXT = ('null', 'skip')
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_TRIPLES = os.path.join(REPO_DIR, 'data', 'sample', 'triples', '*.txt')
 SAMPLE_CATALOG = os.path.join(REPO_DIR, 'data', 'sample', 'catalog', '*.parquet')
@@ -44,14 +47,21 @@ def setting(default, help, flag=None, choices=None):
 
 @dataclasses.dataclass
 class DataConfig:
-  triples: str = setting(SAMPLE_TRIPLES, 'labelled triples, AE-pub format (local or gs://, file '
-                         'patterns allowed; default: the embedded sample)')
+  triples: str = setting(SAMPLE_TRIPLES, "labelled triples, AE-pub format (local or gs://, file "
+                         "patterns allowed; default: the embedded sample; '' for none: train on the "
+                         "catalog's known values alone)")
   catalog: str = setting(SAMPLE_CATALOG, 'catalog Parquet file pattern (default: the embedded sample)')
   attributes: Tuple[str, ...] = setting((), 'comma-separated target attributes '
                                         '(default: schemas/target_attributes.txt)')
   dedupe_triples: bool = setting(True, 'drop repeated identical triple lines')
   use_description: bool = setting(False, 'append the catalog description to the title')
   repredict_known: bool = setting(False, 'also predict attributes the catalog already has (auditing)')
+  mine_known_values: bool = setting(True, "also train on triples mined from the values the catalog "
+                                    "already knows (components/catalog_mining.py)")
+  known_not_in_text: str = setting('null', 'a known value the text does not hold: a "no value" '
+                                   'example (null) or none (skip)', choices=KNOWN_NOT_IN_TEXT)
+  max_mined_per_attribute: int = setting(0, 'at most this many mined triples per attribute, so one '
+                                         'frequent attribute does not drown the rest (0: all)')
 
 
 @dataclasses.dataclass

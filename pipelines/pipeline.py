@@ -1,8 +1,11 @@
 """The pipeline's wiring, and only that: which components, connected how.
 
-  TriplesExampleGen -> StatisticsGen -> ExampleValidator (against schemas/, via ImportSchemaGen)
-                    -> Transform -> Trainer -> ExactMatchEvaluator (vs. last blessed) -> Pusher
-  CatalogQuestionGen -> CatalogBulkInferrer (blessed model) -> CatalogWriter -> Parquet + report
+  CatalogQuestionGen (accepted rows) -+
+  labelled triples -------------------+-> TriplesExampleGen -> StatisticsGen -> ExampleValidator
+       (against schemas/, via ImportSchemaGen) -> Transform -> Trainer
+       -> ExactMatchEvaluator (vs. last blessed) -> Pusher
+  CatalogQuestionGen (questions) -> CatalogBulkInferrer (blessed model) -> CatalogWriter
+       -> Parquet + report
 """
 import dataclasses
 import hashlib
@@ -31,19 +34,22 @@ def code_fingerprint() -> str:
   return digest.hexdigest()[:16]
 
 
-def catalog_steps(config: configs.PipelineConfig, model, blessing=None, evaluation=None,
-                  catalog_fingerprint=''):
-  """The catalog's steps, given a model channel and its blessing (None: a model blessed
-  before): questions for every missing target attribute, bulk inference, and the enriched
-  Parquet with its report. The training pipeline and the enrichment pipeline share them.
+def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
+  """The catalog's rows validated, and a question for every missing target attribute.
   catalog_fingerprint: of the catalog files as the run starts (runners.input_fingerprint);
-  it keys question generation's cache, so a catalog replaced in place is read again."""
-  attributes = ','.join(config.attributes())
-  catalog = CatalogQuestionGen(
-      catalog_pattern=config.data.catalog, target_attributes=attributes,
+  it keys the step's cache, so a catalog replaced in place is read again."""
+  return CatalogQuestionGen(
+      catalog_pattern=config.data.catalog, target_attributes=','.join(config.attributes()),
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
       input_fingerprint=catalog_fingerprint)
+
+
+def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None, evaluation=None):
+  """The catalog's steps after catalog_questions, given a model channel and its blessing
+  (None: a model blessed before): bulk inference, and the enriched Parquet with its
+  report. The training pipeline and the enrichment pipeline share them."""
+  attributes = ','.join(config.attributes())
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
       precision=config.inference.precision, batch_size=config.inference.batch_size,
@@ -52,7 +58,7 @@ def catalog_steps(config: configs.PipelineConfig, model, blessing=None, evaluati
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
       model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes)
-  return [catalog, inferrer, writer]
+  return [inferrer, writer]
 
 
 def latest_blessed_model():
@@ -77,9 +83,10 @@ def create_enrichment_pipeline(config: configs.PipelineConfig, model_dir=None,
   else:
     source = latest_blessed_model()
     model, blessing = source.outputs['model'], source.outputs['model_blessing']
+  catalog = catalog_questions(config, catalog_fingerprint)
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,
-      components=[source, *catalog_steps(config, model, blessing, catalog_fingerprint=catalog_fingerprint)],
+      components=[source, catalog, *catalog_steps(config, catalog, model, blessing)],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam_args)
 
@@ -94,11 +101,17 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       config.model, checkpoint=config.model.checkpoint or default_checkpoint_dir())
   fingerprint = code_fingerprint()
 
+  catalog = catalog_questions(config, catalog_fingerprint)
   triples = TriplesExampleGen(
       triples_pattern=config.data.triples, split_rule=config.split.rule, seed=config.seed,
       eval_percent=config.split.eval_percent, held_out_attributes=','.join(config.split.held_out),
-      dedupe=int(config.data.dedupe_triples),
-      input_fingerprint=triples_fingerprint)
+      dedupe=int(config.data.dedupe_triples), input_fingerprint=triples_fingerprint,
+      # Mining the catalog's known values: its accepted rows, and the rules.
+      catalog_rows=catalog.outputs['catalog_rows'] if config.data.mine_known_values else None,
+      target_attributes=','.join(config.attributes()),
+      use_description=int(config.data.use_description),
+      known_not_in_text=config.data.known_not_in_text,
+      max_mined_per_attribute=config.data.max_mined_per_attribute)
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(
@@ -127,12 +140,12 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)))
-  catalog = catalog_steps(config, trainer.outputs['model'], evaluator.outputs['blessing'],
-                          evaluator.outputs['evaluation'], catalog_fingerprint)
+  enrichment = catalog_steps(config, catalog, trainer.outputs['model'], evaluator.outputs['blessing'],
+                             evaluator.outputs['evaluation'])
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,
-      components=[triples, statistics, schema, validator, transform, trainer, baseline,
-                  evaluator, pusher, *catalog],
+      components=[catalog, triples, statistics, schema, validator, transform, trainer, baseline,
+                  evaluator, pusher, *enrichment],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam_args)

@@ -9,12 +9,19 @@ from pipelines import configs, console, run_outputs
 
 def with_train_steps(config: configs.PipelineConfig) -> configs.PipelineConfig:
   """An epoch-based budget turned into steps: the train split's size times epochs over
-  the batch size (counted as TriplesExampleGen will split, so it reads the triples)."""
+  the batch size (counted as TriplesExampleGen will split, so it reads the triples and,
+  when it mines them, the catalog's known values)."""
   if config.training.epochs is None:
     return config
-  from components import splits, triples
+  from components import catalog_mining, splits, triples
   rule = splits.SplitRule(config.split.rule, config.seed, config.split.eval_percent, config.split.held_out)
-  count = triples.count_split_triples(config.data.triples, rule, splits.TRAIN, config.data.dedupe_triples)
+  data = config.data
+  count = (triples.count_split_triples(data.triples, rule, splits.TRAIN, data.dedupe_triples)
+           if data.triples else 0)
+  if data.mine_known_values:
+    count += catalog_mining.count_mined(data.catalog, config.attributes(), data.use_description,
+                                        data.known_not_in_text, data.max_mined_per_attribute, rule,
+                                        splits.TRAIN)
   steps = max(1, math.ceil(count * config.training.epochs / config.training.batch_size))
   return configs.with_overrides(config, {'training.train_steps': steps})
 

@@ -320,3 +320,21 @@ def test_a_catalog_replaced_under_the_same_path_is_read_again(pushed_model, run_
                              'title': ['Trailwise Running Shoes Black Mesh'] * rows}), str(path))
     counts.append(runners.run_enrichment(config, pushed_model).summary['rows_in'])
   assert counts == [2, 3]
+
+
+def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first_run, run_dir):
+  """Issue 18: the embedded catalog knows some brands and colours; the run mines them."""
+  from components import splits
+  from components.catalog_mining import count_mined
+  first = min(glob.glob(str(run_dir / 'root' / 'TriplesExampleGen' / 'examples' / '*')),
+              key=lambda p: int(os.path.basename(p)))
+  with open(os.path.join(first, 'ingest_summary.json')) as f:
+    summary = json.load(f)
+  assert set(summary['mined']) == {'Brand Name', 'Color'}   # the sample's known columns
+  for outcomes in summary['mined'].values():
+    assert outcomes['known'] > 0
+    assert outcomes['known'] == outcomes['aligned'] + outcomes['not_in_text_as_null'] + outcomes['not_a_label']
+  rule = splits.SplitRule('random', 0, 20, configs.SplitConfig().held_out)
+  assert summary['train_sources']['mined'] == count_mined(SAMPLE_CATALOG, ATTRIBUTES, False, 'null', 0,
+                                                         rule, splits.TRAIN) > 0
+  assert summary['train_sources']['labelled'] > 0

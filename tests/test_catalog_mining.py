@@ -1,0 +1,137 @@
+"""Labels mined from a catalog's known values (components/catalog_mining.py)."""
+import pytest
+
+from components import catalog_mining as cm
+from components.span_alignment import NULL_VALUE
+
+ATTRIBUTES = ('Brand Name', 'Color', 'Material')
+
+
+def _mined(row, known_not_in_text='null', use_description=False):
+  return [(a, outcome, t and (t.title, t.value, t.span))
+          for a, outcome, t in cm.mined_triples(row, ATTRIBUTES, use_description, known_not_in_text)]
+
+
+def test_a_known_value_in_the_title_is_an_aligned_triple_with_its_span():
+  row = {'product_id': 'P1', 'title': 'Voltis Electric Kettle NAVY  Blue', 'Color': 'navy blue'}
+  [(attribute, outcome, (title, value, span))] = _mined(row)
+  assert (attribute, outcome, value) == ('Color', cm.ALIGNED, 'navy blue')
+  assert title.encode()[span[0]:span[1]].decode() == 'NAVY  Blue'
+
+
+def test_a_known_value_the_text_does_not_hold_is_no_value_or_skipped():
+  row = {'product_id': 'P1', 'title': 'Voltis Steel Kettle', 'Material': 'Stainless Steel'}
+  assert _mined(row, 'null') == [('Material', cm.NOT_IN_TEXT_NULL, ('Voltis Steel Kettle', NULL_VALUE, None))]
+  assert _mined(row, 'skip') == [('Material', cm.NOT_IN_TEXT_SKIPPED, None)]
+
+
+def test_unknown_blank_and_non_text_cells_are_not_labels():
+  row = {'product_id': 'P1', 'title': 'Voltis 42 Kettle', 'Brand Name': None, 'Color': '  ',
+         'Material': 42}
+  assert _mined(row) == [('Material', cm.NOT_A_LABEL, None)]
+  for cell in ('-', 'NULL', ['', None], [3]):
+    assert cm.cell_values(cell) is None, cell
+
+
+def test_a_cell_with_several_values_gives_the_first_the_text_holds():
+  row = {'product_id': 'P1', 'title': 'Trailwise Shoes Blue Mesh', 'Color': 'Red; Blue',
+         'Material': ['Leather', 'Mesh']}
+  mined = {a: (outcome, t[1] if t else None) for a, outcome, t in _mined(row)}
+  assert mined == {'Color': (cm.ALIGNED, 'Blue'), 'Material': (cm.ALIGNED, 'Mesh')}
+  assert cm.cell_values('Red | Blue;Green') == ['Red', 'Blue', 'Green']
+
+
+def test_the_description_is_searched_only_when_the_model_reads_it():
+  row = {'product_id': 'P1', 'title': 'Voltis Kettle', 'description': 'A red enamel finish.',
+         'Color': 'Red'}
+  assert _mined(row, 'skip') == [('Color', cm.NOT_IN_TEXT_SKIPPED, None)]
+  [(_, outcome, (title, value, _))] = _mined(row, 'skip', use_description=True)
+  assert outcome == cm.ALIGNED and title == 'Voltis Kettle A red enamel finish.' and value == 'Red'
+
+
+def test_an_unknown_rule_is_refused():
+  with pytest.raises(ValueError, match='known_not_in_text'):
+    list(cm.mined_triples({'title': 'x', 'Color': 'Red'}, ATTRIBUTES, False, 'guess'))
+
+
+# ---------------------------------------------------------------- in TriplesExampleGen
+
+import glob  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
+import apache_beam as beam  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from components import splits  # noqa: E402
+from components.triples_example_gen import SUMMARY_FILE, Mining, write_examples  # noqa: E402
+
+ROWS = [{'product_id': f'P{i:03d}', 'title': f'Voltis Kettle {color} Steel K{i:03d}', 'Color': color,
+         'Material': material, 'Brand Name': None}
+        for i, (color, material) in enumerate([('Red', 'Steel'), ('Blue', 'Stainless Steel'),
+                                               ('Green', None), ('Black', 'steel')] * 10)]
+
+
+def _mine(tmp_path, rule, triples_pattern='', known_not_in_text='null', cap=0):
+  rows = tmp_path / 'rows' / 'accepted'
+  rows.mkdir(parents=True, exist_ok=True)
+  pq.write_table(pa.Table.from_pylist(ROWS), str(rows / 'part-0.parquet'))
+  out = str(tmp_path / f'out-{known_not_in_text}-{cap}')
+  mining = Mining(str(rows / '*.parquet'), ATTRIBUTES, False, known_not_in_text, cap)
+  with beam.Pipeline() as pipeline:
+    write_examples(pipeline, triples_pattern, rule, out, mining=mining)
+  with open(os.path.join(out, SUMMARY_FILE)) as f:
+    return out, json.load(f)
+
+
+def _examples(out, split):
+  records = tf.data.TFRecordDataset(glob.glob(os.path.join(out, f'Split-{split}', '*.gz')),
+                                    compression_type='GZIP')
+  feature = lambda e, k: e.features.feature[k].bytes_list.value[0].decode()
+  return [(feature(e, 'title'), feature(e, 'attribute'), feature(e, 'value'))
+          for e in (tf.train.Example.FromString(r.numpy()) for r in records)]
+
+
+def test_the_catalog_alone_trains_on_its_known_values_split_by_product(tmp_path):
+  out, summary = _mine(tmp_path, splits.SplitRule('random', 0, 30, ()))
+  assert summary['mined']['Color'] == {'known': 40, 'aligned': 40, 'not_in_text_as_null': 0,
+                                      'not_in_text_skipped': 0, 'not_a_label': 0, 'kept': 40}
+  assert summary['mined']['Material'] == {'known': 30, 'aligned': 20, 'not_in_text_as_null': 10,
+                                         'not_in_text_skipped': 0, 'not_a_label': 0, 'kept': 30}
+  assert 'Brand Name' not in summary['mined']   # no row knows it
+  train, evaluation = _examples(out, 'train'), _examples(out, 'eval')
+  assert len(train) + len(evaluation) == 70 == summary['train_examples'] + summary['eval_examples']
+  assert summary['train_sources'] == {'labelled': 0, 'mined': len(train)}
+  assert evaluation and train
+  # A product's triples are on one side only (each title names one product here).
+  assert not {t for t, _, _ in train} & {t for t, _, _ in evaluation}
+  assert ('Voltis Kettle Blue Steel K001', 'Material', 'NULL') in train + evaluation
+
+
+def test_known_values_not_in_the_text_can_be_skipped_and_attributes_capped(tmp_path):
+  rule = splits.SplitRule('random', 0, 30, ())
+  _, summary = _mine(tmp_path, rule, known_not_in_text='skip', cap=7)
+  assert summary['mined']['Material']['not_in_text_skipped'] == 10
+  assert summary['mined']['Material']['kept'] == summary['mined']['Color']['kept'] == 7
+  assert summary['train_examples'] + summary['eval_examples'] == 14
+  from components.catalog_mining import count_mined
+  for split in (splits.TRAIN, splits.EVAL):
+    assert count_mined(str(tmp_path / 'rows' / 'accepted' / '*.parquet'), ATTRIBUTES, False, 'skip', 7,
+                       rule, split) == summary[f'{split}_examples']
+
+
+def test_labelled_triples_and_mined_ones_train_together(tmp_path):
+  source = tmp_path / 'triples.txt'
+  source.write_bytes(b'Trailwise Running Shoes Black\x01Color\x01Black\nKitchara Knife Set\x01Brand Name\x01NULL\n')
+  _, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source))
+  assert summary['train_sources'] == {'labelled': 2, 'mined': 40}   # Material is held out
+  assert summary['eval_sources'] == {'labelled': 0, 'mined': 30}
+
+
+def test_without_triples_or_a_catalog_there_is_nothing_to_train_on(tmp_path):
+  import pytest
+  with pytest.raises(ValueError, match='no training data'):
+    with beam.Pipeline() as pipeline:
+      write_examples(pipeline, '', splits.SplitRule('random', 0, 20, ()), str(tmp_path / 'out'))

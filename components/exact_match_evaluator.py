@@ -43,6 +43,17 @@ def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: 
   return True, f'exact-match F1 {f1:.4f} >= {min_f1:.4f}{against}'
 
 
+def triple_sources(examples_uri: str) -> dict:
+  """{split: {'labelled': n, 'mined': m}} from the ingest summary ({} when it has none)."""
+  path = os.path.join(examples_uri, 'ingest_summary.json')
+  if not tf.io.gfile.exists(path):
+    return {}
+  with tf.io.gfile.GFile(path) as f:
+    summary = json.load(f)
+  return {split: summary[f'{split}_sources'] for split in (splits.TRAIN, splits.EVAL)
+          if f'{split}_sources' in summary}
+
+
 def steps_trained(model_uri: str) -> Optional[int]:
   path = os.path.join(model_uri, TRAINING_FILE)
   if not tf.io.gfile.exists(path):
@@ -74,7 +85,12 @@ def ExactMatchEvaluator(
     baseline_f1 = metrics['baseline']['overall']['f1']
   blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop,
                            steps_trained(model.uri))
-  metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1, 'max_f1_drop': max_f1_drop})
+  metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1,
+                  'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples.uri)})
+  if metrics['sources']:
+    log.info('triples by source: %s', '; '.join(
+        f'{split} ' + ', '.join(f'{k} {v}' for k, v in counts.items())
+        for split, counts in metrics['sources'].items()))
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), 'w') as f:
     json.dump(metrics, f, indent=2)
   marker = 'BLESSED' if blessed else 'NOT_BLESSED'

@@ -169,6 +169,13 @@ def _gate_section(gate, attributes) -> str:
   rows += [row(_e(a), per_model[a], per_base.get(a)) for a in names if a in per_model]
   settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))}, '
               f'min F1 {_e(gate.get("min_f1", "–"))}, max F1 drop {_e(gate.get("max_f1_drop", "–"))}')
+  sources = gate.get('sources') or {}
+  if any(counts.get('mined') for counts in sources.values()):
+    settings += ('. Triples by source: ' + '; '.join(
+        f'{_e(split)} {counts.get("labelled", 0)} labelled, {counts.get("mined", 0)} mined from the '
+        f'catalog\'s known values' for split, counts in sources.items())
+        + '. Mined eval triples score how well the model recovers values the catalog already '
+        'knows: a proxy, but in your own catalog\'s language')
   return (f'<section><h2>Gate: exact match on the eval split</h2><p class="note">{settings}. '
           f'right = same value as gold; wrong value, missed (gold has a value, model said none) and '
           f'spurious (gold has none, model gave one) are the errors.</p>{_table(head, rows, "num")}</section>')

@@ -338,3 +338,12 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
   assert summary['train_sources']['mined'] == count_mined(SAMPLE_CATALOG, ATTRIBUTES, False, 'null', 0,
                                                          rule, splits.TRAIN) > 0
   assert summary['train_sources']['labelled'] > 0
+  # The gate and the report say how many triples came from each source.
+  evaluation = min(glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*')),
+                   key=lambda p: int(os.path.basename(p)))
+  with open(os.path.join(evaluation, 'metrics.json')) as f:
+    assert json.load(f)['sources'] == {'train': summary['train_sources'], 'eval': summary['eval_sources']}
+  with open(first_run.report, encoding='utf-8') as f:
+    page = f.read()
+  mined = summary['train_sources']['mined']
+  assert f"train {summary['train_sources']['labelled']} labelled, {mined} mined from the catalog" in page

@@ -6,7 +6,7 @@ A custom component rather than FileBasedExampleGen because the split rules
 serialized record. Output layout is ExampleGen's (Split-*/ gzipped TFRecords), so
 StatisticsGen, Transform and the rest read it as usual. Malformed lines go to
 quarantine/ with their file and reason, and ingest_summary.json counts everything:
-lines read = blank + duplicate + malformed + train + eval examples. Mined triples are
+lines read = blank + duplicate + malformed + labelled examples. Mined triples are
 split by product (all of a product's triples on one side; zero_shot: by attribute), and
 the summary counts, per attribute, the rows with a known value and what each gave.
 """

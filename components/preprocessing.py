@@ -22,15 +22,15 @@ from pipelines import configs
 
 # Raw features.
 TITLE, ATTRIBUTE, VALUE = 'title', 'attribute', 'value'
-VALUE_START, VALUE_END = 'value_start', 'value_end'
-LABEL_FEATURES = (VALUE, VALUE_START, VALUE_END)
+VALUE_START, VALUE_END, WEIGHT = 'value_start', 'value_end', 'weight'
+LABEL_FEATURES = (VALUE, VALUE_START, VALUE_END, WEIGHT)
 NULL_VALUE = b'NULL'
 
 # Transformed features.
 TITLE_TOKEN_IDS, ATTRIBUTE_TOKEN_IDS = 'title_token_ids', 'attribute_token_ids'
 TITLE_TOKEN_STARTS, TITLE_TOKEN_ENDS = 'title_token_starts', 'title_token_ends'
 VALUE_FIRST_TOKEN, VALUE_LAST_TOKEN = 'value_first_token', 'value_last_token'
-SPAN_STATUS = 'span_status'
+SPAN_STATUS, EXAMPLE_WEIGHT = 'span_status', 'example_weight'
 
 # span_status values: why an example does or does not have a trainable span.
 ALIGNED, NULL, NOT_FOUND, TOO_LONG = 0, 1, 2, 3
@@ -94,4 +94,6 @@ def preprocessing_fn(inputs, custom_config):
         _flat(inputs[VALUE]), _flat(inputs[VALUE_START]), _flat(inputs[VALUE_END]), starts, ends,
         longest_whole_value(model.window_overlap))
     outputs.update({VALUE_FIRST_TOKEN: first, VALUE_LAST_TOKEN: last, SPAN_STATUS: status})
+    if WEIGHT in inputs:   # examples written before weights existed weigh 1
+      outputs[EXAMPLE_WEIGHT] = tf.cast(_flat(inputs[WEIGHT]), tf.float32)
   return outputs

@@ -31,6 +31,9 @@ def training_windows(features, layout: windows.Layout, fixed_length=None):
       tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]),
       tf.equal(tf.reshape(features[p.SPAN_STATUS], [-1]), p.ALIGNED))
   inputs.update({k: tf.cast(v, tf.int32) for k, v in labels.items()})
+  if p.EXAMPLE_WEIGHT in features:   # each window weighs as its question
+    inputs['example_weight'] = tf.gather(tf.reshape(features[p.EXAMPLE_WEIGHT], [-1]),
+                                         question_windows.question)
   return inputs
 
 

@@ -73,13 +73,15 @@ def triples_files(pattern: str) -> List[str]:
   return files
 
 
-def to_example(triple: Triple) -> tf.train.Example:
+def to_example(triple: Triple, weight: float = 1.0) -> tf.train.Example:
+  """weight: the example's share in the training losses (a labelled triple's is 1)."""
   start, end = triple.span or (-1, -1)
   b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
   i = lambda n: tf.train.Feature(int64_list=tf.train.Int64List(value=[n]))
   return tf.train.Example(features=tf.train.Features(feature={
       'title': b(triple.title), 'attribute': b(triple.attribute), 'value': b(triple.value),
-      'value_start': i(start), 'value_end': i(end)}))
+      'value_start': i(start), 'value_end': i(end),
+      'weight': tf.train.Feature(float_list=tf.train.FloatList(value=[weight]))}))
 
 
 def read_triples(path: str) -> Iterator[Tuple[int, Union[Triple, str], str]]:

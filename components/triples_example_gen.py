@@ -41,6 +41,7 @@ class Mining:
   use_description: bool
   known_not_in_text: str
   max_per_attribute: int   # 0: no cap
+  weight: float            # a mined triple's share in the losses (a labelled one's is 1)
 
 
 def _route(file_and_line, rule):
@@ -85,7 +86,8 @@ def _mined_examples(pipeline, mining: Mining, rule):
               | 'Capped' >> beam.FlatMap(lambda kv: kv[1]))
   routed = labels | 'RouteMined' >> beam.Map(lambda m: (
       rule.split_of_product(m[2], m[0]),
-      (MINED_PREFIX + ('aligned' if m[3].span else 'null'), triples.to_example(m[3]).SerializeToString())))
+      (MINED_PREFIX + ('aligned' if m[3].span else 'null'),
+       triples.to_example(m[3], mining.weight).SerializeToString())))
   counts = [mined | 'CountMined' >> beam.Map(lambda m: (f'mined.{m[0]}.{m[1]}', 1)),
             mined | 'CountKnown' >> beam.Map(lambda m: (f'mined.{m[0]}.known', 1)),
             labels | 'CountKept' >> beam.Map(lambda m: (f'mined.{m[0]}.kept', 1))]
@@ -220,6 +222,7 @@ def TriplesExampleGen(
     use_description: Parameter[int],
     known_not_in_text: Parameter[str],
     max_mined_per_attribute: Parameter[int],
+    mined_weight: Parameter[float],
     catalog_rows: InputArtifact[CatalogRows] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
@@ -232,7 +235,7 @@ def TriplesExampleGen(
   if catalog_rows is not None:
     mining = Mining(os.path.join(catalog_rows.uri, 'accepted', '*.parquet'),
                     tuple(a.strip() for a in target_attributes.split(',') if a.strip()),
-                    bool(use_description), known_not_in_text, max_mined_per_attribute)
+                    bool(use_description), known_not_in_text, max_mined_per_attribute, mined_weight)
   with beam_pipeline as pipeline:
     write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining)
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])

@@ -237,19 +237,31 @@ class AveqaModel(keras.Model):
     masked = tf.where(chosen & (how >= 0.8) & (how < 0.9), random_ids, masked)
     return masked, chosen
 
-  def distillation_loss(self, student_hidden, teacher_hidden, chosen):
-    """KL(teacher || student) of the T-softened vocabulary distributions at chosen positions."""
+  def distillation_loss(self, student_hidden, teacher_hidden, chosen, weights=None):
+    """KL(teacher || student) of the T-softened vocabulary distributions at chosen positions,
+    each token weighted as its example (weights [B], default 1)."""
     t = self.config.temperature
     student = self.vocab_projection(tf.boolean_mask(student_hidden, chosen)) / t
     teacher = tf.stop_gradient(self.vocab_projection(tf.boolean_mask(teacher_hidden, chosen)) / t)
     teacher_log_probs = tf.nn.log_softmax(teacher, -1)
     per_token = tf.reduce_sum(tf.exp(teacher_log_probs)
                               * (teacher_log_probs - tf.nn.log_softmax(student, -1)), -1)
-    return tf.math.divide_no_nan(tf.reduce_sum(per_token), tf.cast(tf.size(per_token), tf.float32))
+    if weights is None:
+      weights = tf.ones(tf.shape(chosen)[:1])
+    token_weights = tf.boolean_mask(tf.broadcast_to(weights[:, tf.newaxis], tf.shape(chosen)), chosen)
+    return tf.math.divide_no_nan(tf.reduce_sum(token_weights * per_token), tf.reduce_sum(token_weights))
+
+  @staticmethod
+  def example_weights(features):
+    """[B] each example's share in the losses: 'example_weight' (mined triples may weigh
+    less than labelled ones), else 1."""
+    if 'example_weight' in features:
+      return tf.cast(features['example_weight'], tf.float32)
+    return tf.ones(tf.shape(features['token_ids'])[:1])
 
   def qa_loss(self, outputs, labels):
-    """Mean of begin and end cross-entropy over examples that have an answer."""
-    has_answer = tf.cast(labels['has_answer'], tf.float32)
+    """Weighted mean of begin and end cross-entropy over examples that have an answer."""
+    has_answer = tf.cast(labels['has_answer'], tf.float32) * self.example_weights(labels)
     begin_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(labels['begin_position'], tf.int32), outputs['begin_logits'])
     end_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -259,8 +271,9 @@ class AveqaModel(keras.Model):
 
   def no_answer_loss(self, outputs, labels):
     no_answer = 1 - tf.cast(labels['has_answer'], tf.int32)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        no_answer, outputs['no_answer_logits']))
+    weights = self.example_weights(labels)
+    return tf.math.divide_no_nan(tf.reduce_sum(weights * tf.nn.sparse_softmax_cross_entropy_with_logits(
+        no_answer, outputs['no_answer_logits'])), tf.reduce_sum(weights))
 
   def compute_losses(self, features, training):
     context = self.context_mask(features)
@@ -284,7 +297,7 @@ class AveqaModel(keras.Model):
           self.encode(masked, training),
           self.teacher({k: masked[k] for k in ('token_ids', 'segment_ids', 'padding_mask')},
                        training=False)['sequence_output'],
-          chosen)
+          chosen, self.example_weights(features))
       total += self.config.alpha * losses['dmlm_loss']
     losses['loss'] = total
     return losses

@@ -62,6 +62,13 @@ class DataConfig:
                                    'example (null) or none (skip)', choices=KNOWN_NOT_IN_TEXT)
   max_mined_per_attribute: int = setting(0, 'at most this many mined triples per attribute, so one '
                                          'frequent attribute does not drown the rest (0: all)')
+  mined_weight: float = setting(1.0, "a mined triple's share in the training losses; a labelled "
+                                "triple's is 1")
+
+  def __post_init__(self):
+    if not self.mined_weight > 0:
+      raise ValueError(f'mined_weight must be above 0 (--no-mine-known-values turns mining off), '
+                       f'got {self.mined_weight}')
 
 
 @dataclasses.dataclass

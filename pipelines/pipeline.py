@@ -111,7 +111,8 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       target_attributes=','.join(config.attributes()),
       use_description=int(config.data.use_description),
       known_not_in_text=config.data.known_not_in_text,
-      max_mined_per_attribute=config.data.max_mined_per_attribute)
+      max_mined_per_attribute=config.data.max_mined_per_attribute,
+      mined_weight=config.data.mined_weight)
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(

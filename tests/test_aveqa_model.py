@@ -275,6 +275,29 @@ def test_mixed_bfloat16_training_with_every_loss_is_finite_and_serves_float32(ck
   assert not np.allclose(mixed, expected, atol=1e-5)   # bfloat16 compute: it does differ
 
 
+def test_example_weights_scale_each_examples_share_of_every_loss(ckpt):
+  """Weights 1, 1, 0, 0 give the losses of the first two examples alone; no weights, 1 each."""
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
+  batch = _batch(ckpt)
+  losses = lambda features: {k: float(v) for k, v in model.compute_losses(features, training=False).items()}
+  weighted = losses(dict(batch, example_weight=tf.constant([1.0, 1.0, 0.0, 0.0])))
+  first_two = losses({k: v[:2] for k, v in batch.items()})
+  assert weighted['qa_loss'] == pytest.approx(first_two['qa_loss'], rel=1e-5)
+  assert weighted['na_loss'] == pytest.approx(first_two['na_loss'], rel=1e-5)
+  assert losses(batch)['qa_loss'] == pytest.approx(losses(dict(batch, example_weight=tf.ones([4])))['qa_loss'])
+  halved = losses(dict(batch, example_weight=tf.constant([0.5, 1.0, 1.0, 1.0])))
+  assert halved['na_loss'] != pytest.approx(losses(batch)['na_loss'])
+  # The distilled MLM: each masked token weighs as its example.
+  distilling = aveqa.build_model(ckpt, aveqa_config())
+  rng = np.random.default_rng(3)
+  student, teacher = (tf.constant(rng.normal(size=(4, 12, distilling.encoder.hidden_dim)), tf.float32)
+                      for _ in range(2))
+  chosen = tf.constant(rng.random((4, 12)) < 0.3)
+  weighted = distilling.distillation_loss(student, teacher, chosen, tf.constant([1.0, 1.0, 0.0, 0.0]))
+  alone = distilling.distillation_loss(student[:2], teacher[:2], chosen[:2])
+  assert float(weighted) == pytest.approx(float(alone), rel=1e-4)   # float32 sums in another order
+
+
 def test_a_question_is_answered_by_its_best_window(ckpt):
   """predict_questions: a title that fits answers as predict_spans on its one sequence; a long
   one is read in windows, and its answer is the best window's, in title token indices."""

@@ -74,12 +74,12 @@ ROWS = [{'product_id': f'P{i:03d}', 'title': f'Voltis Kettle {color} Steel K{i:0
                                                ('Green', None), ('Black', 'steel')] * 10)]
 
 
-def _mine(tmp_path, rule, triples_pattern='', known_not_in_text='null', cap=0):
+def _mine(tmp_path, rule, triples_pattern='', known_not_in_text='null', cap=0, weight=1.0):
   rows = tmp_path / 'rows' / 'accepted'
   rows.mkdir(parents=True, exist_ok=True)
   pq.write_table(pa.Table.from_pylist(ROWS), str(rows / 'part-0.parquet'))
   out = str(tmp_path / f'out-{known_not_in_text}-{cap}')
-  mining = Mining(str(rows / '*.parquet'), ATTRIBUTES, False, known_not_in_text, cap)
+  mining = Mining(str(rows / '*.parquet'), ATTRIBUTES, False, known_not_in_text, cap, weight)
   with beam.Pipeline() as pipeline:
     write_examples(pipeline, triples_pattern, rule, out, mining=mining)
   with open(os.path.join(out, SUMMARY_FILE)) as f:
@@ -125,9 +125,17 @@ def test_known_values_not_in_the_text_can_be_skipped_and_attributes_capped(tmp_p
 def test_labelled_triples_and_mined_ones_train_together(tmp_path):
   source = tmp_path / 'triples.txt'
   source.write_bytes(b'Trailwise Running Shoes Black\x01Color\x01Black\nKitchara Knife Set\x01Brand Name\x01NULL\n')
-  _, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source))
+  out, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source), weight=0.25)
   assert summary['train_sources'] == {'labelled': 2, 'mined': 40}   # Material is held out
   assert summary['eval_sources'] == {'labelled': 0, 'mined': 30}
+  # A mined triple weighs --mined-weight in the losses, a labelled one 1.
+  records = tf.data.TFRecordDataset(glob.glob(os.path.join(out, 'Split-train', '*.gz')), compression_type='GZIP')
+  weights = {}
+  for record in records:
+    feature = tf.train.Example.FromString(record.numpy()).features.feature
+    weights[feature['title'].bytes_list.value[0].decode()] = feature['weight'].float_list.value[0]
+  assert weights.pop('Trailwise Running Shoes Black') == weights.pop('Kitchara Knife Set') == 1.0
+  assert set(weights.values()) == {0.25}
 
 
 def test_without_triples_or_a_catalog_there_is_nothing_to_train_on(tmp_path):

@@ -183,9 +183,6 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
   summary = _summary(counts, rule, triples_pattern)
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
-  log.info('triples: %s', ', '.join(f'{k} {v}' for k, v in summary['counts'].items()))
-  for attribute, outcomes in summary['mined'].items():
-    log.info('mined %s: %s', attribute, ', '.join(f'{k} {v}' for k, v in outcomes.items()))
   examples = summary['train_examples'] + summary['eval_examples']
   labelled = sum(summary[f'{split}_sources']['labelled'] for split in (splits.TRAIN, splits.EVAL))
   routed = counts.get('distinct_lines', 0)
@@ -194,6 +191,17 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
                        f'{summary["malformed"]} malformed, {examples} examples')
   if not examples:   # fail here, naming the input, rather than in Transform on empty splits
     raise ValueError(_no_usable_triples(summary, triples_pattern, output_uri))
+
+
+def summary_lines(summary):
+  """What the console shows of an ingest: examples per split and source, and per mined
+  attribute what its known values gave."""
+  lines = [f"{split} examples: {summary[f'{split}_examples']} ("
+           + ', '.join(f'{k} {v}' for k, v in summary[f'{split}_sources'].items()) + ')'
+           for split in (splits.TRAIN, splits.EVAL)]
+  lines += [f'mined {attribute}: ' + ', '.join(f'{k} {v}' for k, v in outcomes.items())
+            for attribute, outcomes in summary['mined'].items()]
+  return lines
 
 
 def _no_usable_triples(summary, triples_pattern, output_uri):
@@ -238,6 +246,11 @@ def TriplesExampleGen(
                     bool(use_description), known_not_in_text, max_mined_per_attribute, mined_weight)
   with beam_pipeline as pipeline:
     write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining)
+  # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
+  import tensorflow as tf
+  with tf.io.gfile.GFile(os.path.join(examples.uri, SUMMARY_FILE)) as f:
+    for line in summary_lines(json.load(f)):
+      log.info('%s', line)
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])
   examples.set_string_custom_property('file_format', 'tfrecords_gzip')
   examples.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

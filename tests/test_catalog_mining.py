@@ -128,6 +128,11 @@ def test_labelled_triples_and_mined_ones_train_together(tmp_path):
   out, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source), weight=0.25)
   assert summary['train_sources'] == {'labelled': 2, 'mined': 40}   # Material is held out
   assert summary['eval_sources'] == {'labelled': 0, 'mined': 30}
+  from components.triples_example_gen import summary_lines
+  lines = summary_lines(summary)
+  assert lines[:2] == ['train examples: 42 (labelled 2, mined 40)', 'eval examples: 30 (labelled 0, mined 30)']
+  assert 'mined Material: known 30, aligned 20, not_in_text_as_null 10, not_in_text_skipped 0, '\
+         'not_a_label 0, kept 30' in lines
   # A mined triple weighs --mined-weight in the losses, a labelled one 1.
   records = tf.data.TFRecordDataset(glob.glob(os.path.join(out, 'Split-train', '*.gz')), compression_type='GZIP')
   weights = {}

@@ -22,6 +22,7 @@ from tfx.types import standard_artifacts
 from components import splits, triples
 from components.offline_evaluation import evaluate_model
 from components.serving_contract import TRAINING_FILE
+from components.triples_example_gen import read_summary
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,7 @@ def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: 
 
 def triple_sources(examples_uri: str) -> dict:
   """{split: {'labelled': n, 'mined': m}} from the ingest summary ({} when it has none)."""
-  path = os.path.join(examples_uri, 'ingest_summary.json')
-  if not tf.io.gfile.exists(path):
-    return {}
-  with tf.io.gfile.GFile(path) as f:
-    summary = json.load(f)
+  summary = read_summary(examples_uri) or {}
   return {split: summary[f'{split}_sources'] for split in (splits.TRAIN, splits.EVAL)
           if f'{split}_sources' in summary}
 

@@ -193,6 +193,16 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
     raise ValueError(_no_usable_triples(summary, triples_pattern, output_uri))
 
 
+def read_summary(examples_uri: str):
+  """The ingest summary an output of this component holds (None for examples without one)."""
+  import tensorflow as tf
+  path = os.path.join(examples_uri, SUMMARY_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
 def summary_lines(summary):
   """What the console shows of an ingest: examples per split and source, and per mined
   attribute what its known values gave."""
@@ -247,10 +257,8 @@ def TriplesExampleGen(
   with beam_pipeline as pipeline:
     write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining)
   # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
-  import tensorflow as tf
-  with tf.io.gfile.GFile(os.path.join(examples.uri, SUMMARY_FILE)) as f:
-    for line in summary_lines(json.load(f)):
-      log.info('%s', line)
+  for line in summary_lines(read_summary(examples.uri)):
+    log.info('%s', line)
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])
   examples.set_string_custom_property('file_format', 'tfrecords_gzip')
   examples.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

@@ -62,7 +62,9 @@ def run(args):
       pipeline_root=os.path.join(root, 'pipeline_root'), metadata_path=os.path.join(root, 'metadata.sqlite'),
       serving_model_dir=os.path.join(root, 'serving_model'), seed=args.seed), args.budget)
   mining = {'data.mine_known_values': args.mine_known_values,
-            'data.known_not_in_text': args.known_not_in_text, 'split.eval_percent': args.eval_percent}
+            'data.known_not_in_text': args.known_not_in_text, 'data.mined_weight': args.mined_weight,
+            'data.max_mined_per_attribute': args.max_mined_per_attribute,
+            'split.eval_percent': args.eval_percent}
   if args.catalog:
     mining['data.catalog'] = args.catalog
   if args.attributes:
@@ -239,6 +241,9 @@ def main():
       p.add_argument('--catalog', help="catalog Parquet pattern (default: the embedded sample)")
       p.add_argument('--mine-known-values', action='store_true')
       p.add_argument('--known-not-in-text', default='null', choices=configs.KNOWN_NOT_IN_TEXT)
+      p.add_argument('--mined-weight', type=float, default=configs.DataConfig().mined_weight)
+      p.add_argument('--max-mined-per-attribute', type=int,
+                     default=configs.DataConfig().max_mined_per_attribute)
       p.add_argument('--attributes', help='comma-separated target attributes')
       p.add_argument('--eval-percent', type=int, default=configs.SplitConfig().eval_percent)
   args = parser.parse_args()

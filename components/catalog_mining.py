@@ -75,7 +75,7 @@ def mined_triples(row, attributes, use_description: bool,
 
 
 def count_mined(catalog_pattern: str, attributes, use_description: bool, known_not_in_text: str,
-                max_per_attribute: int, rule, split: str) -> int:
+                max_per_attribute: int, rule, split: str, reviewed=frozenset()) -> int:
   """Mined triples of one split that TriplesExampleGen will write, for an epoch-based
   budget: the same rows (those catalog_questions accepts: valid, with an id no other valid
   row has), rules, cap and split."""
@@ -88,8 +88,8 @@ def count_mined(catalog_pattern: str, attributes, use_description: bool, known_n
   for row in rows:
     if ids[str(row['product_id'])] == 1:
       for attribute, _, triple in mined_triples(row, attributes, use_description, known_not_in_text):
-        if triple is not None:
-          product_id = str(row['product_id'])
+        product_id = str(row['product_id'])
+        if triple is not None and (product_id, attribute) not in reviewed:
           ranked.setdefault(attribute, []).append(
               (product_rank(rule.seed, product_id), rule.split_of_product(product_id, attribute)))
   kept = [sorted(r)[:max_per_attribute] if max_per_attribute else r for r in ranked.values()]

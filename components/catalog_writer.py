@@ -6,7 +6,8 @@ target attribute (column names in schemas/catalog_output.md):
   <slug>__confidence     the model's confidence in that answer, in [0, 1]
   <slug>__model_version  the model that answered; null when the row already had it
 A model that the evaluator did not bless fills nothing: the summary says why.
-Rows in = rows out + quarantined is checked; a mismatch fails the run.
+Rows in = rows out + quarantined is checked; a mismatch fails the run. Beside the
+Parquet: the review queue of the values the model is least sure of (components/review_queue.py).
 """
 import hashlib
 import json
@@ -21,7 +22,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components import catalog_questions as cq
-from components import run_report
+from components import review_queue, run_report
 from components.catalog_columns import output_columns
 from components.exact_match_evaluator import METRICS_FILE
 from components.artifacts import CatalogRows, EnrichedCatalog
@@ -75,7 +76,8 @@ def fill_row(keyed, attributes, version):
     yield row
 
 
-def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attributes, version):
+def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attributes, version,
+                   use_description=False, review_size=0):
   from tensorflow_serving.apis import prediction_log_pb2
   schema = cq.read_schema(os.path.join(rows_uri, 'accepted', '*.parquet'))
   rows = (pipeline | 'ReadRows' >> beam.io.ReadFromParquet(os.path.join(rows_uri, 'accepted', '*.parquet'))
@@ -87,13 +89,21 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
             | 'Fill' >> beam.FlatMap(fill_row, attributes, version))
   _ = filled | 'WriteParquet' >> beam.io.WriteToParquet(
       os.path.join(output_uri, 'catalog'), output_schema(schema, attributes), file_name_suffix='.parquet')
+  if review_size > 0:
+    _ = (filled | 'ReviewCandidates' >> beam.FlatMap(
+            lambda r: review_queue.candidates(r, attributes, cq.context_of(r, use_description), version))
+         | 'LeastSure' >> beam.combiners.Top.PerKey(
+             review_size, key=lambda q: (q['confidence'], q['product_id']), reverse=True)
+         | 'QueueRows' >> beam.FlatMap(lambda kv: kv[1])
+         | 'OneList' >> beam.combiners.ToList()
+         | 'WriteQueue' >> beam.Map(review_queue.write_queue, output_uri))
   counts = (filled | 'CountFilled' >> beam.FlatMap(
       lambda r: [('rows_out', 1)] + [('filled: ' + a, 1) for a in attributes if r[output_columns(a)[0]]])
             | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict())
   return counts
 
 
-def finish_summary(counts, rows_uri, output_uri, attributes, version):
+def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0):
   with tf.io.gfile.GFile(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     catalog = json.load(f)
   summary = {'filled': True, 'model_version': version, 'rows_in': catalog['rows_in'],
@@ -103,6 +113,8 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version):
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'catalog_files': os.path.join(output_uri, 'catalog-*.parquet'),
              'quarantine_files': os.path.join(rows_uri, 'quarantined', '*.parquet')}
+  if review_size > 0:
+    summary['review_queue'] = review_queue.queue_paths(output_uri)
   write_summary(output_uri, summary)
   if summary['rows_in'] != summary['rows_out'] + summary['quarantined']:
     raise RuntimeError(f'rows in ({summary["rows_in"]}) != rows out ({summary["rows_out"]}) '
@@ -137,13 +149,16 @@ def CatalogWriter(
     model: InputArtifact[standard_artifacts.Model],
     enriched_catalog: OutputArtifact[EnrichedCatalog],
     target_attributes: Parameter[str],
+    use_description: Parameter[int],
+    review_size: Parameter[int],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
     evaluation: InputArtifact[standard_artifacts.ModelEvaluation] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Writes the filled catalog Parquet, or, for an unblessed model, says why not; and
   beside it report.html (components/run_report.py). No blessing: a model blessed in an
-  earlier run (the enrichment pipeline's --model); no evaluation: the report has no gate."""
+  earlier run (the enrichment pipeline's --model); no evaluation: the report has no gate.
+  review_size: filled values per attribute in the review queue (0: none)."""
   attributes = cq.parse_attributes(target_attributes)
   if model_blessing is not None and not model_blessing.get_int_custom_property('blessed'):
     reason = model_blessing.get_string_custom_property('reason') or 'model not blessed'
@@ -153,8 +168,8 @@ def CatalogWriter(
     with beam_pipeline as pipeline:
       counts = write_enriched(pipeline, catalog_rows.uri,
                               os.path.join(inference_result.uri, '*'), enriched_catalog.uri,
-                              attributes, version)
+                              attributes, version, bool(use_description), review_size)
       _ = counts | 'Summary' >> beam.Map(finish_summary, catalog_rows.uri, enriched_catalog.uri,
-                                         attributes, version)
+                                         attributes, version, review_size)
   gate = read_gate_metrics(evaluation.uri) if evaluation is not None else None
   run_report.write_run_report(enriched_catalog.uri, read_summary(enriched_catalog.uri), gate, attributes)

@@ -51,12 +51,18 @@ def triple_sources(examples_uri: str) -> dict:
           if f'{split}_sources' in summary}
 
 
-def steps_trained(model_uri: str) -> Optional[int]:
+def training_record(model_uri: str) -> dict:
+  """What the Trainer wrote of how it trained ({} for a model without it): steps, and the
+  domain adaptation of its checkpoint (teacher metrics included)."""
   path = os.path.join(model_uri, TRAINING_FILE)
   if not tf.io.gfile.exists(path):
-    return None
+    return {}
   with tf.io.gfile.GFile(path) as f:
-    return json.load(f)['steps']
+    return json.load(f)
+
+
+def steps_trained(model_uri: str) -> Optional[int]:
+  return training_record(model_uri).get('steps')
 
 
 @component
@@ -83,7 +89,8 @@ def ExactMatchEvaluator(
   blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop,
                            steps_trained(model.uri))
   metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1,
-                  'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples.uri)})
+                  'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples.uri),
+                  'adaptation': training_record(model.uri).get('adaptation')})
   if metrics['sources']:
     log.info('triples by source: %s', '; '.join(
         f'{split} ' + ', '.join(f'{k} {v}' for k, v in counts.items())

@@ -22,15 +22,15 @@ from pipelines import configs
 
 # Raw features.
 TITLE, ATTRIBUTE, VALUE = 'title', 'attribute', 'value'
-VALUE_START, VALUE_END, WEIGHT = 'value_start', 'value_end', 'weight'
-LABEL_FEATURES = (VALUE, VALUE_START, VALUE_END, WEIGHT)
+VALUE_START, VALUE_END, WEIGHT, SOURCE = 'value_start', 'value_end', 'weight', 'source'
+LABEL_FEATURES = (VALUE, VALUE_START, VALUE_END, WEIGHT, SOURCE)
 NULL_VALUE = b'NULL'
 
 # Transformed features.
 TITLE_TOKEN_IDS, ATTRIBUTE_TOKEN_IDS = 'title_token_ids', 'attribute_token_ids'
 TITLE_TOKEN_STARTS, TITLE_TOKEN_ENDS = 'title_token_starts', 'title_token_ends'
 VALUE_FIRST_TOKEN, VALUE_LAST_TOKEN = 'value_first_token', 'value_last_token'
-SPAN_STATUS, EXAMPLE_WEIGHT = 'span_status', 'example_weight'
+SPAN_STATUS, EXAMPLE_WEIGHT, EXAMPLE_SOURCE = 'span_status', 'example_weight', 'example_source'
 
 # span_status values: why an example does or does not have a trainable span.
 ALIGNED, NULL, NOT_FOUND, TOO_LONG = 0, 1, 2, 3
@@ -96,4 +96,6 @@ def preprocessing_fn(inputs, custom_config):
     outputs.update({VALUE_FIRST_TOKEN: first, VALUE_LAST_TOKEN: last, SPAN_STATUS: status})
     if WEIGHT in inputs:   # examples written before weights existed weigh 1
       outputs[EXAMPLE_WEIGHT] = tf.cast(_flat(inputs[WEIGHT]), tf.float32)
+    if SOURCE in inputs:   # labelled or mined: only the Trainer's log reads it
+      outputs[EXAMPLE_SOURCE] = _flat(inputs[SOURCE])
   return outputs

@@ -29,7 +29,7 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
                      examples_per_attribute: int = 5, seed: int = 0) -> str:
   """Writes <output_dir>/report.html (local or gs://) and returns its path."""
   filled = summary.get('filled', True)
-  sections = [_header(summary, gate), _gate_section(gate, attributes)]
+  sections = [_header(summary, gate), _gate_section(gate, attributes), _teacher_section(gate)]
   if filled:
     histograms, examples = _scan_catalog(summary.get('catalog_files'), attributes,
                                          examples_per_attribute, seed)
@@ -146,6 +146,23 @@ def _header(summary, gate) -> str:
           f'{version}{gate_line}{not_filled}<div class="tiles">{tiles}</div></header>')
 
 
+def _teacher_section(gate) -> str:
+  """The domain-adapted checkpoint's masked-LM teacher against the original checkpoint's."""
+  adaptation = (gate or {}).get('adaptation')
+  if not adaptation or 'teacher_after' not in adaptation:
+    return ''
+  rows = [[_e(f'{label} ({m["projection"]})'), f'{m["top1_accuracy"]:.3f}', f'{m["top5_accuracy"]:.3f}',
+           f'{m["perplexity"]:.1f}']
+          for label, m in (('original checkpoint', adaptation.get('teacher_before')),
+                           ('adapted checkpoint', adaptation['teacher_after'])) if m]
+  note = (f'{adaptation["steps"]} masked-LM steps on {adaptation["texts"]} texts of this run (train '
+          f'titles and catalog text) before training. Measured on {adaptation["eval_titles_measured"]} '
+          f'{adaptation["measured_on"]}, {adaptation["teacher_after"]["masked_tokens"]} masked '
+          f'tokens, the same masks for both.')
+  return (f'<section><h2>Distilled MLM teacher</h2><p class="note">{_e(note)}</p>'
+          f'{_table(["teacher", "top-1", "top-5", "perplexity"], rows, "num")}</section>')
+
+
 def _gate_section(gate, attributes) -> str:
   if not gate:
     return ''
@@ -170,10 +187,11 @@ def _gate_section(gate, attributes) -> str:
   settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))}, '
               f'min F1 {_e(gate.get("min_f1", "–"))}, max F1 drop {_e(gate.get("max_f1_drop", "–"))}')
   sources = gate.get('sources') or {}
-  if any(counts.get('mined') for counts in sources.values()):
+  if any(counts.get('mined') or counts.get('reviewed') for counts in sources.values()):
     settings += ('. Triples by source: ' + '; '.join(
         f'{_e(split)} {counts.get("labelled", 0)} labelled, {counts.get("mined", 0)} mined from the '
-        f'catalog\'s known values' for split, counts in sources.items())
+        f'catalog\'s known values' + (f', {counts["reviewed"]} reviewed' if counts.get('reviewed') else '')
+        for split, counts in sources.items())
         + '. Mined eval triples score how well the model recovers values the catalog already '
         'knows: a proxy, but in your own catalog\'s language')
   return (f'<section><h2>Gate: exact match on the eval split</h2><p class="note">{settings}. '

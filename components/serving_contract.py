@@ -14,11 +14,12 @@ PRECISIONS = ('float32', 'bfloat16', 'int8')
 
 # value: the extracted text ('' for no value); span_text: the best span even when "no
 # value" wins (for threshold sweeps); begin/end: the span's first and last title token;
-# span_prob, no_answer_prob; attribute_seen: trained on that attribute; confidence;
+# span_prob, no_answer_prob, value_prob (what the value threshold is compared with:
+# model/aveqa.py predict_spans); attribute_seen: trained on that attribute; confidence;
 # windows: how many windows of the title were read (model/windows.py; 1 unless the title
 # is longer than one sequence).
-OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'attribute_seen',
-           'confidence', 'windows')
+OUTPUTS = ('value', 'span_text', 'begin', 'end', 'span_prob', 'no_answer_prob', 'value_prob',
+           'attribute_seen', 'confidence', 'windows')
 
 # Written by the Trainer beside the weights: the dev sweep and the chosen value threshold.
 TUNING_FILE = 'value_threshold.json'

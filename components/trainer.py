@@ -16,7 +16,7 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops of the Transform graph)
 import tensorflow_transform as tft
 
-from components import serving_export, training_data, value_tuning
+from components import domain_adaptation, serving_export, training_data, value_tuning
 from components.serving_contract import TRAINING_FILE
 from model import aveqa
 from model.checkpoint import read_checkpoint
@@ -89,11 +89,18 @@ def run_fn(fn_args):
   fixed_length = model_settings.max_seq_length if training.tpu is not None else None
   batch_size = training.batch_size * strategy.num_replicas_in_sync
 
-  if log.isEnabledFor(logging.DEBUG):   # a pass over both splits: only when someone reads it
-    for name, files in (('train', fn_args.train_files), ('eval', fn_args.eval_files)):
-      log.debug('span alignment of the %s split: %s', name,
-                training_data.span_status_counts(files, fn_args.data_accessor, tft_output))
-  checkpoint = read_checkpoint(model_settings.checkpoint)
+  # Where the training examples came from (labelled, mined) and which have a span to learn.
+  log.info('train split: %s', training_data.counts_line(
+      training_data.example_counts(fn_args.train_files, fn_args.data_accessor, tft_output)))
+  if log.isEnabledFor(logging.DEBUG):
+    log.debug('eval split: %s', training_data.counts_line(
+        training_data.example_counts(fn_args.eval_files, fn_args.data_accessor, tft_output)))
+  # The domain-adapted checkpoint when the pipeline has that step (TFX's base model), else
+  # the configured one: the student starts from it and the frozen teacher is it.
+  checkpoint = read_checkpoint(fn_args.base_model or model_settings.checkpoint)
+  adaptation = domain_adaptation.read_summary(fn_args.base_model) if fn_args.base_model else None
+  log.info('checkpoint: %s', f"adapted by {adaptation['steps']} masked-LM steps on {adaptation['texts']} "
+           f"texts of this run" if adaptation else checkpoint.path)
   steps = training.train_steps   # TFX's TrainArgs cannot say 0 (it reads as "not set")
   with strategy.scope():
     model = aveqa.build_model(checkpoint, model_config(model_settings, training))
@@ -125,4 +132,4 @@ def run_fn(fn_args):
   serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir)
   with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
                                       TRAINING_FILE), 'w') as f:
-    json.dump({'steps': steps}, f)
+    json.dump({'steps': steps, 'adaptation': adaptation}, f)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tfx_bsl.public import tfxio
 
 from components import preprocessing as p
+from components.triples import LABELLED
 from model import windows
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)
@@ -76,13 +77,27 @@ def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
       lambda f: in_dev(f, dev_fraction)).batch(batch_size)
 
 
-def span_status_counts(files, data_accessor, tft_output):
-  """How many examples of each span status the files hold (for the log and the report)."""
+def example_counts(files, data_accessor, tft_output):
+  """{source: {span status: examples}} of the files, for the log and the report. Examples
+  written before sources existed count as labelled."""
   dataset = data_accessor.tf_dataset_factory(
       files, tfxio.TensorFlowDatasetOptions(batch_size=1024, num_epochs=1),
       tft_output.transformed_metadata.schema)
-  counts = dict.fromkeys(p.SPAN_STATUS_NAMES.values(), 0)
+  counts = {}
   for batch in dataset:
-    for status in tf.reshape(batch[p.SPAN_STATUS], [-1]).numpy():
-      counts[p.SPAN_STATUS_NAMES[int(status)]] += 1
+    statuses = tf.reshape(batch[p.SPAN_STATUS], [-1]).numpy()
+    sources = (tf.reshape(batch[p.EXAMPLE_SOURCE], [-1]).numpy() if p.EXAMPLE_SOURCE in batch
+               else [LABELLED.encode()] * len(statuses))
+    for source, status in zip(sources, statuses):
+      by_status = counts.setdefault(source.decode(), dict.fromkeys(p.SPAN_STATUS_NAMES.values(), 0))
+      by_status[p.SPAN_STATUS_NAMES[int(status)]] += 1
   return counts
+
+
+def counts_line(counts) -> str:
+  """'17,223 examples: labelled 15,073 (aligned 14,000, …), mined 2,150 (…)'."""
+  per_source = [f'{source} {sum(by_status.values()):,} ('
+                + ', '.join(f'{status} {n:,}' for status, n in by_status.items() if n) + ')'
+                for source, by_status in sorted(counts.items())]
+  total = sum(n for by_status in counts.values() for n in by_status.values())
+  return f'{total:,} examples: ' + ', '.join(per_source)

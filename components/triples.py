@@ -73,7 +73,13 @@ def triples_files(pattern: str) -> List[str]:
   return files
 
 
-def to_example(triple: Triple, weight: float = 1.0) -> tf.train.Example:
+# Where a training example came from: a labelled triples file, mined from the catalog's
+# known values (components/catalog_mining.py), or reviewed by a person.
+# Reviewed: a person's answer in a review queue (components/review_queue.py).
+LABELLED, MINED, REVIEWED = 'labelled', 'mined', 'reviewed'
+
+
+def to_example(triple: Triple, weight: float = 1.0, source: str = LABELLED) -> tf.train.Example:
   """weight: the example's share in the training losses (a labelled triple's is 1)."""
   start, end = triple.span or (-1, -1)
   b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
@@ -81,7 +87,8 @@ def to_example(triple: Triple, weight: float = 1.0) -> tf.train.Example:
   return tf.train.Example(features=tf.train.Features(feature={
       'title': b(triple.title), 'attribute': b(triple.attribute), 'value': b(triple.value),
       'value_start': i(start), 'value_end': i(end),
-      'weight': tf.train.Feature(float_list=tf.train.FloatList(value=[weight]))}))
+      'weight': tf.train.Feature(float_list=tf.train.FloatList(value=[weight])),
+      'source': b(source)}))
 
 
 def read_triples(path: str) -> Iterator[Tuple[int, Union[Triple, str], str]]:

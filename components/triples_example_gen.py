@@ -9,12 +9,15 @@ quarantine/ with their file and reason, and ingest_summary.json counts everythin
 lines read = blank + duplicate + malformed + labelled examples. Mined triples are
 split by product (all of a product's triples on one side; zero_shot: by attribute), and
 the summary counts, per attribute, the rows with a known value and what each gave.
+Reviewed rows of earlier runs' review queues (components/review_queue.py) are labelled
+triples of their product, split the same way, and replace the mined triple of the same
+product and attribute.
 """
 import dataclasses
 import json
 import logging
 import os
-from typing import Optional, Tuple
+from typing import FrozenSet, Optional, Tuple
 
 import apache_beam as beam
 from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
@@ -22,7 +25,7 @@ from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, 
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import catalog_mining, splits, triples
+from components import catalog_mining, review_queue, splits, triples
 from components.artifacts import CatalogRows
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ SUMMARY_FILE = 'ingest_summary.json'
 QUARANTINE_DIR = 'quarantine'
 MALFORMED_PREFIX = 'malformed: '
 MINED_PREFIX = 'mined_'   # example statuses of mined triples: mined_aligned, mined_null
+REVIEWED_PREFIX = 'reviewed_'   # and of reviewed ones: reviewed_value, reviewed_no_value, …
+REPLACED_BY_REVIEW = 'replaced_by_review'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Mining:
   known_not_in_text: str
   max_per_attribute: int   # 0: no cap
   weight: float            # a mined triple's share in the losses (a labelled one's is 1)
+  reviewed: FrozenSet[Tuple[str, str]] = frozenset()   # (product_id, attribute) a person reviewed
 
 
 def _route(file_and_line, rule):
@@ -78,7 +84,9 @@ def _mined_examples(pipeline, mining: Mining, rule):
   the mining's counts ('mined.<attribute>.<outcome>': n)."""
   mined = (pipeline | 'ReadKnownRows' >> beam.io.ReadFromParquet(mining.rows_pattern)
            | 'Mine' >> beam.FlatMap(_mine_row, mining))
-  labels = mined | 'WithTriple' >> beam.Filter(lambda m: m[3] is not None)
+  with_triple = mined | 'WithTriple' >> beam.Filter(lambda m: m[3] is not None)
+  replaced = with_triple | 'Reviewed' >> beam.Filter(lambda m: (m[2], m[0]) in mining.reviewed)
+  labels = with_triple | 'NotReviewed' >> beam.Filter(lambda m: (m[2], m[0]) not in mining.reviewed)
   if mining.max_per_attribute:
     labels = (labels | 'ByAttribute' >> beam.Map(lambda m: (m[0], m))
               | 'Cap' >> beam.combiners.Top.PerKey(
@@ -87,17 +95,42 @@ def _mined_examples(pipeline, mining: Mining, rule):
   routed = labels | 'RouteMined' >> beam.Map(lambda m: (
       rule.split_of_product(m[2], m[0]),
       (MINED_PREFIX + ('aligned' if m[3].span else 'null'),
-       triples.to_example(m[3], mining.weight).SerializeToString())))
+       triples.to_example(m[3], mining.weight, triples.MINED).SerializeToString())))
   counts = [mined | 'CountMined' >> beam.Map(lambda m: (f'mined.{m[0]}.{m[1]}', 1)),
             mined | 'CountKnown' >> beam.Map(lambda m: (f'mined.{m[0]}.known', 1)),
+            replaced | 'CountReplaced' >> beam.Map(lambda m: (f'mined.{m[0]}.{REPLACED_BY_REVIEW}', 1)),
             labels | 'CountKept' >> beam.Map(lambda m: (f'mined.{m[0]}.kept', 1))]
   return routed, counts
 
 
+def _reviewed_examples(pipeline, reviewed_rows, rule):
+  """(split, (status, serialized example)) of the reviewed rows, and their counts
+  ('reviewed.<attribute>.<outcome>': n)."""
+  def review(row):
+    outcome, triple = review_queue.reviewed_triple(row)
+    return row['attribute'], outcome, str(row['product_id']), triple
+
+  reviewed = (pipeline | 'ReadReviewed' >> beam.Create(reviewed_rows, reshuffle=False)
+              | 'Review' >> beam.Map(review))
+  routed = (reviewed | 'ReviewedTriple' >> beam.Filter(lambda r: r[3] is not None)
+            | 'RouteReviewed' >> beam.Map(lambda r: (
+                rule.split_of_product(r[2], r[0]),
+                (REVIEWED_PREFIX + r[1],
+                 triples.to_example(r[3], 1.0, triples.REVIEWED).SerializeToString()))))
+  counts = reviewed | 'CountReviewed' >> beam.Map(lambda r: (f'reviewed.{r[0]}.{r[1]}', 1))
+  return routed, [counts]
+
+
+def reviewed_keys(reviewed_rows) -> FrozenSet[Tuple[str, str]]:
+  """(product_id, attribute) of the rows that give a triple: the mined one is dropped."""
+  return frozenset((str(r['product_id']), r['attribute']) for r in reviewed_rows
+                   if review_queue.reviewed_triple(r)[1] is not None)
+
+
 def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True,
-                   mining: Optional[Mining] = None):
+                   mining: Optional[Mining] = None, reviewed_rows=()):
   """Beam part of the component, also used by tests and scripts without TFX.
-  triples_pattern: '' for none (mining alone).
+  triples_pattern: '' for none (mining alone). reviewed_rows: review_queue.read_reviewed's.
 
   Raises ValueError before the pipeline runs when triples_pattern matches no file or
   only empty ones, or when neither triples nor a catalog to mine are given; and when it
@@ -107,9 +140,9 @@ def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True,
     triples.triples_files(triples_pattern)
     read = pipeline | 'Read' >> beam.io.ReadFromTextWithFilename(
         triples_pattern, coder=beam.coders.BytesCoder(), strip_trailing_newlines=True)
-  elif mining is None:
-    raise ValueError('no training data: give labelled triples (--triples) or a catalog with '
-                     'known values to mine')
+  elif mining is None and not reviewed_rows:
+    raise ValueError('no training data: give labelled triples (--triples), a catalog with '
+                     'known values to mine, or reviewed queues (--reviewed)')
   else:
     read = pipeline | 'NoLines' >> beam.Create([]).with_output_types(Tuple[str, bytes])
   lines = read | 'DropBlank' >> beam.Filter(lambda file_and_line: file_and_line[1].strip())
@@ -119,7 +152,11 @@ def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True,
   examples, mined_counts = routed, []
   if mining is not None:
     mined, mined_counts = _mined_examples(pipeline, mining, rule)
-    examples = (routed, mined) | 'WithMined' >> beam.Flatten()
+    examples = (examples, mined) | 'WithMined' >> beam.Flatten()
+  if reviewed_rows:
+    reviewed, reviewed_counts = _reviewed_examples(pipeline, list(reviewed_rows), rule)
+    examples = (examples, reviewed) | 'WithReviewed' >> beam.Flatten()
+    mined_counts = mined_counts + reviewed_counts
   outputs = {}
   for split in (splits.TRAIN, splits.EVAL):
     records = (examples | f'Select[{split}]' >> beam.Filter(lambda kv, s=split: kv[0] == s)
@@ -150,11 +187,15 @@ def write_examples(pipeline, triples_pattern, rule, output_uri, dedupe=True,
 def _summary(counts, rule, triples_pattern):
   malformed_reasons = {k[len(MALFORMED_PREFIX):]: v for k, v in sorted(counts.items())
                        if k.startswith(MALFORMED_PREFIX)}
-  mined = {}
+  mined, reviewed = {}, {}
   for key, n in sorted(counts.items()):
     if key.startswith('mined.'):
       attribute, outcome = key[len('mined.'):].rsplit('.', 1)
-      mined.setdefault(attribute, dict.fromkeys(('known',) + catalog_mining.OUTCOMES + ('kept',), 0))[outcome] = n
+      mined.setdefault(attribute, dict.fromkeys(
+          ('known',) + catalog_mining.OUTCOMES + (REPLACED_BY_REVIEW, 'kept'), 0))[outcome] = n
+    elif key.startswith('reviewed.'):
+      attribute, outcome = key[len('reviewed.'):].rsplit('.', 1)
+      reviewed.setdefault(attribute, dict.fromkeys(review_queue.OUTCOMES, 0))[outcome] = n
   example_counts = {k: v for k, v in counts.items() if k.startswith((splits.TRAIN + '.', splits.EVAL + '.'))}
   malformed = sum(malformed_reasons.values())
   if malformed:
@@ -169,12 +210,15 @@ def _summary(counts, rule, triples_pattern):
              'malformed': malformed, 'malformed_reasons': malformed_reasons}
   for split in (splits.TRAIN, splits.EVAL):
     summary[f'{split}_examples'] = sum(v for k, v in example_counts.items() if k.startswith(split + '.'))
-    mined_examples = sum(v for k, v in example_counts.items() if k.startswith(f'{split}.{MINED_PREFIX}'))
-    summary[f'{split}_sources'] = {'labelled': summary[f'{split}_examples'] - mined_examples,
-                                   'mined': mined_examples}
+    by_source = {source: sum(v for k, v in example_counts.items() if k.startswith(f'{split}.{prefix}'))
+                 for source, prefix in ((triples.MINED, MINED_PREFIX), (triples.REVIEWED, REVIEWED_PREFIX))}
+    summary[f'{split}_sources'] = {triples.LABELLED: summary[f'{split}_examples'] - sum(by_source.values()),
+                                   **by_source}
   # Per attribute: rows with a known value ('known'), what each gave (catalog_mining.OUTCOMES),
-  # and the triples kept after --max-mined-per-attribute ('kept').
+  # those a reviewed row replaced, and the triples kept after --max-mined-per-attribute ('kept').
   summary['mined'] = mined
+  # Per attribute: what the reviewed rows gave (review_queue.OUTCOMES).
+  summary['reviewed'] = reviewed
   return summary
 
 
@@ -209,8 +253,8 @@ def summary_lines(summary):
   lines = [f"{split} examples: {summary[f'{split}_examples']} ("
            + ', '.join(f'{k} {v}' for k, v in summary[f'{split}_sources'].items()) + ')'
            for split in (splits.TRAIN, splits.EVAL)]
-  lines += [f'mined {attribute}: ' + ', '.join(f'{k} {v}' for k, v in outcomes.items())
-            for attribute, outcomes in summary['mined'].items()]
+  lines += [f'{kind} {attribute}: ' + ', '.join(f'{k} {v}' for k, v in outcomes.items())
+            for kind in ('mined', 'reviewed') for attribute, outcomes in summary.get(kind, {}).items()]
   return lines
 
 
@@ -220,6 +264,8 @@ def _no_usable_triples(summary, triples_pattern, output_uri):
   if summary['mined'] or not triples_pattern:
     known = sum(o['known'] for o in summary['mined'].values())
     message += f"; {known} known catalog value(s) mined, none usable"
+  if summary.get('reviewed'):
+    message += f"; {sum(sum(o.values()) for o in summary['reviewed'].values())} reviewed row(s), none usable"
   if summary['malformed']:
     reasons = '; '.join(f'{reason}: {n}' for reason, n in summary['malformed_reasons'].items())
     message += f' ({reasons}); the malformed lines are in {os.path.join(output_uri, QUARANTINE_DIR)}'
@@ -241,21 +287,25 @@ def TriplesExampleGen(
     known_not_in_text: Parameter[str],
     max_mined_per_attribute: Parameter[int],
     mined_weight: Parameter[float],
+    reviewed_pattern: Parameter[str],
     catalog_rows: InputArtifact[CatalogRows] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Labelled triples (local or gs:// file pattern; '' for none) and, given catalog_rows
   (CatalogQuestionGen's accepted rows), the triples mined from their known values ->
-  train/eval Examples. input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
+  train/eval Examples; reviewed_pattern: filled-in review queues ('' for none).
+  input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
   rule = splits.SplitRule(split_rule, seed, eval_percent,
                           tuple(a.strip() for a in held_out_attributes.split(',') if a.strip()))
+  reviewed_rows = review_queue.read_reviewed(reviewed_pattern) if reviewed_pattern else []
   mining = None
   if catalog_rows is not None:
     mining = Mining(os.path.join(catalog_rows.uri, 'accepted', '*.parquet'),
                     tuple(a.strip() for a in target_attributes.split(',') if a.strip()),
-                    bool(use_description), known_not_in_text, max_mined_per_attribute, mined_weight)
+                    bool(use_description), known_not_in_text, max_mined_per_attribute, mined_weight,
+                    reviewed_keys(reviewed_rows))
   with beam_pipeline as pipeline:
-    write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining)
+    write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining, reviewed_rows)
   # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
   for line in summary_lines(read_summary(examples.uri)):
     log.info('%s', line)

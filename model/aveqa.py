@@ -24,14 +24,16 @@ Choices the paper leaves open (see README "Model decisions"):
   the frozen pretrained word-embedding matrix (tied decoder, no transform).
 - alpha = 0 builds no teacher and runs no masked pass; beta = 0 drops the NA loss
   (the head still exists so serving has one signature; it is then untrained and
-  inference ignores it).
+  inference ignores it) and is the standard BERT QA of SQuAD 2.0 instead: a question
+  without a value is trained as the span [CLS]..[CLS], and "no value" is decided from
+  the null answer's probability against the best span's (predict_spans).
 """
 import dataclasses
 
 import keras
 import tensorflow as tf
 
-from model import decoding, value_threshold, windows
+from model import decoding, masking, value_threshold, windows
 
 
 @dataclasses.dataclass
@@ -151,6 +153,16 @@ class AveqaModel(keras.Model):
       return tf.ones(tf.shape(inputs['token_ids'])[:1], tf.bool)
     return self.seen_attributes.lookup(self.attribute_keys(inputs)) > 0
 
+  @property
+  def null_target(self) -> bool:
+    """beta = 0: "no value" is the span [CLS]..[CLS] (SQuAD 2.0), as no NA head decides it."""
+    return self.config.beta == 0
+
+  @staticmethod
+  def cls_position(context):
+    """[B, T] bool, True at position 0 ([CLS])."""
+    return tf.equal(tf.range(tf.shape(context)[1])[tf.newaxis, :], 0) & tf.ones_like(context)
+
   def begin_logits(self, hidden):
     return tf.cast(tf.squeeze(self.begin_dense(hidden), -1), tf.float32)
 
@@ -179,21 +191,33 @@ class AveqaModel(keras.Model):
     """Best span per row with its probability and the no-answer decision.
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
-    no_answer_prob (0 when beta = 0: the head is untrained), attribute_seen, has_value
-    (model/value_threshold.py: p(value) = span_prob * (1 - no_answer_prob) >=
-    value_threshold for an attribute trained on, no_answer_prob < 0.5 for any other) and
-    confidence: p(value) for a value, no_answer_prob for "no value".
+    no_answer_prob, value_prob, attribute_seen, has_value (model/value_threshold.py:
+    value_prob >= value_threshold for an attribute trained on, no_answer_prob < 0.5 for
+    any other) and confidence: value_prob for a value, no_answer_prob for "no value".
+    With the no-answer head, value_prob = span_prob * (1 - no_answer_prob). With beta = 0
+    (null_target) the untrained head is ignored: no_answer_prob = p(null) / (p(null) +
+    span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule.
     """
     hidden = self.encode(inputs, training=False)
     context = self.context_mask(inputs)
     begin, end, log_prob = decoding.best_spans(
         self.begin_logits(hidden), lambda b: self.end_logits(hidden, b), context,
         self.config.top_k_begins, self.config.max_answer_tokens)
-    no_answer_prob = tf.nn.softmax(self.no_answer_logits(hidden), axis=-1)[:, 1]
-    if self.config.beta == 0:
-      no_answer_prob = tf.zeros_like(no_answer_prob)
-    span_prob = tf.exp(log_prob)
-    value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
+    if self.null_target:
+      # SQuAD 2.0: the null answer's probability is p(begin = [CLS]) (its end is certain),
+      # under the begin softmax that includes [CLS]; the best span's, renormalised to it.
+      begin_logits = self.begin_logits(hidden)
+      null_log_prob = decoding.masked_log_softmax(begin_logits, context | self.cls_position(context))[:, 0]
+      null_prob = tf.exp(null_log_prob)
+      span_prob = tf.exp(log_prob) * (1.0 - null_prob)
+      # "no value" when the null answer is likelier than the best span by the tuned factor:
+      # value_prob = p(span) / (p(span) + p(null)) >= t.
+      no_answer_prob = tf.math.divide_no_nan(null_prob, null_prob + span_prob)
+      value_prob = 1.0 - no_answer_prob
+    else:
+      no_answer_prob = tf.nn.softmax(self.no_answer_logits(hidden), axis=-1)[:, 1]
+      span_prob = tf.exp(log_prob)
+      value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
     seen = self.attribute_seen(inputs)
     has_value = ((value_threshold.decision_score(value_prob, no_answer_prob, seen)
                   >= self.config.value_threshold) & tf.reduce_any(context, -1))
@@ -218,24 +242,10 @@ class AveqaModel(keras.Model):
 
   # ---- training --------------------------------------------------------------------
   def mask_tokens(self, inputs):
-    """BERT masking of ~mask_rate of the non-special tokens (question tokens included).
-
-    Of the chosen positions 80% become [MASK], 10% a random token, 10% stay.
-    Returns the masked token ids and the bool mask of chosen positions.
-    """
-    ids = inputs['token_ids']
-    special = tf.zeros_like(ids, tf.bool)
-    for name in ('cls', 'sep', 'pad'):
-      special |= tf.equal(ids, tf.cast(self.special_ids[name], ids.dtype))
-    maskable = tf.cast(inputs['padding_mask'], tf.bool) & ~special
-    draw = tf.random.uniform(tf.shape(ids))
-    chosen = maskable & (draw < self.config.mask_rate)
-    how = tf.random.uniform(tf.shape(ids))
-    vocab_size = self.vocab_projection.embeddings.shape[0]
-    random_ids = tf.random.uniform(tf.shape(ids), 0, vocab_size, dtype=ids.dtype)
-    masked = tf.where(chosen & (how < 0.8), tf.cast(self.special_ids['mask'], ids.dtype), ids)
-    masked = tf.where(chosen & (how >= 0.8) & (how < 0.9), random_ids, masked)
-    return masked, chosen
+    """BERT masking of ~mask_rate of the non-special tokens (question tokens included;
+    model/masking.py): the masked token ids and the bool mask of chosen positions."""
+    return masking.mask_tokens(inputs['token_ids'], inputs['padding_mask'], self.special_ids,
+                               self.config.mask_rate, self.vocab_projection.embeddings.shape[0])
 
   def distillation_loss(self, student_hidden, teacher_hidden, chosen, weights=None):
     """KL(teacher || student) of the T-softened vocabulary distributions at chosen positions,
@@ -260,8 +270,11 @@ class AveqaModel(keras.Model):
     return tf.ones(tf.shape(features['token_ids'])[:1])
 
   def qa_loss(self, outputs, labels):
-    """Weighted mean of begin and end cross-entropy over examples that have an answer."""
-    has_answer = tf.cast(labels['has_answer'], tf.float32) * self.example_weights(labels)
+    """Weighted mean of begin and end cross-entropy over examples that have an answer (all
+    examples with the null target, whose no-answer ones point at [CLS])."""
+    has_answer = self.example_weights(labels)
+    if not self.null_target:
+      has_answer *= tf.cast(labels['has_answer'], tf.float32)
     begin_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
         tf.cast(labels['begin_position'], tf.int32), outputs['begin_logits'])
     end_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -278,11 +291,15 @@ class AveqaModel(keras.Model):
   def compute_losses(self, features, training):
     context = self.context_mask(features)
     hidden = self.encode(features, training)
-    outputs = {'begin_logits': tf.where(context, self.begin_logits(hidden), decoding.NEG_INF),
+    cls = self.cls_position(context)
+    begin_allowed = context | cls if self.null_target else context
+    outputs = {'begin_logits': tf.where(begin_allowed, self.begin_logits(hidden), decoding.NEG_INF),
                'no_answer_logits': self.no_answer_logits(hidden)}
     # Teacher forcing: the end head is conditioned on the gold begin token.
     begins = tf.cast(features['begin_position'], tf.int32)[:, tf.newaxis]
     allowed = decoding.end_mask(begins, context, tf.shape(context)[1])[:, 0, :]
+    if self.null_target:   # a null answer begins and ends at [CLS]
+      allowed = tf.where(tf.equal(begins, 0), cls, allowed)
     outputs['end_logits'] = tf.where(allowed, self.end_logits(hidden, begins)[:, 0, :],
                                      decoding.NEG_INF)
     losses = {'qa_loss': self.qa_loss(outputs, features)}

@@ -4,6 +4,7 @@
     .data             what to read
     .split            how the triples are split into train and eval
     .model            the encoder and AVEQA's heads and losses
+    .adaptation       the domain-adaptive masked-LM step before training
     .training         the Trainer's budget and the value threshold's tuning
     .inference        how bulk inference serves the blessed model
     .gate             when a model is blessed
@@ -64,6 +65,9 @@ class DataConfig:
                                          'frequent attribute does not drown the rest (0: all)')
   mined_weight: float = setting(1.0, "a mined triple's share in the training losses; a labelled "
                                 "triple's is 1")
+  reviewed: str = setting('', "filled-in review queues of earlier runs (Parquet or CSV, local or "
+                          "gs://, file patterns allowed): each reviewed row is a labelled triple "
+                          "(components/review_queue.py)")
 
   def __post_init__(self):
     if not self.mined_weight > 0:
@@ -110,6 +114,17 @@ class ModelConfig:
 
 
 @dataclasses.dataclass
+class AdaptationConfig:
+  """The domain-adaptive masked-LM step before the Trainer (components/domain_adaptation.py)."""
+  steps: int = setting(100, "masked-LM steps on the train split's titles and the catalog's text "
+                       'before training (0: skip; the checkpoint is used as it is)', flag='adapt-steps')
+  batch_size: int = setting(32, 'masked-LM batch size', flag='adapt-batch-size')
+  mask_rate: float = setting(0.15, 'share of tokens masked', flag='adapt-mask-rate')
+  max_length: int = setting(64, 'tokens per text, [CLS] and [SEP] included', flag='adapt-max-length')
+  learning_rate: float = setting(5e-5, 'AdamW learning rate', flag='adapt-learning-rate')
+
+
+@dataclasses.dataclass
 class TrainingConfig:
   train_steps: int = setting(150, 'training steps (ignored when --epochs is set)')
   epochs: Optional[float] = setting(None, 'passes over the train split; sets the steps from its size')
@@ -134,6 +149,8 @@ class InferenceConfig:
                            choices=PRECISIONS)
   batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
   bucket_size: int = setting(8192, 'questions sorted by length together before batching')
+  review_size: int = setting(50, 'filled values per attribute, the least sure first, written to '
+                             'the review queue beside the filled catalog (0: no queue)')
   # Added to the Beam args of the inference step only. Locally: one TF process using
   # every core (TF's own threads) rather than one process per core, each holding a copy
   # of the model. Ignored by Dataflow and other runners.
@@ -169,6 +186,7 @@ class PipelineConfig:
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
   split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
   model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+  adaptation: AdaptationConfig = dataclasses.field(default_factory=AdaptationConfig)
   training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
   inference: InferenceConfig = dataclasses.field(default_factory=InferenceConfig)
   gate: GateConfig = dataclasses.field(default_factory=GateConfig)
@@ -181,7 +199,7 @@ class PipelineConfig:
     return schemas.read_target_attributes()
 
 
-SECTIONS = ('data', 'split', 'model', 'training', 'inference', 'gate')
+SECTIONS = ('data', 'split', 'model', 'adaptation', 'training', 'inference', 'gate')
 
 # Named training budgets: each sets these fields, explicit flags win over it.
 #   sample  the embedded demo run (the default): 150 steps, a few minutes on 2 cores
@@ -193,13 +211,13 @@ SECTIONS = ('data', 'split', 'model', 'training', 'inference', 'gate')
 BUDGETS: Dict[str, Dict[str, Any]] = {
     'sample': {'training.train_steps': 150, 'training.epochs': None, 'training.batch_size': 16,
                'training.learning_rate': 5e-5, 'training.warmup_fraction': 0.0,
-               'model.max_seq_length': 128},
+               'model.max_seq_length': 128, 'adaptation.steps': 100},
     'smoke': {'training.epochs': 0.05, 'training.batch_size': 16, 'training.learning_rate': 5e-5,
-              'training.warmup_fraction': 0.1, 'model.max_seq_length': 64},
+              'training.warmup_fraction': 0.1, 'model.max_seq_length': 64, 'adaptation.steps': 10},
     'cpu': {'training.epochs': 2, 'training.batch_size': 32, 'training.learning_rate': 5e-5,
-            'training.warmup_fraction': 0.1, 'model.max_seq_length': 64},
+            'training.warmup_fraction': 0.1, 'model.max_seq_length': 64, 'adaptation.steps': 600},
     'accelerator': {'training.epochs': 3, 'training.batch_size': 32, 'training.learning_rate': 1e-5,
-              'training.warmup_fraction': 0.1, 'model.max_seq_length': 128},
+              'training.warmup_fraction': 0.1, 'model.max_seq_length': 128, 'adaptation.steps': 3000},
 }
 
 

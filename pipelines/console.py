@@ -134,6 +134,8 @@ def print_outcome(outputs, wall_seconds: float) -> int:
     print(f'Values filled: {filled}')
     print('Filled catalog:', summary['catalog_files'])
     print('Quarantine:    ', summary['quarantine_files'])
+    if summary.get('review_queue'):
+      print('Review queue:  ', summary['review_queue']['csv'], '(and .parquet; back with --reviewed)')
     code = 0
   if outputs.report:
     print('Run report:    ', outputs.report)

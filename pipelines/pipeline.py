@@ -17,6 +17,7 @@ import schemas
 from components.catalog_inferrer import CatalogBulkInferrer
 from components.catalog_questions import CatalogQuestionGen
 from components.catalog_writer import CatalogWriter
+from components.domain_adaptation import DomainAdaptation
 from components.exact_match_evaluator import ExactMatchEvaluator
 from components.triples_example_gen import TriplesExampleGen
 from pipelines import configs
@@ -57,7 +58,8 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   ).with_beam_pipeline_args(config.inference.beam_args)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
-      model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes)
+      model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes,
+      use_description=int(config.data.use_description), review_size=config.inference.review_size)
   return [inferrer, writer]
 
 
@@ -112,7 +114,17 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       use_description=int(config.data.use_description),
       known_not_in_text=config.data.known_not_in_text,
       max_mined_per_attribute=config.data.max_mined_per_attribute,
-      mined_weight=config.data.mined_weight)
+      mined_weight=config.data.mined_weight, reviewed_pattern=config.data.reviewed)
+  # The checkpoint's masked-LM training continued on this run's text: the Trainer's
+  # student starts from it and the distilled MLM's teacher is it.
+  adaptation = None
+  if config.adaptation.steps > 0:
+    adaptation = DomainAdaptation(
+        examples=triples.outputs['examples'], catalog_rows=catalog.outputs['catalog_rows'],
+        checkpoint=model_settings.checkpoint, steps=config.adaptation.steps,
+        batch_size=config.adaptation.batch_size, mask_rate=config.adaptation.mask_rate,
+        max_length=config.adaptation.max_length, learning_rate=config.adaptation.learning_rate,
+        seed=config.seed, use_description=int(config.data.use_description), code_fingerprint=fingerprint)
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(
@@ -126,6 +138,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       examples=transform.outputs['transformed_examples'],
       transform_graph=transform.outputs['transform_graph'],
       schema=schema.outputs['schema'],
+      base_model=adaptation.outputs['adapted_checkpoint'] if adaptation else None,
       train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
       eval_args=tfx.proto.EvalArgs(num_steps=None),
       custom_config={'model': configs.to_dict(model_settings),
@@ -146,7 +159,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,
-      components=[catalog, triples, statistics, schema, validator, transform, trainer, baseline,
-                  evaluator, pusher, *enrichment],
+      components=[catalog, triples, *([adaptation] if adaptation else []), statistics, schema,
+                  validator, transform, trainer, baseline, evaluator, pusher, *enrichment],
       enable_cache=True, metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam_args)

@@ -13,15 +13,18 @@ def with_train_steps(config: configs.PipelineConfig) -> configs.PipelineConfig:
   when it mines them, the catalog's known values)."""
   if config.training.epochs is None:
     return config
-  from components import catalog_mining, splits, triples
+  from components import catalog_mining, review_queue, splits, triples
+  from components.triples_example_gen import reviewed_keys
   rule = splits.SplitRule(config.split.rule, config.seed, config.split.eval_percent, config.split.held_out)
   data = config.data
   count = (triples.count_split_triples(data.triples, rule, splits.TRAIN, data.dedupe_triples)
            if data.triples else 0)
+  reviewed = review_queue.read_reviewed(data.reviewed) if data.reviewed else []
   if data.mine_known_values:
     count += catalog_mining.count_mined(data.catalog, config.attributes(), data.use_description,
                                         data.known_not_in_text, data.max_mined_per_attribute, rule,
-                                        splits.TRAIN)
+                                        splits.TRAIN, reviewed_keys(reviewed))
+  count += review_queue.count_reviewed(reviewed, rule, splits.TRAIN)
   steps = max(1, math.ceil(count * config.training.epochs / config.training.batch_size))
   return configs.with_overrides(config, {'training.train_steps': steps})
 
@@ -38,11 +41,17 @@ def input_fingerprint(pattern: str) -> str:
   return digest.hexdigest()[:16]
 
 
+def training_inputs_fingerprint(data: configs.DataConfig) -> str:
+  """Of the labelled triples and, when given, the reviewed queues: ingest reads both."""
+  fingerprint = input_fingerprint(data.triples)
+  return fingerprint + ('+' + input_fingerprint(data.reviewed) if data.reviewed else '')
+
+
 def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outputs.RunOutputs:
   """Runs every step here and returns what the run wrote (summary, anomalies, report)."""
   from pipelines.pipeline import create_pipeline
   config = with_train_steps(config)
-  fingerprints = {'triples_fingerprint': input_fingerprint(config.data.triples),
+  fingerprints = {'triples_fingerprint': training_inputs_fingerprint(config.data),
                   'catalog_fingerprint': input_fingerprint(config.data.catalog)}
   return _run_here(config, lambda metadata: create_pipeline(config, metadata, **fingerprints),
                    config.name, verbose)

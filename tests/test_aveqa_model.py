@@ -115,11 +115,12 @@ def test_alpha_beta_zero_is_plain_qa(ckpt):
   full.set_weights(model.get_weights())
   both = full.compute_losses(_batch(ckpt), training=False)
   assert float(both['loss']) == pytest.approx(float(both['qa_loss']) + 0.5 * float(both['na_loss']), rel=1e-6)
-  assert float(both['qa_loss']) == pytest.approx(float(losses['qa_loss']), rel=1e-6)
+  # Without the head, the span losses also cover the no-answer row (its span is [CLS]).
+  assert float(losses['qa_loss']) != pytest.approx(float(both['qa_loss']), rel=1e-6)
 
 
 def test_qa_loss_ignores_no_answer_examples(ckpt):
-  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0.5))
   batch = _batch(ckpt)
   moved = dict(batch, begin_position=tf.constant([2, 3, 5, 1]), end_position=tf.constant([4, 3, 6, 2]))
   a = float(model.compute_losses(batch, training=False)['qa_loss'])
@@ -181,7 +182,7 @@ def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
 
 def test_the_end_loss_is_conditioned_on_the_gold_begin(ckpt):
   """Teacher forcing: L_QA's end term is the end distribution given the *gold* begin."""
-  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0, dropout=0.0))
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0.5, dropout=0.0))
   batch = _batch(ckpt)
   hidden = model.encode(batch)
   begins, ends = batch['begin_position'].numpy(), batch['end_position'].numpy()
@@ -322,3 +323,32 @@ def test_a_question_is_answered_by_its_best_window(ckpt):
   assert answers['end'].numpy()[1] == per_window['end'].numpy()[best] - 1 + first_token
   for key in ('span_prob', 'no_answer_prob', 'confidence', 'has_value'):
     assert answers[key].numpy().tolist() == [per_window[key].numpy()[0], per_window[key].numpy()[best]]
+
+
+def test_without_the_no_answer_head_a_question_without_a_value_is_the_span_at_cls(ckpt):
+  """beta = 0 is SQuAD 2.0's BERT QA: a no-answer row trains begin = end = [CLS]."""
+  from model import decoding
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
+  batch = _batch(ckpt)   # row 2 has no answer (positions 0, 0)
+  only_row_2 = dict(batch, example_weight=tf.constant([0.0, 0.0, 1.0, 0.0]))
+  loss = float(model.compute_losses(only_row_2, training=False)['qa_loss'])
+  context = model.context_mask(batch)
+  begin_log_probs = decoding.masked_log_softmax(model.begin_logits(model.encode(batch)),
+                                                context | model.cls_position(context))
+  # The begin's cross-entropy at [CLS]; an end after a [CLS] begin can only be [CLS] (0).
+  assert loss == pytest.approx(-float(begin_log_probs[2, 0]) / 2, rel=1e-5)
+  with_head = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0.5))
+  with_head.set_weights(model.get_weights())
+  assert float(with_head.compute_losses(only_row_2, training=False)['qa_loss']) == 0.0
+
+
+def test_without_the_no_answer_head_the_null_answer_competes_with_the_best_span(ckpt, monkeypatch):
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=0))
+  batch = _batch(ckpt)
+  logits = model.begin_logits(model.encode(batch))
+  for cls_logit, has_value in ((30.0, False), (-30.0, True)):
+    fixed = tf.concat([tf.fill([4, 1], cls_logit), logits[:, 1:]], 1)
+    monkeypatch.setattr(model, 'begin_logits', lambda hidden, fixed=fixed: fixed)
+    spans = model.predict_spans(batch)
+    np.testing.assert_allclose(spans['value_prob'].numpy() + spans['no_answer_prob'].numpy(), 1, atol=1e-6)
+    assert spans['has_value'].numpy().tolist() == [has_value] * 4

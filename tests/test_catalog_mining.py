@@ -97,13 +97,15 @@ def _examples(out, split):
 def test_the_catalog_alone_trains_on_its_known_values_split_by_product(tmp_path):
   out, summary = _mine(tmp_path, splits.SplitRule('random', 0, 30, ()))
   assert summary['mined']['Color'] == {'known': 40, 'aligned': 40, 'not_in_text_as_null': 0,
-                                      'not_in_text_skipped': 0, 'not_a_label': 0, 'kept': 40}
+                                      'not_in_text_skipped': 0, 'not_a_label': 0,
+                                      'replaced_by_review': 0, 'kept': 40}
   assert summary['mined']['Material'] == {'known': 30, 'aligned': 20, 'not_in_text_as_null': 10,
-                                         'not_in_text_skipped': 0, 'not_a_label': 0, 'kept': 30}
+                                         'not_in_text_skipped': 0, 'not_a_label': 0,
+                                         'replaced_by_review': 0, 'kept': 30}
   assert 'Brand Name' not in summary['mined']   # no row knows it
   train, evaluation = _examples(out, 'train'), _examples(out, 'eval')
   assert len(train) + len(evaluation) == 70 == summary['train_examples'] + summary['eval_examples']
-  assert summary['train_sources'] == {'labelled': 0, 'mined': len(train)}
+  assert summary['train_sources'] == {'labelled': 0, 'mined': len(train), 'reviewed': 0}
   assert evaluation and train
   # A product's triples are on one side only (each title names one product here).
   assert not {t for t, _, _ in train} & {t for t, _, _ in evaluation}
@@ -126,21 +128,27 @@ def test_labelled_triples_and_mined_ones_train_together(tmp_path):
   source = tmp_path / 'triples.txt'
   source.write_bytes(b'Trailwise Running Shoes Black\x01Color\x01Black\nKitchara Knife Set\x01Brand Name\x01NULL\n')
   out, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source), weight=0.25)
-  assert summary['train_sources'] == {'labelled': 2, 'mined': 40}   # Material is held out
-  assert summary['eval_sources'] == {'labelled': 0, 'mined': 30}
+  assert summary['train_sources'] == {'labelled': 2, 'mined': 40, 'reviewed': 0}   # Material is held out
+  assert summary['eval_sources'] == {'labelled': 0, 'mined': 30, 'reviewed': 0}
   from components.triples_example_gen import summary_lines
   lines = summary_lines(summary)
-  assert lines[:2] == ['train examples: 42 (labelled 2, mined 40)', 'eval examples: 30 (labelled 0, mined 30)']
+  assert lines[:2] == ['train examples: 42 (labelled 2, mined 40, reviewed 0)',
+                       'eval examples: 30 (labelled 0, mined 30, reviewed 0)']
   assert 'mined Material: known 30, aligned 20, not_in_text_as_null 10, not_in_text_skipped 0, '\
-         'not_a_label 0, kept 30' in lines
+         'not_a_label 0, replaced_by_review 0, kept 30' in lines
   # A mined triple weighs --mined-weight in the losses, a labelled one 1.
   records = tf.data.TFRecordDataset(glob.glob(os.path.join(out, 'Split-train', '*.gz')), compression_type='GZIP')
-  weights = {}
+  weights, sources = {}, {}
   for record in records:
     feature = tf.train.Example.FromString(record.numpy()).features.feature
-    weights[feature['title'].bytes_list.value[0].decode()] = feature['weight'].float_list.value[0]
+    title = feature['title'].bytes_list.value[0].decode()
+    weights[title] = feature['weight'].float_list.value[0]
+    sources[title] = feature['source'].bytes_list.value[0].decode()
   assert weights.pop('Trailwise Running Shoes Black') == weights.pop('Kitchara Knife Set') == 1.0
   assert set(weights.values()) == {0.25}
+  # Each example says where it came from, for the Trainer's log.
+  assert sources.pop('Trailwise Running Shoes Black') == sources.pop('Kitchara Knife Set') == 'labelled'
+  assert set(sources.values()) == {'mined'}
 
 
 def test_without_triples_or_a_catalog_there_is_nothing_to_train_on(tmp_path):

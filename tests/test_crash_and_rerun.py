@@ -23,6 +23,7 @@ def _command(tmp_path, checkpoint):
           '--serving-model-dir', str(tmp_path / 'serving'), '--checkpoint', checkpoint,
           '--catalog', str(tmp_path / 'catalog' / '*.parquet'), '--attributes', 'Brand Name,Color,Material',
           '--train-steps', '2', '--batch-size', '8', '--max-seq-length', '48', '--min-f1', '0',
+          '--adapt-steps', '0',
           # small batches: bulk inference lasts long enough to be killed in the middle
           '--inference-batch-size', '4', '--bucket-size', '64']
 

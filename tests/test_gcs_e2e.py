@@ -39,6 +39,7 @@ def _run(gcs, tmp_path, *extra):
              '--metadata-path', str(tmp_path / 'metadata.sqlite'),
              '--checkpoint', f'gs://{BUCKET}/checkpoint', '--catalog', f'gs://{BUCKET}/catalog/*.parquet',
              '--attributes', ATTRIBUTES, '--batch-size', '8', '--max-seq-length', '48', '--min-f1', '0',
+             '--adapt-steps', '2',
              # Beam in this process: without credentials, each of Beam's worker processes
              # would first wait about 20 s for Google's default-credentials lookup to give up.
              *extra, '--', '--direct_running_mode=in_memory']

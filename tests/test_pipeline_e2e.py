@@ -28,13 +28,26 @@ def _config(run_dir, checkpoint, **overrides):
       serving_model_dir=str(run_dir / 'serving'))
   return configs.with_overrides(config, {
       'model.checkpoint': checkpoint, 'data.attributes': ATTRIBUTES, 'training.train_steps': 4,
+      'adaptation.steps': 2, 'adaptation.batch_size': 8,
       'training.batch_size': 8, 'model.max_seq_length': 48, **overrides})
 
 
 @pytest.fixture(scope='module')
 def first_run(run_dir, tiny_checkpoint_dir):
-  """The pipeline run once with a gate every model passes: a blessed, pushed model."""
-  outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
+  """The pipeline run once with a gate every model passes: a blessed, pushed model; with
+  what our components logged (outputs.log_lines)."""
+  lines = []
+  handler = logging.Handler(logging.INFO)
+  handler.emit = lambda record: lines.append(record.getMessage())
+  ours = logging.getLogger('components')
+  ours.addHandler(handler)
+  level, ours.level = ours.level, logging.INFO
+  try:
+    outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
+  finally:
+    ours.removeHandler(handler)
+    ours.setLevel(level)
+  outputs.log_lines = lines
   outputs.pushed_model = newest_pushed_model(str(run_dir / 'serving'))   # before later runs push more
   return outputs
 
@@ -300,6 +313,7 @@ def test_an_untrained_model_is_refused_and_the_served_model_stays(first_run, run
       '--local', '--pipeline-root', str(run_dir / 'root'), '--metadata-path', str(run_dir / 'metadata.sqlite'),
       '--serving-model-dir', str(run_dir / 'serving'), '--checkpoint', tiny_checkpoint_dir,
       '--attributes', ','.join(ATTRIBUTES), '--train-steps', '0', '--batch-size', '8',
+      '--adapt-steps', '2', '--adapt-batch-size', '8',
       '--max-seq-length', '48', '--min-f1', '0'])
   out = capsys.readouterr().out
   assert code == 2
@@ -347,3 +361,86 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
     page = f.read()
   mined = summary['train_sources']['mined']
   assert f"train {summary['train_sources']['labelled']} labelled, {mined} mined from the catalog" in page
+  # So does the Trainer's log, counting the examples Transform handed it.
+  trainer_line = next(line for line in first_run.log_lines if line.startswith('train split: '))
+  assert trainer_line.startswith(f"train split: {summary['train_examples']:,} examples: "
+                                 f"labelled {summary['train_sources']['labelled']:,} (")
+  assert f', mined {mined:,} (' in trainer_line
+
+
+def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_checkpoint_dir, tmp_path):
+  """Issue 18: the run's least sure filled values go to a review queue; a person's answers
+  in it are labelled triples of the next run."""
+  import pyarrow as pa
+  import pyarrow.csv as pacsv
+  from components import review_queue
+  assert os.path.exists(first_run.summary['review_queue']['csv'])   # every run writes one
+  # The tiny model of 4 steps fills nothing at its tuned threshold: with the threshold at 0,
+  # it fills every question on an attribute it was trained on.
+  run = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
+      'gate.min_f1': 0.0, 'training.dev_fraction': 0.0, 'training.value_threshold': 0.0,
+      'inference.review_size': 3}))
+  queue = run.summary['review_queue']
+  rows = pq.read_table(queue['parquet']).to_pylist()
+  assert len(rows) >= 2
+  assert rows == review_queue.least_sure_first(rows)
+  # Each queued value is one the run filled, with the confidence it wrote, and per attribute
+  # the queue holds the least sure of them.
+  filled = {(r['product_id'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
+            for r in _read_parquet(run.summary['catalog_files']) for a in ATTRIBUTES
+            if r[output_columns(a)[0]]}
+  for row in rows:
+    assert filled[(row['product_id'], row['attribute'])] == (row['predicted_value'], row['confidence'])
+  for attribute in {r['attribute'] for r in rows}:
+    queued = {r['product_id']: r['confidence'] for r in rows if r['attribute'] == attribute}
+    assert len(queued) <= 3
+    others = [c for (product, a), (_, c) in filled.items() if a == attribute and product not in queued]
+    assert not others or max(queued.values()) <= min(others)
+
+  # A reviewer answers two rows in a spreadsheet: one value confirmed, one "no value".
+  reviewed = pacsv.read_csv(queue['csv'], convert_options=pacsv.ConvertOptions(
+      column_types={'product_id': pa.string(), 'reviewed_value': pa.string()})).to_pylist()
+  reviewed[0]['reviewed_value'] = reviewed[0]['predicted_value']
+  reviewed[1]['reviewed_value'] = 'NULL'
+  answered = tmp_path / 'reviewed.csv'
+  pacsv.write_csv(pa.Table.from_pylist(reviewed), str(answered))
+  runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0, 'data.reviewed': str(answered)}))
+
+  examples = max(glob.glob(str(run_dir / 'root' / 'TriplesExampleGen' / 'examples' / '*')),
+                 key=lambda p: int(os.path.basename(p)))
+  with open(os.path.join(examples, 'ingest_summary.json')) as f:
+    summary = json.load(f)
+  outcomes = {}
+  for counts in summary['reviewed'].values():
+    for outcome, n in counts.items():
+      outcomes[outcome] = outcomes.get(outcome, 0) + n
+  assert outcomes == {'value': 1, 'no_value': 1, 'value_not_in_text': 0,
+                      'unreviewed': len(reviewed) - 2, 'incomplete': 0}
+  assert summary['train_sources']['reviewed'] + summary['eval_sources']['reviewed'] == 2
+  from components import triples
+  written = set()
+  for split in ('train', 'eval'):
+    written |= set(triples.read_split(examples, split))
+  assert (reviewed[0]['text'], reviewed[0]['attribute'], reviewed[0]['predicted_value']) in written
+  assert (reviewed[1]['text'], reviewed[1]['attribute'], 'NULL') in written
+
+
+def test_the_trainer_learns_from_the_checkpoint_adapted_to_this_runs_text(first_run, run_dir):
+  """Issue 17: a masked-LM step on the run's own text comes first, and the report compares
+  the adapted teacher with the original one on the same masked eval titles."""
+  assert any(line.startswith('checkpoint: adapted by 2 masked-LM steps on ') for line in first_run.log_lines)
+  adapted = min(glob.glob(str(run_dir / 'root' / 'DomainAdaptation' / 'adapted_checkpoint' / '*')),
+                key=lambda p: int(os.path.basename(p)))
+  from model.checkpoint import read_checkpoint
+  assert read_checkpoint(os.path.join(adapted, 'Format-Serving')).mlm_head
+  evaluation = min(glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*')),
+                   key=lambda p: int(os.path.basename(p)))
+  with open(os.path.join(evaluation, 'metrics.json')) as f:
+    adaptation = json.load(f)['adaptation']
+  assert adaptation['steps'] == 2 and adaptation['texts'] > adaptation['train_titles'] > 0
+  before, after = adaptation['teacher_before'], adaptation['teacher_after']
+  assert before['masked_tokens'] == after['masked_tokens'] > 0
+  assert (before['projection'], after['projection']) == ('tied word embeddings', 'MLM head')
+  with open(first_run.report, encoding='utf-8') as f:
+    page = f.read()
+  assert 'Distilled MLM teacher' in page and f"{after['perplexity']:.1f}" in page

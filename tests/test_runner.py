@@ -107,7 +107,7 @@ def test_compile_writes_a_spec_naming_every_component(tmp_path, mode):
   with open(output) as f:
     spec = json.load(f)
   tasks = spec['pipelineSpec']['root']['dag']['tasks']
-  for name in ('TriplesExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
+  for name in ('TriplesExampleGen', 'DomainAdaptation', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator',
                'Transform', 'Trainer', 'latest_blessed_model_resolver', 'ExactMatchEvaluator',
                'Pusher', 'CatalogQuestionGen', 'CatalogBulkInferrer', 'CatalogWriter'):
     assert any(task == name or task.startswith(name + '-') for task in tasks), name
@@ -175,3 +175,15 @@ def test_bad_input_is_one_clear_line_and_exit_code_1(tmp_path, capsys, monkeypat
   assert code == 1
   assert f"error: no catalog files match {tmp_path / 'nothing' / '*.parquet'}" in err
   assert 'Traceback' not in err
+
+
+def test_the_trainer_starts_from_the_adapted_checkpoint_unless_adaptation_is_off():
+  from pipelines.pipeline import create_pipeline
+  _, config = pipeline_runner.parse(['--local', '--adapt-steps', '40', '--adapt-mask-rate', '0.2'])
+  components = {c.id: c for c in create_pipeline(config).components}
+  adaptation = components['DomainAdaptation']
+  assert (adaptation.exec_properties['steps'], adaptation.exec_properties['mask_rate']) == (40, 0.2)
+  assert components['Trainer'].inputs['base_model'].producer_component_id == 'DomainAdaptation'
+  _, config = pipeline_runner.parse(['--local', '--adapt-steps', '0'])
+  components = {c.id: c for c in create_pipeline(config).components}
+  assert 'DomainAdaptation' not in components and 'base_model' not in components['Trainer'].inputs

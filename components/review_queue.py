@@ -1,0 +1,140 @@
+"""The review loop (issue 18): the filled values the model is least sure of go to a person,
+and what the person writes back becomes labelled training data.
+
+Each run that fills the catalog writes, beside its Parquet output, review/review_queue.parquet
+and review/review_queue.csv (the same rows, for spreadsheets): per attribute, the
+`review_size` filled values with the lowest confidence, least sure first, with
+
+  product_id, attribute, text (what the model read), predicted_value, confidence,
+  model_version, reviewed_value (empty: to be filled in)
+
+A reviewer writes the correct value into reviewed_value (the predicted one, if it is
+right), or NULL when the text does not state the attribute, and leaves it empty to skip
+the row. A later run reads such files with --reviewed: each reviewed row is a labelled
+triple of its product (source 'reviewed') that replaces the triple mined from the
+catalog's known value for the same product and attribute, if any.
+"""
+import io
+import os
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from components import parquet_files
+from components.span_alignment import NULL_VALUE, find_value_span
+from components.triples import Triple
+
+QUEUE_DIR = 'review'
+QUEUE_NAME = 'review_queue'
+COLUMNS = ('product_id', 'attribute', 'text', 'predicted_value', 'confidence', 'model_version',
+           'reviewed_value')
+REQUIRED = ('product_id', 'attribute', 'text', 'reviewed_value')
+SCHEMA = pa.schema([(c, pa.float64() if c == 'confidence' else pa.string()) for c in COLUMNS])
+
+# What a reviewed row gives.
+VALUE, NO_VALUE, NOT_IN_TEXT = 'value', 'no_value', 'value_not_in_text'
+UNREVIEWED, INCOMPLETE = 'unreviewed', 'incomplete'   # no triple: empty reviewed_value; no id, attribute or text
+OUTCOMES = (VALUE, NO_VALUE, NOT_IN_TEXT, UNREVIEWED, INCOMPLETE)
+
+
+def candidates(row, attributes, text: str, version: str) -> Iterator[Tuple[str, dict]]:
+  """(attribute, queue row) for each value this run filled in an enriched row."""
+  from components.catalog_columns import output_columns
+  for attribute in attributes:
+    value_col, confidence_col, _ = output_columns(attribute)
+    if row.get(value_col):
+      yield attribute, {'product_id': str(row['product_id']), 'attribute': attribute, 'text': text,
+                        'predicted_value': row[value_col], 'confidence': row[confidence_col],
+                        'model_version': version, 'reviewed_value': None}
+
+
+def least_sure_first(rows: List[dict]) -> List[dict]:
+  """Queue order: attribute, then confidence from the lowest, then product (stable)."""
+  return sorted(rows, key=lambda r: (r['attribute'], r['confidence'], r['product_id']))
+
+
+def queue_paths(output_uri: str) -> Dict[str, str]:
+  """{'parquet': path, 'csv': path} of the queue a run writes under output_uri."""
+  return {kind: os.path.join(output_uri, QUEUE_DIR, f'{QUEUE_NAME}.{kind}') for kind in ('parquet', 'csv')}
+
+
+def write_queue(rows: List[dict], output_uri: str) -> Dict[str, str]:
+  """Writes the queue as Parquet and CSV under output_uri/review/; returns their paths."""
+  table = pa.Table.from_pylist(least_sure_first(rows), schema=SCHEMA)
+  paths = queue_paths(output_uri)
+  tf.io.gfile.makedirs(os.path.dirname(paths['parquet']))
+  for kind, path in paths.items():
+    buffer = io.BytesIO()
+    if kind == 'parquet':
+      pq.write_table(table, buffer)
+    else:
+      pacsv.write_csv(table, buffer)
+    with tf.io.gfile.GFile(path, 'wb') as f:   # local or gs://, as every output
+      f.write(buffer.getvalue())
+  return paths
+
+
+def reviewed_files(pattern: str) -> List[str]:
+  """The filled-in queues a --reviewed pattern names (Parquet or CSV); an error if none."""
+  files = sorted(tf.io.gfile.glob(pattern))
+  if not files:
+    raise ValueError(f'--reviewed {pattern}: no file matches')
+  unknown = [f for f in files if not f.endswith(('.parquet', '.csv'))]
+  if unknown:
+    raise ValueError(f'--reviewed {pattern}: not a .parquet or .csv review queue: {", ".join(unknown)}')
+  return files
+
+
+def _read_table(path: str) -> pa.Table:
+  if path.endswith('.parquet'):
+    table = parquet_files.read_columns(path, COLUMNS)
+  else:
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      data = pa.BufferReader(f.read())
+    # Every column as text: a spreadsheet may have turned ids or values into numbers.
+    table = pacsv.read_csv(data, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in REQUIRED}, strings_can_be_null=False))
+  missing = [c for c in REQUIRED if c not in table.column_names]
+  if missing:
+    raise ValueError(f'{path}: not a review queue, it lacks the column(s) {", ".join(missing)}')
+  return table
+
+
+def read_reviewed(pattern: str) -> List[dict]:
+  """The rows of every filled-in queue the pattern names, with `file` added. When one
+  product and attribute were reviewed twice, the file later in name order wins."""
+  latest = {}
+  for path in reviewed_files(pattern):
+    for row in _read_table(path).select(list(REQUIRED)).to_pylist():
+      key = (row['product_id'], row['attribute'])
+      if str(row['reviewed_value'] or '').strip():
+        latest[key] = dict(row, file=path)
+      else:
+        latest.setdefault(key, dict(row, file=path))
+  return [latest[key] for key in sorted(latest)]
+
+
+def reviewed_triple(row) -> Tuple[str, Optional[Triple]]:
+  """(outcome, triple or None) of one reviewed row: the reviewed value's span in the text,
+  a "no value" triple for NULL, or a triple without a span (counted, not trained on, like
+  a labelled triple whose value is not in its title) when the text does not hold it."""
+  value = str(row.get('reviewed_value') or '').strip()
+  text = row.get('text') or ''
+  if not value:
+    return UNREVIEWED, None
+  if not (text.strip() and str(row.get('product_id') or '').strip() and (row.get('attribute') or '').strip()):
+    return INCOMPLETE, None
+  if value.upper() == NULL_VALUE:
+    return NO_VALUE, Triple(text, row['attribute'], NULL_VALUE, None)
+  span = find_value_span(text, value)
+  return (VALUE if span else NOT_IN_TEXT), Triple(text, row['attribute'], value, span)
+
+
+def count_reviewed(rows, rule, split: str) -> int:
+  """Reviewed rows that give a triple of the split, as TriplesExampleGen will write them
+  (for an epoch-based budget)."""
+  return sum(rule.split_of_product(str(row['product_id']), row['attribute']) == split
+             for row in rows if reviewed_triple(row)[1] is not None)

@@ -18,8 +18,9 @@ Choices the paper leaves open (see README "Model decisions"):
   softmax, so the end distribution would not depend on the begin token at all.
 - L_QA is skipped for no-answer examples (they are the no-answer head's job).
 - L_DMLM is KL(teacher || student) of the T-softened vocabulary distributions at the
-  masked positions: the paper's cross-entropy minus the teacher's entropy, which has
-  the same gradient and is 0 when student = teacher.
+  masked positions: -sum p_t log p_s minus the (constant) teacher entropy, so it has the
+  gradient of the cross-entropy with the teacher as the target, not of the other
+  direction -sum p_s log p_t (docs/model.md), and is 0 when student = teacher.
 - The vocabulary projection W_o is the checkpoint's MLM head when it has one, else
   the frozen pretrained word-embedding matrix (tied decoder, no transform).
 - alpha = 0 builds no teacher and runs no masked pass; beta = 0 drops the NA loss

@@ -67,6 +67,8 @@ def run(args):
             'split.eval_percent': args.eval_percent}
   if args.catalog:
     mining['data.catalog'] = args.catalog
+  if args.adapt_steps is not None:
+    mining['adaptation.steps'] = args.adapt_steps
   if args.attributes:
     mining['data.attributes'] = tuple(a.strip() for a in args.attributes.split(',') if a.strip())
   config = runners.with_train_steps(configs.with_overrides(config, {
@@ -245,6 +247,8 @@ def main():
       p.add_argument('--max-mined-per-attribute', type=int,
                      default=configs.DataConfig().max_mined_per_attribute)
       p.add_argument('--attributes', help='comma-separated target attributes')
+      p.add_argument('--adapt-steps', type=int, default=None,
+                     help="masked-LM steps before training (default: the budget's; 0: none)")
       p.add_argument('--eval-percent', type=int, default=configs.SplitConfig().eval_percent)
   args = parser.parse_args()
   if args.command == 'run':

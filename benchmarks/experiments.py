@@ -242,7 +242,8 @@ def main():
       # sample catalog (the one enriched) adds nothing to an AE-pub experiment's training.
       p.add_argument('--catalog', help="catalog Parquet pattern (default: the embedded sample)")
       p.add_argument('--mine-known-values', action='store_true')
-      p.add_argument('--known-not-in-text', default='null', choices=configs.KNOWN_NOT_IN_TEXT)
+      p.add_argument('--known-not-in-text', default=configs.DataConfig().known_not_in_text,
+                     choices=configs.KNOWN_NOT_IN_TEXT)
       p.add_argument('--mined-weight', type=float, default=configs.DataConfig().mined_weight)
       p.add_argument('--max-mined-per-attribute', type=int,
                      default=configs.DataConfig().max_mined_per_attribute)

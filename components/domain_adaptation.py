@@ -20,7 +20,9 @@ import json
 import logging
 import os
 import tempfile
+import time
 
+import keras
 import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
@@ -60,7 +62,6 @@ def texts(examples_uri: str, catalog_rows_uri, use_description: bool):
 def teacher_metrics(checkpoint, token_ids, mask_rate, max_length, seed):
   """The measure of the teacher AVEQA would build from this checkpoint: its MLM head when it
   has one, else the tied word embeddings."""
-  import keras
   from model import checkpoint as checkpoints
   from model.aveqa import VocabularyProjection
   from model.masked_lm import measure
@@ -75,7 +76,6 @@ def teacher_metrics(checkpoint, token_ids, mask_rate, max_length, seed):
 def adapt_checkpoint(examples_uri, catalog_rows_uri, output_uri, checkpoint_dir, steps, batch_size,
                      mask_rate, max_length, learning_rate, seed, use_description):
   """Trains, writes the checkpoint and adaptation.json under output_uri; returns the summary."""
-  import keras
   from model import checkpoint as checkpoints
   from model import masked_lm
   keras.utils.set_random_seed(seed)
@@ -92,7 +92,8 @@ def adapt_checkpoint(examples_uri, catalog_rows_uri, output_uri, checkpoint_dir,
   model = masked_lm.build(source, mask_rate)
   log.info('domain adaptation: %d steps of masked-LM on %d texts (%d train titles, %d catalog texts)',
            steps, len(training), counts['train_titles'], counts['catalog_texts'])
-  losses = masked_lm.adapt(model, training_ids, steps, batch_size, max_length, learning_rate, seed)
+  losses = masked_lm.adapt(model, training_ids, steps, batch_size, max_length, learning_rate, seed,
+                           callbacks=[_Progress(steps)])
   summary['mlm_loss'] = [round(float(x), 4) for x in losses]
   # Written locally, then copied: safetensors writes a local file (output_uri may be gs://).
   local = tempfile.mkdtemp(prefix='aveqa-adapted-')
@@ -109,6 +110,18 @@ def adapt_checkpoint(examples_uri, catalog_rows_uri, output_uri, checkpoint_dir,
   for line in summary_lines(summary):
     log.info('%s', line)
   return summary
+
+
+class _Progress(keras.callbacks.Callback):
+  """A log line per chunk of steps (model/masked_lm.adapt's Keras epochs), as the Trainer's."""
+
+  def __init__(self, steps):
+    super().__init__()
+    self.steps, self.started = steps, time.time()
+
+  def on_epoch_end(self, epoch, logs=None):
+    log.info('masked-LM step %d/%d: loss %.3f (%.0f s)', min((epoch + 1) * self.params['steps'], self.steps),
+             self.steps, (logs or {}).get('mlm_loss', float('nan')), time.time() - self.started)
 
 
 def read_summary(checkpoint_dir: str):

@@ -347,9 +347,11 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
   assert set(summary['mined']) == {'Brand Name', 'Color'}   # the sample's known columns
   for outcomes in summary['mined'].values():
     assert outcomes['known'] > 0
-    assert outcomes['known'] == outcomes['aligned'] + outcomes['not_in_text_as_null'] + outcomes['not_a_label']
+    assert outcomes['known'] == (outcomes['aligned'] + outcomes['not_in_text_as_null']
+                                 + outcomes['not_in_text_skipped'] + outcomes['not_a_label'])
   rule = splits.SplitRule('random', 0, 20, configs.SplitConfig().held_out)
-  assert summary['train_sources']['mined'] == count_mined(SAMPLE_CATALOG, ATTRIBUTES, False, 'null', 0,
+  assert summary['train_sources']['mined'] == count_mined(SAMPLE_CATALOG, ATTRIBUTES, False,
+                                                         configs.DataConfig().known_not_in_text, 0,
                                                          rule, splits.TRAIN) > 0
   assert summary['train_sources']['labelled'] > 0
   # The gate and the report say how many triples came from each source.

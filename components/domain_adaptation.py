@@ -56,7 +56,7 @@ def texts(examples_uri: str, catalog_rows_uri, use_description: bool):
   return training, sorted(measured), {
       'train_titles': len(train), 'catalog_texts': len(catalog),
       'measured_on': ('eval titles not trained on' if measured is held_out else
-                      f'all eval titles ({len(evaluation) - len(held_out)} of them also in the training text)')}
+                      f'eval titles ({len(evaluation) - len(held_out)} of them also trained on)')}
 
 
 def teacher_metrics(checkpoint, token_ids, mask_rate, max_length, seed):

@@ -119,14 +119,15 @@ def batches(dataset: tf.data.Dataset, batch_size: int, pad_id: int) -> tf.data.D
 
 def adapt(model: MaskedLm, token_ids, steps: int, batch_size: int, max_length: int,
           learning_rate: float, seed: int, callbacks=()) -> List[float]:
-  """Trains the model `steps` batches on the texts (shuffled, repeated); returns the loss
-  at the end of each chunk of steps."""
+  """Trains the model on `steps` batches of the texts (shuffled, repeated), in Keras epochs
+  of a chunk of steps (at most 100; 5 chunks when steps allow); returns each chunk's mean
+  loss. A step count that the chunk does not divide is rounded up to whole chunks."""
   data = sequences(token_ids, model.special_ids, max_length)
   data = batches(data.shuffle(10_000, seed=seed).repeat(), batch_size, model.special_ids['pad'])
   optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=0.01)
   optimizer.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta'])   # as BERT's pre-training
   model.compile(optimizer=optimizer)
-  chunk = min(steps, 100)
+  chunk = max(1, min(100, steps // 5))
   history = model.fit(data.prefetch(tf.data.AUTOTUNE), epochs=math.ceil(steps / chunk),
                       steps_per_epoch=chunk, verbose=0, callbacks=list(callbacks))
   return history.history['mlm_loss']

@@ -25,7 +25,7 @@ from components import catalog_questions as cq
 from components import review_queue, run_report
 from components.catalog_columns import output_columns
 from components.exact_match_evaluator import METRICS_FILE
-from components.artifacts import CatalogRows, EnrichedCatalog
+from components.artifacts import CatalogRows, EnrichedCatalog, read_json
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +130,7 @@ def write_summary(output_uri, summary):
 
 def read_gate_metrics(evaluation_uri):
   """The gate's metrics.json (components/exact_match_evaluator.py), or None if absent."""
-  path = os.path.join(evaluation_uri, METRICS_FILE)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return read_json(evaluation_uri, METRICS_FILE)
 
 
 def read_summary(output_uri):

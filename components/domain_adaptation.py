@@ -30,7 +30,7 @@ from tfx.types import standard_artifacts
 
 from components import catalog_questions as cq
 from components import parquet_files, splits, triples
-from components.artifacts import CatalogRows
+from components.artifacts import CatalogRows, read_json
 from components.preprocessing import tokenizer_for
 
 log = logging.getLogger(__name__)
@@ -126,11 +126,8 @@ class _Progress(keras.callbacks.Callback):
 
 def read_summary(checkpoint_dir: str):
   """adaptation.json of an adapted checkpoint's artifact (None for any other checkpoint)."""
-  path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')), SUMMARY_FILE)
-  if os.path.basename(checkpoint_dir.rstrip('/')) != CHECKPOINT_DIR or not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  folder, name = os.path.split(checkpoint_dir.rstrip('/'))
+  return read_json(folder, SUMMARY_FILE) if name == CHECKPOINT_DIR else None
 
 
 def summary_lines(summary):

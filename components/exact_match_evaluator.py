@@ -20,6 +20,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from components import splits, triples
+from components.artifacts import read_json
 from components.offline_evaluation import evaluate_model
 from components.serving_contract import TRAINING_FILE
 from components.triples_example_gen import read_summary
@@ -54,11 +55,7 @@ def triple_sources(examples_uri: str) -> dict:
 def training_record(model_uri: str) -> dict:
   """What the Trainer wrote of how it trained ({} for a model without it): steps, and the
   domain adaptation of its checkpoint (teacher metrics included)."""
-  path = os.path.join(model_uri, TRAINING_FILE)
-  if not tf.io.gfile.exists(path):
-    return {}
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return read_json(model_uri, TRAINING_FILE) or {}
 
 
 def steps_trained(model_uri: str) -> Optional[int]:

@@ -26,7 +26,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
 from components import catalog_mining, review_queue, splits, triples
-from components.artifacts import CatalogRows
+from components.artifacts import CatalogRows, read_json
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +239,7 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
 
 def read_summary(examples_uri: str):
   """The ingest summary an output of this component holds (None for examples without one)."""
-  import tensorflow as tf
-  path = os.path.join(examples_uri, SUMMARY_FILE)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return read_json(examples_uri, SUMMARY_FILE)
 
 
 def summary_lines(summary):

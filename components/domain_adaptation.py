@@ -96,15 +96,15 @@ def adapt_checkpoint(examples_uri, catalog_rows_uri, output_uri, checkpoint_dir,
                            callbacks=[_Progress(steps)])
   summary['mlm_loss'] = [round(float(x), 4) for x in losses]
   # Written locally, then copied: safetensors writes a local file (output_uri may be gs://).
-  local = tempfile.mkdtemp(prefix='aveqa-adapted-')
-  masked_lm.save(model, source, local)
-  target = os.path.join(output_uri, CHECKPOINT_DIR)
-  tf.io.gfile.makedirs(target)
-  for name in os.listdir(local):
-    tf.io.gfile.copy(os.path.join(local, name), os.path.join(target, name), overwrite=True)
-  if held_out_ids:
-    summary['teacher_after'] = teacher_metrics(checkpoints.read_checkpoint(local), held_out_ids,
-                                               mask_rate, max_length, seed)
+  with tempfile.TemporaryDirectory(prefix='aveqa-adapted-') as local:
+    masked_lm.save(model, source, local)
+    target = os.path.join(output_uri, CHECKPOINT_DIR)
+    tf.io.gfile.makedirs(target)
+    for name in os.listdir(local):
+      tf.io.gfile.copy(os.path.join(local, name), os.path.join(target, name), overwrite=True)
+    if held_out_ids:
+      summary['teacher_after'] = teacher_metrics(checkpoints.read_checkpoint(local), held_out_ids,
+                                                 mask_rate, max_length, seed)
   with tf.io.gfile.GFile(os.path.join(output_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
   for line in summary_lines(summary):

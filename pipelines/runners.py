@@ -1,8 +1,11 @@
 """Running the pipeline: now, on this machine (LocalDagRunner, ML Metadata in SQLite), or
 compiled into a KFP v2 spec that Vertex AI Pipelines and Kubeflow Pipelines both run."""
+import contextlib
 import hashlib
 import math
 import os
+import shutil
+import tempfile
 
 from pipelines import configs, console, run_outputs
 
@@ -76,8 +79,29 @@ def _run_here(config, make_pipeline, pipeline_name, verbose):
   os.makedirs(os.path.dirname(os.path.abspath(config.metadata_path)), exist_ok=True)
   pipeline = make_pipeline(tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
   console.setup_logging(verbose, steps=len(pipeline.components))
-  tfx.orchestration.LocalDagRunner().run(pipeline)
+  with _run_temp_dir():
+    tfx.orchestration.LocalDagRunner().run(pipeline)
   return run_outputs.newest_run(config.metadata_path, pipeline_name)
+
+
+@contextlib.contextmanager
+def _run_temp_dir():
+  """Points temporary files (this process's and its Beam workers') into one folder that is
+  removed when the run ends. Each Beam step's TFX executor copies the installed TFX package
+  (about 50 MB) into a new temporary folder to stage it for remote workers and never removes
+  it; nightly runs would fill the disk."""
+  folder = tempfile.mkdtemp(prefix='aveqa-run-')
+  saved_tempdir, saved_env = tempfile.tempdir, os.environ.get('TMPDIR')
+  tempfile.tempdir = os.environ['TMPDIR'] = folder
+  try:
+    yield folder
+  finally:
+    tempfile.tempdir = saved_tempdir
+    if saved_env is None:
+      os.environ.pop('TMPDIR', None)
+    else:
+      os.environ['TMPDIR'] = saved_env
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def compile_kfp(config: configs.PipelineConfig, output: str, enrich_only: bool = False,

@@ -3,6 +3,7 @@ import glob
 import json
 import logging
 import os
+import tempfile
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -42,12 +43,17 @@ def first_run(run_dir, tiny_checkpoint_dir):
   ours = logging.getLogger('components')
   ours.addHandler(handler)
   level, ours.level = ours.level, logging.INFO
+  temp = run_dir / 'temp'   # the temporary folder the run sees, to find what it leaves there
+  temp.mkdir()
+  saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(temp)
   try:
     outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}))
   finally:
     ours.removeHandler(handler)
     ours.setLevel(level)
+    tempfile.tempdir = saved_tempdir
   outputs.log_lines = lines
+  outputs.left_in_temp = sorted(os.listdir(temp))
   outputs.pushed_model = newest_pushed_model(str(run_dir / 'serving'))   # before later runs push more
   return outputs
 
@@ -100,6 +106,11 @@ def test_pipeline_fills_the_catalog_row_by_row(first_run, run_dir):
   assert all(r['total'] == tuning['dev_examples'] for r in tuning['sweep'])
   asked = sum(summary['questions'].values())
   assert asked == sum(1 for r in rows_out for a in ATTRIBUTES if not by_id[r['product_id']].get(a))
+
+
+def test_a_run_leaves_no_temporary_files_behind(first_run):
+  # TFX stages a 50 MB copy of itself per Beam step; these filled the disk of nightly hosts.
+  assert first_run.left_in_temp == []
 
 
 def test_the_run_report_shows_the_gate_and_the_filled_values(first_run):

@@ -57,7 +57,8 @@ def main(argv=None):
     from components.offline_evaluation import evaluate_triples_file, markdown_table
     console.setup_logging(args.verbose)
     report = evaluate_triples_file(args.eval_triples, args.model or run_outputs.newest_pushed_model(
-        config.serving_model_dir), args.report_dir, config.inference.precision, config.gate.batch_size)
+        config.serving_model_dir), args.report_dir, config.inference.precision, config.gate.batch_size,
+        config.inference.runtime)
     print(markdown_table(report))
     best = max(report['threshold_sweep'], key=lambda row: row['f1'])
     print(f"Best value threshold on these triples: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f})")

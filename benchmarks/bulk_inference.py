@@ -7,13 +7,18 @@ when they are there, else from the embedded sample; none of the --attributes kno
 products x attributes questions), then, --repeats times, in this order:
   ours     the pipeline's catalog step as the components run it (CatalogQuestionGen's
            Beam part, CatalogBulkInferrer's, CatalogWriter's), with the pipeline's default
-           Beam args (DirectRunner; the inference step in one process), per precision;
-  ours, in-process  the same SavedModel signature called directly on the same questions
+           Beam args (DirectRunner; the inference step in one process), per serving
+           (--servings runtime:precision, e.g. tensorflow:int8 onnx:int8);
+  ours, in-process  the same served model called directly on the same questions
            (benchmarks' child process, no Beam; model load and one warm-up batch not
            timed, as theirs): the model runtime alone, to tell it apart from Beam's cost;
   theirs   transformers pipeline("question-answering") on CPU PyTorch, same checkpoint
            (its QA head untrained: a timing run), same batch size, in its own environment
-           (benchmarks/install_comparison.sh).
+           (benchmarks/install_comparison.sh);
+  a practitioner's ONNX Runtime script  the same checkpoint exported by torch.onnx,
+           fused by ONNX Runtime's BERT optimizer, int8 dynamic quantization, length-
+           sorted batches, argmax decoding, tokenization included (benchmarks/ort_practitioner.py,
+           in the comparison environment).
 Questions/s of ours count the whole step (read, validate, infer, join, write Parquet);
 theirs only the pipeline call. Peak RSS: the sum over the process tree, sampled.
 The floor: FLOPs per question at the questions' mean token length over this CPU's
@@ -43,6 +48,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Category', 'Gender', 'Item Type', 'Style',
               'Model Number', 'Sport Type', 'Size')
+REFERENCE = 'tensorflow:float32'
 AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'opentags.*')
 
 
@@ -106,12 +112,12 @@ def in_child(mode, **spec):
   return result
 
 
-def run_ours(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
+def run_ours(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work):
   return in_child('--one-run', catalog_folder=catalog_folder, model_dir=model_dir, attributes=attributes,
-                  precision=precision, batch_size=batch_size, bucket_size=bucket_size, work=work)
+                  serving=serving, batch_size=batch_size, bucket_size=bucket_size, work=work)
 
 
-def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, bucket_size, work):
+def run_ours_here(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work):
   """The pipeline's catalog steps (pipelines/pipeline.create_enrichment_pipeline: the
   components the training pipeline runs, with the pipeline's default Beam args), timed
   per step from the run's own step lines; returns counts and seconds."""
@@ -120,7 +126,8 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
   config = configs.with_overrides(configs.PipelineConfig(
       pipeline_root=os.path.join(work, 'pipeline_root'), metadata_path=os.path.join(work, 'metadata.sqlite')), {
       'data.catalog': os.path.join(catalog_folder, '*.parquet'), 'data.attributes': tuple(attributes),
-      'inference.precision': precision, 'inference.batch_size': batch_size,
+      'inference.runtime': serving.split(':')[0], 'inference.precision': serving.split(':')[1],
+      'inference.batch_size': batch_size,
       'inference.bucket_size': bucket_size})
   finished = {}
 
@@ -140,33 +147,35 @@ def run_ours_here(catalog_folder, model_dir, attributes, precision, batch_size, 
           'seconds': seconds}
 
 
-def run_in_process(questions_file, model_dir, precision, batch_size):
+def run_in_process(questions_file, model_dir, serving, batch_size):
   return in_child('--in-process', questions_file=questions_file, model_dir=model_dir,
-                  precision=precision, batch_size=batch_size)
+                  serving=serving, batch_size=batch_size)
 
 
-def run_in_process_here(questions_file, model_dir, precision, batch_size):
-  """The serving signature on every question, sorted by length and batched
+def run_in_process_here(questions_file, model_dir, serving, batch_size):
+  """The served model on every question, sorted by length and batched
   (components/inference.predict), timed after a warm-up batch."""
   from components import inference
   with open(questions_file, encoding='utf-8') as f:
     questions = [json.loads(line) for line in f]
   titles, attributes = [q['title'] for q in questions], [q['attribute'] for q in questions]
-  model = inference.load(model_dir)
-  inference.predict(model, titles[:batch_size], attributes[:batch_size], batch_size, precision)
+  runtime, precision = serving.split(':')
+  model = inference.load(model_dir, precision, runtime)
+  inference.predict(model, titles[:batch_size], attributes[:batch_size], batch_size)
   started = time.perf_counter()
-  inference.predict(model, titles, attributes, batch_size, precision)
+  inference.predict(model, titles, attributes, batch_size)
   seconds = time.perf_counter() - started
   return {'questions': len(questions), 'seconds': seconds, 'questions_per_second': len(questions) / seconds}
 
 
-def run_theirs(questions_file, checkpoint_dir, batch_size):
+def run_theirs(script, questions_file, checkpoint_dir, batch_size):
+  """benchmarks/<script> in the comparison environment; its result plus peak RSS."""
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
   if not os.path.exists(python):
     raise SystemExit('No comparison environment: run benchmarks/install_comparison.sh first')
   with PeakRss() as rss:
     completed = subprocess.run(
-        [python, os.path.join(REPO, 'benchmarks', 'hf_qa_pipeline.py'), '--checkpoint', checkpoint_dir,
+        [python, os.path.join(REPO, 'benchmarks', script), '--checkpoint', checkpoint_dir,
          '--questions', questions_file, '--batch-size', str(batch_size)],
         check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
   result = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -200,8 +209,8 @@ def flops_per_question(config, length, top_k=5):
   return layers * per_layer + heads
 
 
-def f1_by_precision(model_dir, experiment, results_dir, eval_triples, precisions):
-  """Exact-match F1 of each precision, and of float32 (the full-precision reference)."""
+def f1_by_serving(model_dir, experiment, results_dir, eval_triples, servings):
+  """Exact-match F1 of each runtime:precision, and of tensorflow:float32 (the reference)."""
   from components import splits, triples
   from components.offline_evaluation import evaluate_model
   if eval_triples:
@@ -213,8 +222,9 @@ def f1_by_precision(model_dir, experiment, results_dir, eval_triples, precisions
   if not rows:
     raise SystemExit(f'no labelled triples in {eval_triples or experiment} to score F1 on')
   titles, attributes, gold = map(list, zip(*rows))
-  return {precision: evaluate_model(model_dir, titles, attributes, gold, 256, precision)['overall']['f1']
-          for precision in sorted({'float32', *precisions})}, len(rows)
+  return {serving: evaluate_model(model_dir, titles, attributes, gold, 256, serving.split(':')[1],
+                                  serving.split(':')[0])['overall']['f1']
+          for serving in sorted({REFERENCE, *servings})}, len(rows)
 
 
 def spread(values, fmt='{:.1f}'):
@@ -230,27 +240,32 @@ def main():
   if len(sys.argv) == 3 and sys.argv[1] in CHILD_MODES:   # a child of in_child
     print(json.dumps(CHILD_MODES[sys.argv[1]](**json.loads(sys.argv[2]))))
     return
-  from components.serving_contract import PRECISIONS
+  from components.serving_contract import ONNX_FILES, PRECISIONS, RUNTIMES
   from pipelines.run_outputs import newest_pushed_model
+  servings = [f'tensorflow:{p}' for p in PRECISIONS] + [f'onnx:{p}' for p in ONNX_FILES]
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--products', type=int, default=10000)
   parser.add_argument('--attributes', type=int, default=10, help=f'the first N of {ATTRIBUTES}')
   parser.add_argument('--batch-size', type=int, default=128, help='ours and theirs alike')
   parser.add_argument('--bucket-size', type=int, default=8192)
   parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--precisions', nargs='+', default=list(PRECISIONS), choices=PRECISIONS)
-  parser.add_argument('--skip-theirs', action='store_true')
+  parser.add_argument('--servings', nargs='+', default=['tensorflow:int8', 'onnx:int8'], choices=servings,
+                      help=f'runtime:precision ({", ".join(RUNTIMES)})')
+  parser.add_argument('--skip-theirs', action='store_true', help='neither Hugging Face nor the ONNX script')
+  parser.add_argument('--skip-in-process', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
-                      help='catalog sizes for the memory runs (ours, in the fastest precision asked: int8, bfloat16, float32)')
+                      help='catalog sizes for the memory runs (ours, in the first --servings)')
   parser.add_argument('--memory-attributes', type=int, default=10)
   parser.add_argument('--experiment', default='aveqa-random',
                       help='a benchmarks/experiments.py run: its model and eval split (F1)')
   parser.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
   parser.add_argument('--model', default=None, help='a pushed serving model dir (default: the experiment\'s)')
   parser.add_argument('--eval-triples', default=None, help='score F1 here instead of the experiment\'s eval split')
+  parser.add_argument('--skip-f1', action='store_true')
   parser.add_argument('--work-dir', default=None)
   args = parser.parse_args()
 
+  from benchmarks.matmul_rates import cpu_line
   from model.checkpoint import read_checkpoint
   model_dir = args.model or newest_pushed_model(
       os.path.join(args.results_dir, args.experiment, 'serving_model'))
@@ -264,31 +279,31 @@ def main():
     for title in chosen:
       for attribute in attributes:
         f.write(json.dumps({'title': title, 'attribute': attribute}) + '\n')
-  print(f'model {model_dir}\ncatalog: {args.products} products x {len(attributes)} attributes, '
+  print(f'{cpu_line()}\nmodel {model_dir}\ncatalog: {args.products} products x {len(attributes)} attributes, '
         f'titles from {source}; batch {args.batch_size}; cpus {os.cpu_count()}; work dir {work}')
 
-  runs = {p: [] for p in args.precisions}
-  in_process = {p: [] for p in args.precisions}
-  theirs = []
+  runs = {s: [] for s in args.servings}
+  in_process = {s: [] for s in args.servings}
+  theirs = {'hf_qa_pipeline.py': [], 'ort_practitioner.py': []}
   for repeat in range(args.repeats):
-    for precision in args.precisions:
-      result = run_ours(os.path.join(work, 'catalog'), model_dir, attributes, precision,
-                        args.batch_size, args.bucket_size, os.path.join(work, f'ours-{precision}-{repeat}'))
-      runs[precision].append(result)
-      print(f'ours {precision} #{repeat}: {json.dumps(result)}', flush=True)
-      in_process[precision].append(run_in_process(questions_file, model_dir, precision, args.batch_size))
-      print(f'ours in-process {precision} #{repeat}: {json.dumps(in_process[precision][-1])}', flush=True)
-    if not args.skip_theirs:
-      theirs.append(run_theirs(questions_file, checkpoint.path, args.batch_size))
-      print(f'theirs #{repeat}: {json.dumps(theirs[-1])}', flush=True)
+    for serving in args.servings:
+      result = run_ours(os.path.join(work, 'catalog'), model_dir, attributes, serving,
+                        args.batch_size, args.bucket_size, os.path.join(work, f'ours-{serving}-{repeat}'))
+      runs[serving].append(result)
+      print(f'ours {serving} #{repeat}: {json.dumps(result)}', flush=True)
+      if not args.skip_in_process:
+        in_process[serving].append(run_in_process(questions_file, model_dir, serving, args.batch_size))
+        print(f'ours in-process {serving} #{repeat}: {json.dumps(in_process[serving][-1])}', flush=True)
+    for script, results in ([] if args.skip_theirs else theirs.items()):
+      results.append(run_theirs(script, questions_file, checkpoint.path, args.batch_size))
+      print(f'{script} #{repeat}: {json.dumps(results[-1])}', flush=True)
 
   memory = []
-  memory_precision = next(p for p in ('int8', 'bfloat16', 'float32') if p in args.precisions)
   memory_attributes = list(ATTRIBUTES[:args.memory_attributes])
   for rows in args.memory_rows:
     folder = os.path.join(work, f'memory-{rows}')
     write_catalog(os.path.join(folder, 'catalog'), rows, titles, seed=1)
-    result = run_ours(os.path.join(folder, 'catalog'), model_dir, memory_attributes, memory_precision,
+    result = run_ours(os.path.join(folder, 'catalog'), model_dir, memory_attributes, args.servings[0],
                       args.batch_size, args.bucket_size, folder)
     memory.append((rows, result))
     print(f'memory {rows} rows: {json.dumps(result)}', flush=True)
@@ -296,46 +311,59 @@ def main():
   length = mean_tokens(checkpoint, chosen, attributes)
   flops = flops_per_question(checkpoint.config, length)
   from benchmarks.matmul_rates import matmul_gflops
-  rates = {p: matmul_gflops(p) for p in args.precisions}
-  f1, eval_count = f1_by_precision(model_dir, args.experiment, args.results_dir, args.eval_triples,
-                                   args.precisions)
+  precisions = sorted({s.split(':')[1] for s in args.servings})
+  rates = {p: matmul_gflops(p) for p in precisions}
+  if args.skip_f1:
+    f1, eval_count = {s: float('nan') for s in {REFERENCE, *args.servings}}, 0
+  else:
+    f1, eval_count = f1_by_serving(model_dir, args.experiment, args.results_dir, args.eval_triples,
+                                   args.servings)
 
   questions = len(chosen) * len(attributes)
   print(f'\n## Bulk inference, {args.products} products x {len(attributes)} attributes = {questions} '
         f'questions, batch {args.batch_size}, {args.repeats} repeat(s): median [min-max]\n')
-  print('| method | precision | questions/s | products/s | inference-only questions/s | peak RSS MB | '
+  print(cpu_line() + '\n')
+  print('| method | runtime:precision | questions/s | products/s | inference-only questions/s | peak RSS MB | '
         f'exact-match F1 ({eval_count} eval triples) |')
   print('|---|---|---|---|---|---|---|')
-  for precision, results in runs.items():
-    print(f"| ours: Beam catalog step (read, infer, join, write Parquet) | {precision} "
+  for serving, results in runs.items():
+    print(f"| ours: Beam catalog step (read, infer, join, write Parquet) | {serving} "
           f"| {spread([r['questions'] / r['seconds']['total'] for r in results])} "
           f"| {spread([r['products'] / r['seconds']['total'] for r in results])} "
           f"| {spread([r['questions'] / r['seconds']['inference'] for r in results])} "
-          f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[precision]:.2f} |")
-  for precision, results in in_process.items():
-    print(f"| ours, in-process: the serving signature called directly (no Beam) | {precision} "
-          f"| {spread([r['questions_per_second'] for r in results])} "
-          f"| {spread([r['questions_per_second'] / len(attributes) for r in results])} "
-          f"| (same) | {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[precision]:.2f} |")
-  if theirs:
-    print(f"| Hugging Face pipeline('question-answering'), torch {theirs[0].get('torch_threads')} threads "
-          f"| float32 | {spread([t['questions_per_second'] for t in theirs])} "
-          f"| {spread([t['questions_per_second'] / len(attributes) for t in theirs])} "
-          f"| (same) | {spread([t['peak_rss_mb'] for t in theirs], '{:.0f}')} | (untrained head) |")
-  for precision in args.precisions:
+          f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
+  for serving, results in in_process.items():
+    if results:
+      print(f"| ours, in-process: the served model called directly (no Beam) | {serving} "
+            f"| {spread([r['questions_per_second'] for r in results])} "
+            f"| {spread([r['questions_per_second'] / len(attributes) for r in results])} "
+            f"| (same) | {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
+  labels = {'hf_qa_pipeline.py': ("Hugging Face pipeline('question-answering'), torch {torch_threads} threads",
+                                  'torch:float32'),
+            'ort_practitioner.py': ('plain script: torch.onnx export, BERT fusions, int8 dynamic quantization, '
+                                    'length-sorted batches, argmax decoding ({fused})', 'onnx:int8')}
+  for script, results in theirs.items():
+    if results:
+      label, serving = labels[script]
+      print(f"| {label.format(**results[0])} | {serving} | {spread([t['questions_per_second'] for t in results])} "
+            f"| {spread([t['questions_per_second'] / len(attributes) for t in results])} "
+            f"| (same) | {spread([t['peak_rss_mb'] for t in results], '{:.0f}')} | (untrained head) |")
+  for precision in precisions:
     print(f'| floor: {flops / 1e9:.3f} GFLOP/question at {length:.1f} tokens / {rates[precision]:.0f} '
           f'GFLOP/s matmul | {precision} | {rates[precision] * 1e9 / flops:.1f} | '
           f'{rates[precision] * 1e9 / flops / len(attributes):.1f} | | | |')
-  if theirs:
-    base = statistics.median(t['questions_per_second'] for t in theirs)
-    for precision, results in runs.items():
-      ours = statistics.median(r['questions'] / r['seconds']['total'] for r in results)
-      alone = statistics.median(r['questions_per_second'] for r in in_process[precision])
-      print(f'\nours {precision} / Hugging Face: {ours / base:.2f}x (whole step vs pipeline call), '
-            f'{alone / base:.2f}x (in-process vs pipeline call); F1 {100 * f1[precision]:.2f}, '
-            f'{100 * (f1[precision] - f1["float32"]):+.2f} vs float32')
+  for script, results in theirs.items():
+    if not results:
+      continue
+    base = statistics.median(t['questions_per_second'] for t in results)
+    for serving, runs_of in runs.items():
+      ours = statistics.median(r['questions'] / r['seconds']['total'] for r in runs_of)
+      alone = (f", {statistics.median(r['questions_per_second'] for r in in_process[serving]) / base:.2f}x "
+               '(in-process)' if in_process[serving] else '')
+      print(f'\nours {serving} / {script}: {ours / base:.2f}x (whole step){alone}; '
+            f'F1 {100 * f1[serving]:.2f}, {100 * (f1[serving] - f1[REFERENCE]):+.2f} vs {REFERENCE}')
   if memory:
-    print(f'\n## Peak RSS as the catalog grows (ours, {memory_precision}, {len(memory_attributes)} attributes)\n')
+    print(f'\n## Peak RSS as the catalog grows (ours, {args.servings[0]}, {len(memory_attributes)} attributes)\n')
     print('| rows | questions | seconds | peak RSS MB |\n|---|---|---|---|')
     for rows, result in memory:
       print(f"| {rows} | {result['questions']} | {result['seconds']['total']:.0f} | {result['peak_rss_mb']:.0f} |")

@@ -19,6 +19,19 @@ PRECISIONS = ('float32', 'bfloat16', 'int8')
 SHAPES = {'attention projection': (4096, 384, 384), 'FFN in': (4096, 384, 1536), 'FFN out': (4096, 1536, 384)}
 
 
+ISA_FLAGS = ('avx512_vnni', 'avx512_bf16', 'amx_tile', 'amx_int8', 'amx_bf16')
+
+
+def cpu_line() -> str:
+  """'CPU: <model> (N cores); <ISA flags>': which runtime is fastest depends on these."""
+  with open('/proc/cpuinfo') as f:
+    lines = f.read().splitlines()
+  model = next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), 'unknown')
+  flags = set(next((l.split(':', 1)[1].split() for l in lines if l.startswith('flags')), []))
+  has = [flag for flag in ISA_FLAGS if flag in flags]
+  return f'CPU: {model} ({os.cpu_count()} cores); {", ".join(has) or "no VNNI/BF16/AMX"}'
+
+
 def _product(precision, m, k, n):
   import tensorflow as tf
   if precision == 'int8':
@@ -56,7 +69,7 @@ def main():
     for shape, (m, k, n) in SHAPES.items():
       for precision in PRECISIONS:
         rates[(shape, precision)].append(matmul_gflops(precision, m, k, n, trials=1))
-  print(f'\n| shape (m x k x n) | ' + ' | '.join(f'{p} GFLOP/s' for p in PRECISIONS) + ' |')
+  print(f'\n{cpu_line()}\n\n| shape (m x k x n) | ' + ' | '.join(f'{p} GFLOP/s' for p in PRECISIONS) + ' |')
   print('|---|' + '---:|' * len(PRECISIONS))
   for shape, (m, k, n) in SHAPES.items():
     cells = [rates[(shape, p)] for p in PRECISIONS]

@@ -1,5 +1,5 @@
 """The catalog step's Beam inference with tfx-bsl's model handler vs ours
-(components/catalog_inferrer.ExamplesSignatureHandler): same questions, same batches,
+(components/catalog_inferrer.ServingHandler, TensorFlow runtime): same questions, same batches,
 same Beam transforms around the handler, alternating, model load included.
 
   .venv/bin/python benchmarks/model_handlers.py --experiment aveqa-random --questions 100000
@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from benchmarks.bulk_inference import ATTRIBUTES, titles_pool  # noqa: E402
 from components import catalog_inferrer, catalog_questions  # noqa: E402
+from components.serving_contract import signature_names  # noqa: E402
 
 
 def tfx_bsl_handler(model_dir, precision, batch_size):
@@ -30,12 +31,16 @@ def tfx_bsl_handler(model_dir, precision, batch_size):
   from tfx_bsl.public.proto import model_spec_pb2
   return CreateModelHandler(model_spec_pb2.InferenceSpecType(
       saved_model_spec=model_spec_pb2.SavedModelSpec(
-          model_path=model_dir, signature_name=[catalog_inferrer.signature_names(precision)[0]], tag=['serve']),
+          model_path=model_dir, signature_name=[signature_names(precision)[0]], tag=['serve']),
       batch_parameters=model_spec_pb2.BatchParameters(min_batch_size=batch_size, max_batch_size=batch_size)))
 
 
+def our_handler(model_dir, precision, batch_size):
+  return catalog_inferrer.ServingHandler(model_dir, precision, 'tensorflow', batch_size)
+
+
 HANDLERS = {"tfx-bsl's handler (TF1 session, a PredictionLog per question)": tfx_bsl_handler,
-            'ExamplesSignatureHandler (TF2, a PredictionLog per batch)': catalog_inferrer.model_handler}
+            'ServingHandler (TF2, a PredictionLog per batch)': our_handler}
 
 
 def write_questions(path, questions):

@@ -46,7 +46,8 @@ def main():
   run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*', 'aveqa.weights.h5')))
   model_settings, training = _trainer_settings(args.metadata or os.path.join(
       os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite'))
-  model = aveqa.build_model(read_checkpoint(model_settings.checkpoint), trainer.model_config(model_settings, training))
+  checkpoint = read_checkpoint(model_settings.checkpoint)
+  model = aveqa.build_model(checkpoint, trainer.model_config(model_settings, training))
   model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
   tuning_file = os.path.join(run_dir, TUNING_FILE)
   if os.path.exists(tuning_file) and not args.retune:
@@ -57,7 +58,7 @@ def main():
                   'Split-train', '*')]
   tuning = value_tuning.settle_decisions(model, train_files, _data_accessor(), tft_output, training.batch_size,
                                          training.dev_fraction, args.output if args.retune else None)
-  serving_export.export_serving_model(model, tft_output, args.output)
+  serving_export.export_serving_model(model, tft_output, args.output, checkpoint.approximate_gelu)
   print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}'
         f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
 

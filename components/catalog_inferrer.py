@@ -10,7 +10,7 @@ for an unblessed model), plus what the stock component cannot be told:
   by one chunk per worker, whatever the catalog's size;
 - a fixed batch size instead of Beam's adaptive one, which grows batches to
   thousands of rows and so pads them to the longest title of the lot;
-- the signature, i.e. the serving precision (float32, bfloat16 or int8).
+- the runtime (TensorFlow or ONNX Runtime) and serving precision (float32, bfloat16, int8).
 
 The model handler is Beam's RunInference API over the TF2 SavedModel: the signature is
 called once per batch and answers with one PredictionLog per batch, the batch's
@@ -23,6 +23,7 @@ import time
 from typing import Any, Dict, Iterable, Optional, Sequence
 
 import apache_beam as beam
+import numpy as np
 import tensorflow as tf
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 from tensorflow_serving.apis import prediction_log_pb2
@@ -33,7 +34,6 @@ from tfx.types import artifact_utils, standard_artifacts
 from components import inference
 from components.catalog_questions import QUESTIONS_SPLIT
 from components.inference import serving_dir
-from components.serving_contract import signature_names
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +65,28 @@ class Progress:
                self.count / max(now - self.started, 1e-3))
 
 
-class ExamplesSignatureHandler(ModelHandler):
+class ServingHandler(ModelHandler):
   """Serialized tf.Examples -> PredictionLogs, one per batch of batch_size questions,
-  from the examples signature of the SavedModel in model_dir (local or gs://)."""
+  from the model in model_dir (local or gs://) served by the runtime at the precision
+  (components/inference.load)."""
 
-  def __init__(self, model_dir: str, signature_name: str, batch_size: int):
+  def __init__(self, model_dir: str, precision: str, runtime: str, batch_size: int):
     super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
-    self._model_dir, self._signature_name = model_dir, signature_name
+    self._model_dir, self._precision, self._runtime = model_dir, precision, runtime
     self._progress = Progress()
 
   def load_model(self):
-    loaded = inference.load(self._model_dir)
-    if self._signature_name not in loaded.signatures:
-      raise ValueError(f'{self._model_dir} has no signature {self._signature_name!r} '
-                       f'(it has {sorted(loaded.signatures)}): exported before that precision existed?')
-    return loaded   # the signature alone would not keep the model's variables alive
+    return inference.load(self._model_dir, self._precision, self._runtime)
 
   def run_inference(self, batch: Sequence[bytes], model: Any,
                     inference_args: Optional[Dict[str, Any]] = None) -> Iterable[Any]:
-    outputs = model.signatures[self._signature_name](examples=tf.constant(batch))
+    outputs = model.examples(examples=tf.constant(batch))
     self._progress.answered(len(batch))
     log = prediction_log_pb2.PredictionLog()
-    log.predict_log.request.model_spec.signature_name = self._signature_name
+    log.predict_log.request.model_spec.signature_name = model.name
     log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto(list(batch), tf.string))
     for name, tensor in outputs.items():
-      log.predict_log.response.outputs[name].CopyFrom(tf.make_tensor_proto(tensor.numpy()))
+      log.predict_log.response.outputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(tensor)))
     return [log]
 
   def get_num_bytes(self, batch: Sequence[bytes]) -> int:
@@ -99,17 +96,13 @@ class ExamplesSignatureHandler(ModelHandler):
     return 'CatalogBulkInferrer'
 
 
-def model_handler(model_dir, precision, batch_size):
-  return ExamplesSignatureHandler(model_dir, signature_names(precision)[0], batch_size)
-
-
-def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, batch_size, bucket_size,
-                  num_shards=0):
+def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, runtime, batch_size,
+                  bucket_size, num_shards=0):
   """Beam part: questions (gzipped TFRecords of serialized tf.Example, passed to the
   model as they are) -> PredictionLog TFRecords."""
   records = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
   return (sorted_chunks(records, bucket_size)
-          | 'RunInference' >> RunInference(model_handler(model_dir, precision, batch_size))
+          | 'RunInference' >> RunInference(ServingHandler(model_dir, precision, runtime, batch_size))
           | 'WritePredictionLogs' >> beam.io.WriteToTFRecord(
               os.path.join(output_uri, PREDICTION_LOGS), file_name_suffix='.gz', num_shards=num_shards,
               coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog)))
@@ -121,6 +114,7 @@ def CatalogBulkInferrer(
     model: InputArtifact[standard_artifacts.Model],
     inference_result: OutputArtifact[standard_artifacts.InferenceResult],
     precision: Parameter[str],
+    runtime: Parameter[str],
     batch_size: Parameter[int],
     bucket_size: Parameter[int],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
@@ -134,4 +128,4 @@ def CatalogBulkInferrer(
   questions = os.path.join(artifact_utils.get_split_uri([examples], QUESTIONS_SPLIT), '*')
   with beam_pipeline as pipeline:
     run_inference(pipeline, questions, serving_dir(model.uri), inference_result.uri,
-                  precision, batch_size, bucket_size)
+                  precision, runtime, batch_size, bucket_size)

@@ -72,20 +72,27 @@ def ExactMatchEvaluator(
     max_f1_drop: Parameter[float],
     batch_size: Parameter[int],
     precision: Parameter[str],
+    runtime: Parameter[str],
     baseline_model: InputArtifact[standard_artifacts.Model] = None,
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
-  precision: the signature bulk inference will use, so the gate scores what is served."""
+  runtime, precision: what bulk inference will serve, so the gate scores what is served."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples.uri, splits.EVAL)))
-  metrics = {'examples': len(titles), 'model': evaluate_model(model.uri, titles, attributes, gold, batch_size, precision)}
+  metrics = {'examples': len(titles),
+             'model': evaluate_model(model.uri, titles, attributes, gold, batch_size, precision, runtime)}
   log.debug('eval split: %s', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = None
   if baseline_model is not None:
-    metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
+    try:
+      metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision,
+                                           runtime)
+    except ValueError as error:   # blessed before it had that runtime: scored as it was served
+      log.info('baseline model scored with TensorFlow: %s', error)
+      metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']
   blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop,
                            steps_trained(model.uri))
-  metrics.update({'precision': precision, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1,
+  metrics.update({'precision': precision, 'runtime': runtime, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1,
                   'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples.uri),
                   'adaptation': training_record(model.uri).get('adaptation')})
   if metrics['sources']:

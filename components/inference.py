@@ -1,8 +1,9 @@
-"""Running an exported AVEQA SavedModel on raw questions, outside Beam's RunInference.
+"""An exported AVEQA model loaded as a runtime serves it (TensorFlow, or ONNX Runtime for
+the encoder), and run on raw questions outside Beam's RunInference.
 
-Used by the exact-match evaluator and the offline evaluation scripts. Questions are
-sorted by title length before batching, so each batch is padded only to its own
-longest row, then the results are put back in input order.
+Used by bulk inference's model handler, the exact-match evaluator and the offline
+evaluation scripts. predict sorts questions by title length before batching, so each
+batch is padded only to its own longest row, then puts the results back in input order.
 """
 import os
 from typing import Dict, List, Sequence
@@ -11,8 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-from components.serving_contract import OUTPUTS, signature_names
-
+from components.serving_contract import OUTPUTS, check_serving, signature_names
 
 
 def serving_dir(model_uri: str) -> str:
@@ -21,24 +21,43 @@ def serving_dir(model_uri: str) -> str:
   return tfx_layout if tf.io.gfile.exists(tfx_layout) else model_uri
 
 
-def load(model_uri: str):
-  return tf.saved_model.load(serving_dir(model_uri))
+class SavedModelServing:
+  """The SavedModel's own signatures of one precision (TensorFlow computes everything)."""
+
+  def __init__(self, loaded, precision: str):
+    self.loaded = loaded   # the signatures alone would not keep the model's variables alive
+    examples_name, raw_name = signature_names(precision)
+    missing = {examples_name, raw_name} - set(loaded.signatures)
+    if missing:
+      raise ValueError(f'the model has no signature {sorted(missing)} (it has {sorted(loaded.signatures)}): '
+                       'exported before that precision existed?')
+    self.name = examples_name
+    self.examples = loaded.signatures[examples_name]
+    self.raw = loaded.signatures[raw_name]
 
 
-def predict(model, titles: Sequence[str], attributes: Sequence[str],
-            batch_size: int, precision: str) -> Dict[str, np.ndarray]:
-  """Column arrays of the model's predictions for each (title, attribute), in input order.
-  precision: which of the model's signatures computes (components/serving_contract.py)."""
-  predict_raw = model.signatures[signature_names(precision)[1]]
+def load(model_uri: str, precision: str = 'float32', runtime: str = 'tensorflow'):
+  """The model served as bulk inference serves it: .examples(examples=serialized
+  tf.Examples) and .raw(title=, attribute=) return the OUTPUTS (serving_contract.py)."""
+  check_serving(runtime, precision)
+  loaded = tf.saved_model.load(serving_dir(model_uri))
+  if runtime == 'onnx':
+    from components.onnx_serving import OnnxServing
+    return OnnxServing(loaded, serving_dir(model_uri), precision)
+  return SavedModelServing(loaded, precision)
+
+
+def predict(served, titles: Sequence[str], attributes: Sequence[str], batch_size: int) -> Dict[str, np.ndarray]:
+  """Column arrays of the served model's answers for each (title, attribute), in input order."""
   order = np.argsort([len(t) for t in titles], kind='stable')
-  outputs = [k for k in OUTPUTS if k in predict_raw.structured_outputs]   # older exports lack some
-  columns: Dict[str, List[np.ndarray]] = {k: [] for k in outputs}
+  columns: Dict[str, List[np.ndarray]] = {}
   for start in range(0, len(order), batch_size):
     rows = order[start:start + batch_size]
-    out = predict_raw(title=tf.constant([titles[i] for i in rows]),
-                      attribute=tf.constant([attributes[i] for i in rows]))
-    for key in outputs:
-      columns[key].append(out[key].numpy())
+    out = served.raw(title=tf.constant([titles[i] for i in rows]),
+                     attribute=tf.constant([attributes[i] for i in rows]))
+    for key in OUTPUTS:
+      if key in out:   # older exports lack some
+        columns.setdefault(key, []).append(np.asarray(out[key]))
   result = {}
   for key, parts in columns.items():
     values = np.concatenate(parts) if parts else np.array([])

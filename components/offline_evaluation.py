@@ -61,14 +61,16 @@ def evaluate_predictions(attributes, gold, predictions) -> Dict:
   return report
 
 
-def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int, precision: str) -> Dict:
-  return evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision)[0]
+def evaluate_model(model_uri: str, titles, attributes, gold, batch_size: int, precision: str,
+                   runtime: str = 'tensorflow') -> Dict:
+  return evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision, runtime)[0]
 
 
 def evaluate_model_with_predictions(model_uri: str, titles, attributes, gold, batch_size: int,
-                                    precision: str) -> Tuple[Dict, Dict[str, np.ndarray]]:
-  """The report and the model's per-triple predictions (inference.predict's columns)."""
-  predictions = inference.predict(inference.load(model_uri), titles, attributes, batch_size, precision)
+                                    precision: str, runtime: str = 'tensorflow') -> Tuple[Dict, Dict[str, np.ndarray]]:
+  """The report and the model's per-triple predictions (inference.predict's columns), served
+  by the runtime at the precision."""
+  predictions = inference.predict(inference.load(model_uri, precision, runtime), titles, attributes, batch_size)
   report = evaluate_predictions(attributes, gold, predictions)
   report['examples'] = len(titles)
   return report, predictions
@@ -89,7 +91,7 @@ def markdown_table(report: Dict, attributes=None) -> str:
 
 
 def evaluate_triples_file(path: str, model_dir: str, report_dir: str, precision: str,
-                          batch_size: int) -> Dict:
+                          batch_size: int, runtime: str = 'tensorflow') -> Dict:
   """Scores a model on a triples file (local or gs://); malformed lines are listed with
   their numbers. Writes metrics.json, metrics.md and predictions.jsonl (one answer per
   valid triple, in file order: what error analysis and benchmarks/significance.py read)."""
@@ -108,8 +110,9 @@ def evaluate_triples_file(path: str, model_dir: str, report_dir: str, precision:
   if not titles:
     raise ValueError(f'{path}: no valid triples')
   report, predictions = evaluate_model_with_predictions(model_dir, titles, attributes, gold,
-                                                        batch_size, precision)
-  report.update({'model': model_dir, 'triples': path, 'precision': precision, 'malformed_lines': malformed})
+                                                        batch_size, precision, runtime)
+  report.update({'model': model_dir, 'triples': path, 'precision': precision, 'runtime': runtime,
+                 'malformed_lines': malformed})
   tf.io.gfile.makedirs(report_dir)
   with tf.io.gfile.GFile(os.path.join(report_dir, 'predictions.jsonl'), 'w') as f:
     for title, attribute, value, answer, confidence in zip(titles, attributes, gold, predictions['value'],

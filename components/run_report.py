@@ -184,7 +184,7 @@ def _gate_section(gate, attributes) -> str:
   names = list(attributes) + sorted(set(per_model) - set(attributes))   # the gate may score more
   rows = [row('<b>overall</b>', model['overall'], (baseline or {}).get('overall'))]
   rows += [row(_e(a), per_model[a], per_base.get(a)) for a in names if a in per_model]
-  settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))}, '
+  settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))} ({_e(gate.get("runtime", "tensorflow"))}), '
               f'min F1 {_e(gate.get("min_f1", "–"))}, max F1 drop {_e(gate.get("max_f1_drop", "–"))}')
   sources = gate.get('sources') or {}
   if any(counts.get('mined') or counts.get('reviewed') for counts in sources.values()):

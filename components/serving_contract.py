@@ -12,6 +12,16 @@ products on oneDNN (model/int8_serving.py; x86 CPUs only).
 """
 PRECISIONS = ('float32', 'bfloat16', 'int8')
 
+# What computes the encoder: TensorFlow (the SavedModel's signatures, every precision) or
+# ONNX Runtime (float32 or int8 graphs of the encoder beside the SavedModel, run between
+# two of its endpoints: ONNX_INPUTS tokenises serialized questions into the encoder's
+# inputs, ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; components/
+# onnx_serving.py). Both answer with the same tokeniser, heads and decoding.
+RUNTIMES = ('tensorflow', 'onnx')
+ONNX_FILES = {'float32': 'onnx/encoder_float32.onnx', 'int8': 'onnx/encoder_int8.onnx'}
+ONNX_FUSIONS_FILE = 'onnx/fusions.json'
+ONNX_INPUTS, ONNX_ANSWERS = 'onnx_encoder_inputs', 'onnx_answers'
+
 # value: the extracted text ('' for no value); span_text: the best span even when "no
 # value" wins (for threshold sweeps); begin/end: the span's first and last title token;
 # span_prob, no_answer_prob, value_prob (what the value threshold is compared with:
@@ -35,3 +45,12 @@ def signature_names(precision: str):
   if precision == 'float32':
     return 'serving_default', 'predict_raw'
   return f'serving_{precision}', f'predict_raw_{precision}'
+
+
+def check_serving(runtime: str, precision: str) -> None:
+  """Raises ValueError unless the runtime serves the precision."""
+  signature_names(precision)
+  if runtime not in RUNTIMES:
+    raise ValueError(f'runtime must be one of {RUNTIMES}, not {runtime!r}')
+  if runtime == 'onnx' and precision not in ONNX_FILES:
+    raise ValueError(f'the onnx runtime serves {tuple(ONNX_FILES)}, not {precision!r}')

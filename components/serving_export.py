@@ -5,14 +5,21 @@ Written with keras.export.ExportArchive tracking both the model and the TFT laye
 that both TF2 loaders (Beam's RunInference here) and TF1 ones (tfx-bsl's) load it.
 """
 import contextlib
+import json
+import logging
+import os
+import tempfile
 
 import keras
 import tensorflow as tf
 
 from components import preprocessing as p
-from components.serving_contract import OUTPUTS, PRECISIONS, signature_names
+from components.serving_contract import (ONNX_ANSWERS, ONNX_FILES, ONNX_FUSIONS_FILE, ONNX_INPUTS, OUTPUTS,
+                                         PRECISIONS, signature_names)
 from components.training_data import question_tokens
-from model import int8_serving
+from model import int8_serving, onnx_encoder
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -39,15 +46,21 @@ def serving_precision(model, precision, int8_encoder):
       yield
 
 
-def export_serving_model(model, tft_output, export_dir):
-  """SavedModel with, per precision, an examples signature and a raw-strings one."""
+def export_serving_model(model, tft_output, export_dir, approximate_gelu):
+  """SavedModel with, per precision, an examples signature and a raw-strings one, and the
+  encoder as ONNX graphs (float32, int8) with the two endpoints that serve them.
+  approximate_gelu: the encoder's GELU is the tanh form (model/checkpoint.py)."""
   tft_layer = tft_output.transform_features_layer()
   raw_spec = {k: v for k, v in tft_output.raw_feature_spec().items() if k not in p.LABEL_FEATURES}
 
-  def predict(title, attribute):
+  def tokens(title, attribute):
     transformed = tft_layer({p.TITLE: tf.reshape(title, [-1, 1]),
                              p.ATTRIBUTE: tf.reshape(attribute, [-1, 1])})
-    answers = model.predict_questions(*question_tokens(transformed))   # a long title: windows
+    return transformed, question_tokens(transformed)
+
+  def predict(title, attribute, hidden=None):
+    transformed, question = tokens(title, attribute)
+    answers = model.predict_questions(*question, hidden)   # a long title: windows
     # One padding column, so that gathering token 0 of an empty title reads 0.
     starts = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_STARTS]), [[0, 0], [0, 1]])
     ends = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_ENDS]), [[0, 0], [0, 1]])
@@ -59,11 +72,20 @@ def export_serving_model(model, tft_output, export_dir):
             'span_text': text,   # the best span even when "no value" wins: for threshold sweeps
             **{k: answers[k] for k in OUTPUTS if k not in ('value', 'span_text')}}
 
-  def serve_examples(examples):
+  def questions(examples):
     raw = tf.io.parse_example(examples, raw_spec)
-    outputs = predict(tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1]))
+    return tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1])
+
+  def serve_examples(examples, hidden=None):
+    outputs = predict(*questions(examples), hidden)
     # [B, 1]: tfx-bsl splits outputs per example and needs an array, not a scalar, for strings.
     return {k: v[:, tf.newaxis] for k, v in outputs.items()}
+
+  def onnx_encoder_inputs(examples):
+    return model.encoder_inputs(*tokens(*questions(examples))[1])
+
+  def onnx_answers(examples, sequence_output):
+    return serve_examples(examples, sequence_output)
 
   archive = keras.export.ExportArchive()
   archive.track(model)
@@ -85,4 +107,32 @@ def export_serving_model(model, tft_output, export_dir):
       raw_fn.get_concrete_function()
     archive.add_endpoint(examples_name, examples_fn)
     archive.add_endpoint(raw_name, raw_fn)
+  # ONNX Runtime computes the encoder in between; the heads and decoding compute in float32.
+  examples_spec = tf.TensorSpec([None], tf.string, name='examples')
+  inputs_fn = tf.function(onnx_encoder_inputs, input_signature=[examples_spec])
+  answers_fn = tf.function(onnx_answers, input_signature=[
+      examples_spec, tf.TensorSpec([None, None, model.encoder.hidden_dim], tf.float32, name=onnx_encoder.OUTPUT)])
+  with serving_precision(model, 'float32', int8_encoder):
+    inputs_fn.get_concrete_function()
+    answers_fn.get_concrete_function()
+  archive.add_endpoint(ONNX_INPUTS, inputs_fn)
+  archive.add_endpoint(ONNX_ANSWERS, answers_fn)
   archive.write_out(export_dir, verbose=False)   # its endpoint dump is 850 lines of TensorSpecs
+  export_onnx_encoder(model.encoder, approximate_gelu, export_dir)
+
+
+def export_onnx_encoder(encoder, approximate_gelu, export_dir):
+  """The encoder's ONNX graphs beside the SavedModel (export_dir may be gs://), with what
+  ONNX Runtime's optimizer fused; a fusion that did not happen is logged, since the graph
+  still answers, only slower."""
+  with tempfile.TemporaryDirectory(prefix='aveqa-onnx-') as local:
+    paths = {precision: os.path.join(local, os.path.basename(name)) for precision, name in ONNX_FILES.items()}
+    fused = onnx_encoder.export(encoder, approximate_gelu, paths['float32'], paths['int8'])
+    missing = onnx_encoder.missing_fusions(fused, len(encoder.transformer_layers), approximate_gelu)
+    if missing:
+      log.warning('ONNX Runtime did not fuse every layer of the encoder: %s', ', '.join(missing))
+    tf.io.gfile.makedirs(os.path.dirname(os.path.join(export_dir, ONNX_FILES['float32'])))
+    for precision, name in ONNX_FILES.items():
+      tf.io.gfile.copy(paths[precision], os.path.join(export_dir, name), overwrite=True)
+    with tf.io.gfile.GFile(os.path.join(export_dir, ONNX_FUSIONS_FILE), 'w') as f:
+      json.dump({'fused_operators': {k: v for k, v in fused.items() if v}, 'missing': missing}, f, indent=2)

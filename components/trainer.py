@@ -129,7 +129,7 @@ def run_fn(fn_args):
               callbacks=callbacks, verbose=0)
   value_tuning.settle_decisions(model, fn_args.train_files, fn_args.data_accessor, tft_output,
                                 batch_size, training.dev_fraction, fn_args.model_run_dir)
-  serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir)
+  serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir, checkpoint.approximate_gelu)
   with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
                                       TRAINING_FILE), 'w') as f:
     json.dump({'steps': steps, 'adaptation': adaptation}, f)

@@ -188,7 +188,7 @@ class AveqaModel(keras.Model):
     return outputs
 
   # ---- inference -------------------------------------------------------------------
-  def predict_spans(self, inputs):
+  def predict_spans(self, inputs, hidden=None):
     """Best span per row with its probability and the no-answer decision.
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
@@ -197,9 +197,11 @@ class AveqaModel(keras.Model):
     any other) and confidence: value_prob for a value, no_answer_prob for "no value".
     With the no-answer head, value_prob = span_prob * (1 - no_answer_prob). With beta = 0
     (null_target) the untrained head is ignored: no_answer_prob = p(null) / (p(null) +
-    span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule.
+    span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule. hidden:
+    the encoder's output on inputs when another runtime computed it (ONNX Runtime).
     """
-    hidden = self.encode(inputs, training=False)
+    if hidden is None:
+      hidden = self.encode(inputs, training=False)
     context = self.context_mask(inputs)
     begin, end, log_prob = decoding.best_spans(
         self.begin_logits(hidden), lambda b: self.end_logits(hidden, b), context,
@@ -232,13 +234,18 @@ class AveqaModel(keras.Model):
     return windows.Layout(self.config.max_seq_length, self.config.window_overlap,
                           self.special_ids['cls'], self.special_ids['sep'])
 
-  def predict_questions(self, title_ids, attribute_ids):
+  def encoder_inputs(self, title_ids, attribute_ids):
+    """The encoder's inputs for whole questions: one row per window (model/windows.py)."""
+    return windows.model_inputs(windows.split(title_ids, attribute_ids, self.layout))
+
+  def predict_questions(self, title_ids, attribute_ids, hidden=None):
     """predict_spans for whole questions, however long their titles: each title is read
     in overlapping windows and the best window answers (model/windows.py). Takes title and
     attribute token ids [B, (L)], [B, (A)]; begin/end are title token indices; 'windows'
-    says how many windows each question took."""
+    says how many windows each question took. hidden: the encoder's output on
+    encoder_inputs(title_ids, attribute_ids), when another runtime computed it."""
     question_windows = windows.split(title_ids, attribute_ids, self.layout)
-    spans = self.predict_spans(windows.model_inputs(question_windows))
+    spans = self.predict_spans(windows.model_inputs(question_windows), hidden)
     return windows.question_answers(question_windows, spans)
 
   # ---- training --------------------------------------------------------------------

@@ -47,6 +47,11 @@ class Checkpoint:
       raise CheckpointError(f'{self.path}/vocab.txt has no {token} token') from None
 
   @property
+  def approximate_gelu(self) -> bool:
+    """Whether the encoder's GELU is the tanh approximation (else the exact erf form)."""
+    return gelu_is_approximate(self.config.get('hidden_act', 'gelu'))
+
+  @property
   def special_ids(self) -> Dict[str, int]:
     return {name: self.token_id(f'[{name.upper()}]') for name in ('cls', 'sep', 'pad', 'mask', 'unk')}
 
@@ -227,20 +232,24 @@ def load_encoder(checkpoint: Checkpoint, dropout: float = 0.1, name: str = 'enco
 
   with _Loader(checkpoint.path) as loader:
     convert_bert.convert_weights(backbone, loader, checkpoint.config)
-  _use_checkpoint_activation(backbone, checkpoint.config.get('hidden_act', 'gelu'))
+  _use_checkpoint_activation(backbone, checkpoint.approximate_gelu)
   return backbone
 
 
-def _use_checkpoint_activation(backbone, hidden_act):
+def gelu_is_approximate(hidden_act: str) -> bool:
+  """Whether config.json's hidden_act names the tanh approximation of GELU (else erf)."""
+  approximate = {'gelu': False, 'gelu_new': True, 'gelu_pytorch_tanh': True, 'gelu_fast': True}
+  if hidden_act not in approximate:
+    raise CheckpointError(f'config.json hidden_act "{hidden_act}" is not supported '
+                          f'(one of {", ".join(approximate)})')
+  return approximate[hidden_act]
+
+
+def _use_checkpoint_activation(backbone, approximate):
   """keras-hub's BertBackbone always uses the tanh approximation of GELU; BERT checkpoints
   that say "gelu" were trained with the exact (erf) form. The difference reaches ~4e-3 in
   MiniLM-L6's final hidden states (benchmarks/encoder_parity.py)."""
   import keras
-  exact = {'gelu': False, 'gelu_new': True, 'gelu_pytorch_tanh': True, 'gelu_fast': True}
-  if hidden_act not in exact:
-    raise CheckpointError(f'config.json hidden_act "{hidden_act}" is not supported '
-                          f'(one of {", ".join(exact)})')
-  approximate = exact[hidden_act]
   for i in range(backbone.num_layers):
     dense = backbone.get_layer(f'transformer_layer_{i}')._feedforward_intermediate_dense
     dense.activation = lambda x, a=approximate: keras.activations.gelu(x, approximate=a)

@@ -24,7 +24,7 @@ import os
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-from components.serving_contract import PRECISIONS
+from components.serving_contract import ONNX_FILES, PRECISIONS, RUNTIMES
 from components.splits import RULES as SPLIT_RULES
 
 # What a known catalog value the text does not hold gives (components/catalog_mining.py).
@@ -150,6 +150,9 @@ class InferenceConfig:
                            'and --eval-triples score (float32 runs anywhere; int8 is the x86 CPU '
                            'fast path, bfloat16 needs AVX512-BF16/AMX, GPUs or TPUs: docs/deployment.md)',
                            choices=PRECISIONS)
+  runtime: str = setting('tensorflow', "what computes the encoder in bulk inference and the gate: "
+                         "TensorFlow (every precision) or ONNX Runtime's fused CPU kernels (float32, "
+                         "int8; docs/deployment.md)", choices=RUNTIMES)
   batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
   bucket_size: int = setting(8192, 'questions sorted by length together before batching')
   review_size: int = setting(50, 'filled values per attribute, the least sure first, written to '
@@ -158,6 +161,10 @@ class InferenceConfig:
   # every core (TF's own threads) rather than one process per core, each holding a copy
   # of the model. Ignored by Dataflow and other runners.
   beam_args: List[str] = setting(['--direct_running_mode=in_memory'], 'not a flag')
+
+  def __post_init__(self):
+    if self.runtime == 'onnx' and self.precision not in ONNX_FILES:
+      raise ValueError(f'--runtime onnx serves {" or ".join(ONNX_FILES)}, not --precision {self.precision}')
 
 
 @dataclasses.dataclass

@@ -53,8 +53,8 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   attributes = ','.join(config.attributes())
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
-      precision=config.inference.precision, batch_size=config.inference.batch_size,
-      bucket_size=config.inference.bucket_size,
+      precision=config.inference.precision, runtime=config.inference.runtime,
+      batch_size=config.inference.batch_size, bucket_size=config.inference.bucket_size,
   ).with_beam_pipeline_args(config.inference.beam_args)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
@@ -149,7 +149,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       examples=triples.outputs['examples'], model=trainer.outputs['model'],
       baseline_model=baseline.outputs['model'], min_f1=config.gate.min_f1,
       max_f1_drop=config.gate.max_f1_drop, batch_size=config.gate.batch_size,
-      precision=config.inference.precision)
+      precision=config.inference.precision, runtime=config.inference.runtime)
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(

@@ -12,7 +12,7 @@ import pytest
 from components import offline_evaluation
 from components.catalog_columns import output_columns
 from pipelines import configs, runners
-from pipelines.configs import SAMPLE_CATALOG
+from pipelines.configs import SAMPLE_CATALOG, SAMPLE_TRIPLES
 from pipelines.run_outputs import newest_pushed_model
 
 ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Gender', 'Item Type')
@@ -177,12 +177,10 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(pushed_mod
 @pytest.mark.parametrize('precision', ['bfloat16', 'int8'])
 def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(pushed_model, precision):
   from components import inference
-  model = inference.load(pushed_model)
-  assert {'serving_default', 'predict_raw', f'serving_{precision}', f'predict_raw_{precision}'} <= set(model.signatures)
   titles = ['Trailwise Running Shoes Black Mesh', 'Kitchara Glass Water Bottle 750ml Red Leakproof']
   attributes = ['Color', 'Material']
-  full = inference.predict(model, titles, attributes, batch_size=64, precision='float32')
-  reduced = inference.predict(model, titles, attributes, batch_size=64, precision=precision)
+  full = inference.predict(inference.load(pushed_model), titles, attributes, batch_size=64)
+  reduced = inference.predict(inference.load(pushed_model, precision), titles, attributes, batch_size=64)
   # 8 bits of mantissa (bfloat16) or 8-bit integers (int8): probabilities agree to
   # about 1e-2, not exactly.
   np.testing.assert_allclose(reduced['no_answer_prob'], full['no_answer_prob'], atol=0.03)
@@ -198,7 +196,7 @@ def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpo
   model = inference.load(pushed_model)
   title = ' '.join(['Trailwise Running Shoes Mesh Sole'] * 40) + ' Black Leather'   # 7,000+ characters
   titles, attributes = [title, 'Trailwise Running Shoes Black'], ['Color', 'Color']
-  out = inference.predict(model, titles, attributes, batch_size=64, precision='float32')
+  out = inference.predict(model, titles, attributes, batch_size=64)
   tokens = len(title.split())
   assert out['windows'].tolist()[1] == 1 and out['windows'][0] >= tokens // 48   # 48: the e2e max_seq_length
   _, _, starts, ends = preprocessing.tokenize_questions(
@@ -211,17 +209,21 @@ def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpo
   assert out['value'][0] in ('', out['span_text'][0])
 
 
-def test_the_catalog_step_serves_the_int8_signature(pushed_model, run_dir, tiny_checkpoint_dir):
+@pytest.mark.parametrize('runtime', ['tensorflow', 'onnx'])
+def test_the_catalog_step_serves_int8_on_either_runtime(pushed_model, run_dir, tiny_checkpoint_dir, runtime):
   from components import inference
   # Same pipeline root: only the gate and the catalog steps run again, in int8.
-  summary = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
-      'gate.min_f1': 0.0, 'inference.precision': 'int8'})).summary
+  run = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
+      'gate.min_f1': 0.0, 'inference.precision': 'int8', 'inference.runtime': runtime}))
+  summary = run.summary
+  with open(run.report) as f:
+    assert f'precision int8 ({runtime})' in f.read()   # the gate scored what is served
   assert summary['filled'] is True
   rows_out = _read_parquet(summary['catalog_files'])
   asked = [(r['title'], a) for r in rows_out for a in ATTRIBUTES if r[output_columns(a)[2]] is not None]
   assert len(asked) == sum(summary['questions'].values())
-  model = inference.load(newest_pushed_model(str(run_dir / 'serving')))
-  direct = inference.predict(model, *map(list, zip(*asked)), batch_size=64, precision='int8')
+  model = inference.load(newest_pushed_model(str(run_dir / 'serving')), 'int8', runtime)
+  direct = inference.predict(model, *map(list, zip(*asked)), batch_size=64)
   by_question = {(r['title'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
                  for r in rows_out for a in ATTRIBUTES}
   for i, question in enumerate(asked):
@@ -247,8 +249,8 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
         asked.append(question)
   with beam.Pipeline() as pipeline:
     catalog_inferrer.run_inference(pipeline, str(questions), catalog_inferrer.serving_dir(pushed_model),
-                                   str(tmp_path / 'out'), precision='float32', batch_size=16,
-                                   bucket_size=64)
+                                   str(tmp_path / 'out'), precision='float32', runtime='tensorflow',
+                                   batch_size=16, bucket_size=64)
   logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in tf.data.TFRecordDataset(
       tf.io.gfile.glob(str(tmp_path / 'out' / '*')), 'GZIP').as_numpy_iterator()]
   sizes, answered = [], []
@@ -263,19 +265,47 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
   assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
 
 
-def test_the_catalog_step_names_a_precision_the_model_was_not_exported_with(pushed_model):
-  from components import catalog_inferrer
+def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
+  import shutil
+  from components import catalog_inferrer, serving_contract
   model = catalog_inferrer.serving_dir(pushed_model)
-  with pytest.raises(ValueError, match="no signature 'serving_fp8'"):
-    catalog_inferrer.ExamplesSignatureHandler(model, 'serving_fp8', 16).load_model()
+  with pytest.raises(ValueError, match="precision must be one of .* not 'fp8'"):
+    catalog_inferrer.ServingHandler(model, 'fp8', 'tensorflow', 16).load_model()
+  with pytest.raises(ValueError, match="the onnx runtime serves .* not 'bfloat16'"):
+    catalog_inferrer.ServingHandler(model, 'bfloat16', 'onnx', 16).load_model()
+  older = shutil.copytree(model, tmp_path / 'older')   # as exported before ONNX serving
+  shutil.rmtree(older / os.path.dirname(serving_contract.ONNX_FILES['int8']))
+  with pytest.raises(ValueError, match='has no ONNX encoder .* --runtime tensorflow'):
+    catalog_inferrer.ServingHandler(str(older), 'int8', 'onnx', 16).load_model()
+
+
+def test_onnx_runtime_answers_as_tensorflow_does(pushed_model):
+  """Issue 20: the same tokens (the SavedModel's own Transform graph) and the same heads and
+  decoding around ONNX Runtime's encoder: the same answers on every sample title, unicode
+  and a title longer than a sequence included."""
+  from components import inference, triples
+  from components.serving_contract import ONNX_FUSIONS_FILE
+  questions = [(t.title, t.attribute) for path in sorted(glob.glob(SAMPLE_TRIPLES))
+               for _, t, _ in triples.read_triples(path) if not isinstance(t, str)]
+  questions += [('Ćevapi grill — Edelstahl Grillrost 40×30 cm, schwarz 🔥', 'Color'),
+                ('Kitchara 保温杯 不锈钢 500ml 红色', 'Material'),
+                (' '.join(['Trailwise Running Shoes Mesh Sole'] * 40) + ' Black Leather', 'Color')]
+  titles, attributes = map(list, zip(*questions))
+  expected = inference.predict(inference.load(pushed_model), titles, attributes, batch_size=32)
+  served = inference.predict(inference.load(pushed_model, 'float32', 'onnx'), titles, attributes, batch_size=32)
+  for key in ('value', 'span_text', 'begin', 'end', 'windows', 'attribute_seen'):
+    assert served[key].tolist() == expected[key].tolist(), key
+  for key in ('span_prob', 'no_answer_prob', 'value_prob', 'confidence'):
+    np.testing.assert_allclose(served[key], expected[key], atol=1e-4, err_msg=key)
+  with open(os.path.join(inference.serving_dir(pushed_model), ONNX_FUSIONS_FILE)) as f:
+    assert json.load(f)['missing'] == []
 
 
 def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
   from components import inference
   model = inference.load(pushed_model)
   title = 'Trailwise Running Shoes Black Mesh'
-  predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'], batch_size=64,
-                                  precision='float32')
+  predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'], batch_size=64)
   assert predictions['attribute_seen'].tolist() == [True, False]
   # The unseen one is decided by the no-answer head alone.
   assert (predictions['value'][1] != '') == (predictions['no_answer_prob'][1] < 0.5)

@@ -1,0 +1,75 @@
+"""The encoder's ONNX graph (model/onnx_encoder.py): fused by ONNX Runtime's optimizer and
+equal to the Keras encoder it was written from."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from model import checkpoint as checkpoints
+from model import onnx_encoder
+from tests import tiny_bert
+
+
+def _inputs(vocab_size, rows=6, length=40, seed=0):
+  """Questions of different lengths, padded at the end as model/windows.py pads them."""
+  rng = np.random.default_rng(seed)
+  token_ids = rng.integers(5, vocab_size, (rows, length)).astype(np.int32)
+  segment_ids = np.zeros_like(token_ids)
+  segment_ids[:, length // 2:] = 1
+  padding_mask = np.ones_like(token_ids)
+  for row, used in enumerate(np.linspace(length // 3, length, rows).astype(int)):
+    token_ids[row, used:] = segment_ids[row, used:] = padding_mask[row, used:] = 0
+  return {'token_ids': token_ids, 'segment_ids': segment_ids, 'padding_mask': padding_mask}
+
+
+def _export(checkpoint, tmp_path):
+  encoder = checkpoints.load_encoder(checkpoint, dropout=0.0, name='encoder')
+  paths = str(tmp_path / 'float32.onnx'), str(tmp_path / 'int8.onnx')
+  fused = onnx_encoder.export(encoder, checkpoint.approximate_gelu, *paths)
+  return encoder, fused, paths
+
+
+def _run(path, inputs):
+  from components.onnx_serving import session
+  with open(path, 'rb') as f:
+    return session(f.read()).run([onnx_encoder.OUTPUT], inputs)[0]
+
+
+@pytest.mark.parametrize('hidden_act', ['gelu', 'gelu_new'])
+def test_the_graph_is_fused_and_computes_as_the_keras_encoder(tmp_path, hidden_act):
+  path = tiny_bert.make_checkpoint(str(tmp_path / 'checkpoint'), hidden=64, layers=3, heads=4,
+                                   intermediate=128)
+  with open(os.path.join(path, 'config.json')) as f:
+    config = json.load(f)
+  config['hidden_act'] = hidden_act   # the exact and the tanh GELU are fused by different rules
+  with open(os.path.join(path, 'config.json'), 'w') as f:
+    json.dump(config, f)
+  checkpoint = checkpoints.read_checkpoint(path)
+  encoder, fused, (float32_path, _) = _export(checkpoint, tmp_path)
+  assert onnx_encoder.missing_fusions(fused, 3, checkpoint.approximate_gelu) == []
+  inputs = _inputs(len(checkpoint.vocab))
+  expected = encoder(inputs, training=False)['sequence_output'].numpy()
+  tokens = inputs['padding_mask'].astype(bool)   # padding positions are never read
+  np.testing.assert_allclose(_run(float32_path, inputs)[tokens], expected[tokens], atol=1e-4)
+
+
+def test_the_packaged_checkpoint_exports_fused_and_its_int8_graph_is_quantized(tmp_path):
+  import onnx
+  checkpoint = checkpoints.read_checkpoint()
+  encoder, fused, (float32_path, int8_path) = _export(checkpoint, tmp_path)
+  layers = checkpoint.config['num_hidden_layers']
+  assert onnx_encoder.missing_fusions(fused, layers, checkpoint.approximate_gelu) == []
+  assert fused['Attention'] == layers
+  inputs = _inputs(len(checkpoint.vocab))
+  expected = encoder(inputs, training=False)['sequence_output'].numpy()
+  tokens = inputs['padding_mask'].astype(bool)
+  np.testing.assert_allclose(_run(float32_path, inputs)[tokens], expected[tokens], atol=1e-4)
+  ops = {node.op_type for node in onnx.load(int8_path).graph.node}
+  assert {'DynamicQuantizeMatMul', 'MatMulInteger', 'QAttention'} & ops, ops
+  int8 = _run(int8_path, inputs)[tokens]
+  # Close to float32 (on random tokens; F1 is measured in benchmarks/), but not equal: it
+  # did compute in 8 bits.
+  cosine = np.sum(int8 * expected[tokens], -1) / np.linalg.norm(int8, axis=-1) / np.linalg.norm(expected[tokens], axis=-1)
+  assert cosine.mean() > 0.98 and cosine.min() > 0.9
+  assert not np.allclose(int8, expected[tokens], atol=1e-3)

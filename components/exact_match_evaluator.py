@@ -22,7 +22,7 @@ from tfx.types import standard_artifacts
 from components import splits, triples
 from components.artifacts import read_json
 from components.offline_evaluation import evaluate_model
-from components.serving_contract import TRAINING_FILE
+from components.serving_contract import TRAINING_FILE, NotExported
 from components.triples_example_gen import read_summary
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def ExactMatchEvaluator(
     try:
       metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision,
                                            runtime)
-    except ValueError as error:   # blessed before it had that runtime: scored as it was served
+    except NotExported as error:   # blessed before it had that runtime: scored as it was served
       log.info('baseline model scored with TensorFlow: %s', error)
       metrics['baseline'] = evaluate_model(baseline_model.uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']

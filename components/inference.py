@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-from components.serving_contract import OUTPUTS, check_serving, signature_names
+from components.serving_contract import OUTPUTS, NotExported, check_serving, signature_names
 
 
 def serving_dir(model_uri: str) -> str:
@@ -29,7 +29,7 @@ class SavedModelServing:
     examples_name, raw_name = signature_names(precision)
     missing = {examples_name, raw_name} - set(loaded.signatures)
     if missing:
-      raise ValueError(f'the model has no signature {sorted(missing)} (it has {sorted(loaded.signatures)}): '
+      raise NotExported(f'the model has no signature {sorted(missing)} (it has {sorted(loaded.signatures)}): '
                        'exported before that precision existed?')
     self.name = examples_name
     self.examples = loaded.signatures[examples_name]

@@ -12,15 +12,14 @@ import numpy as np
 import tensorflow as tf
 
 from components import preprocessing as p
-from components.serving_contract import ONNX_ANSWERS, ONNX_FILES, ONNX_INPUTS
+from components.serving_contract import ONNX_ANSWERS, ONNX_FILES, ONNX_INPUTS, NotExported
 from model import onnx_encoder
 
 
-def session(model_bytes: bytes, threads: int = 0):
-  """A CPU inference session; threads 0: ONNX Runtime's default (one per physical core)."""
+def session(model_bytes: bytes):
+  """A CPU inference session, one intra-op thread per physical core (ONNX Runtime's default)."""
   import onnxruntime as ort
   options = ort.SessionOptions()
-  options.intra_op_num_threads = threads
   options.inter_op_num_threads = 1   # the graph is one chain of kernels
   return ort.InferenceSession(model_bytes, options, providers=['CPUExecutionProvider'])
 
@@ -28,18 +27,18 @@ def session(model_bytes: bytes, threads: int = 0):
 class OnnxServing:
   """Answers as inference.SavedModelServing does, with the encoder on ONNX Runtime."""
 
-  def __init__(self, loaded, saved_model_dir: str, precision: str, threads: int = 0):
+  def __init__(self, loaded, saved_model_dir: str, precision: str):
     missing = {ONNX_INPUTS, ONNX_ANSWERS} - set(loaded.signatures)
     path = os.path.join(saved_model_dir, ONNX_FILES[precision])
     if missing or not tf.io.gfile.exists(path):
-      raise ValueError(f'{saved_model_dir} has no ONNX encoder ({ONNX_FILES[precision]}, endpoints '
+      raise NotExported(f'{saved_model_dir} has no ONNX encoder ({ONNX_FILES[precision]}, endpoints '
                        f'{ONNX_INPUTS}, {ONNX_ANSWERS}): exported before ONNX serving existed? '
                        'Serve it with --runtime tensorflow, or re-export it')
     self.loaded = loaded
     self.name = f'onnx_{precision}'
     self._inputs, self._answers = loaded.signatures[ONNX_INPUTS], loaded.signatures[ONNX_ANSWERS]
     with tf.io.gfile.GFile(path, 'rb') as f:
-      self.session = session(f.read(), threads)
+      self.session = session(f.read())
 
   def examples(self, examples) -> Dict[str, tf.Tensor]:
     """Outputs for serialized tf.Examples (title, attribute) [B], each [B, 1] as the

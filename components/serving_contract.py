@@ -47,6 +47,10 @@ def signature_names(precision: str):
   return f'serving_{precision}', f'predict_raw_{precision}'
 
 
+class NotExported(ValueError):
+  """The model was exported before the asked runtime or precision existed."""
+
+
 def check_serving(runtime: str, precision: str) -> None:
   """Raises ValueError unless the runtime serves the precision."""
   signature_names(precision)

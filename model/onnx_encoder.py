@@ -4,7 +4,7 @@ The graph is written from the trained Keras encoder's weights in the layout a Py
 export of Hugging Face's BertModel has (MatMul + Add per projection, Reshape/Transpose
 heads, scaled scores plus the additive padding mask, Softmax, LayerNormalization), so
 that ONNX Runtime's transformer optimizer recognises it and fuses each layer into its
-Attention, SkipLayerNormalization and FastGelu kernels. Then int8: dynamic quantization
+Attention, SkipLayerNormalization and Gelu (erf) or FastGelu (tanh) kernels. Then int8: dynamic quantization
 of the weights per channel (onnxruntime.quantization.quantize_dynamic).
 
 Inputs token_ids, segment_ids, padding_mask (int32 [B, T], keras-hub's names); output
@@ -21,7 +21,6 @@ import numpy as np
 INPUTS = ('token_ids', 'segment_ids', 'padding_mask')
 OUTPUT = 'sequence_output'
 OPSET = 17   # LayerNormalization is a standard op from 17
-
 
 
 def keras_weights(encoder) -> Dict[str, np.ndarray]:
@@ -92,7 +91,7 @@ def build(weights: Dict[str, np.ndarray], num_layers: int, num_heads: int, appro
   # Embeddings: word + segment + position, then LayerNorm.
   positions = g.op('Slice', g.constant('position_range', np.arange(weights['position'].shape[0], dtype=np.int64)),
                    g.constant('zero', np.array([0], np.int64)),
-                   g.op('Gather', g.op('Shape', token_ids), g.constant('one', np.array([1], np.int64))))
+                   g.op('Gather', g.op('Shape', token_ids), g.constant('sequence_axis', np.array([1], np.int64))))
   x = g.op('Add', g.op('Add', g.op('Gather', g.constant('word', weights['word']), token_ids),
                        g.op('Gather', g.constant('segment', weights['segment']), segment_ids)),
            g.op('Gather', g.constant('position', weights['position']), positions))
@@ -101,12 +100,12 @@ def build(weights: Dict[str, np.ndarray], num_layers: int, num_heads: int, appro
   mask = g.op('Unsqueeze', g.op('Unsqueeze', padding_mask, g.constant('axis_1', np.array([1], np.int64))),
               g.constant('axis_2', np.array([2], np.int64)))
   mask = g.op('Cast', mask, to=TensorProto.FLOAT)
-  mask = g.op('Mul', g.op('Sub', g.constant('one_float', np.array(1.0, np.float32)), mask),
+  half, one = g.constant('half', np.array(0.5, np.float32)), g.constant('one', np.array(1.0, np.float32))
+  mask = g.op('Mul', g.op('Sub', one, mask),
               g.constant('mask_value', np.array(-10000.0, np.float32)))
   split_heads = g.constant('split_heads', np.array([0, 0, num_heads, head], np.int64))
   merge_heads = g.constant('merge_heads', np.array([0, 0, hidden], np.int64))
   scale = g.constant('scale', np.array(math.sqrt(head), np.float32))
-  half, one = g.constant('half', np.array(0.5, np.float32)), g.constant('one_f', np.array(1.0, np.float32))
   if approximate_gelu:
     cubic, three = g.constant('cubic', np.array(0.044715, np.float32)), g.constant('three', np.array(3.0, np.float32))
     root = g.constant('sqrt_2_over_pi', np.array(math.sqrt(2 / math.pi), np.float32))

@@ -411,6 +411,33 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
   assert f', mined {mined:,} (' in trainer_line
 
 
+def test_a_catalog_without_labelled_triples_learns_from_its_known_values_and_fills_the_rest(
+    tiny_checkpoint_dir, tmp_path):
+  """Issue 18: `--catalog my.parquet --triples ''`: the catalog's known values are the only
+  labels; the run trains on them, is gated on them and fills the cells the catalog lacks."""
+  run = runners.run_local(_config(tmp_path, tiny_checkpoint_dir, **{
+      'data.triples': '', 'data.catalog': SAMPLE_CATALOG, 'gate.min_f1': 0.0}))
+  examples = glob.glob(str(tmp_path / 'root' / 'TriplesExampleGen' / 'examples' / '*'))
+  with open(os.path.join(examples[0], 'ingest_summary.json')) as f:
+    summary = json.load(f)
+  assert summary['train_sources']['labelled'] == summary['eval_sources']['labelled'] == 0
+  assert summary['train_sources']['mined'] > 0 and summary['eval_sources']['mined'] > 0
+  assert set(summary['mined']) == {'Brand Name', 'Color'}
+  assert run.summary['filled'] is True
+  rows_in = pq.read_table(glob.glob(SAMPLE_CATALOG)[0]).to_pylist()
+  catalog_in = {r['product_id']: r for r in rows_in}
+  rows_out = _read_parquet(run.summary['catalog_files'])
+  assert run.summary['rows_in'] == len(rows_in) == len(rows_out) + run.summary['quarantined']
+  for row in rows_out:
+    for attribute in ('Brand Name', 'Color'):
+      value_col, _, version_col = output_columns(attribute)
+      if catalog_in[row['product_id']][attribute]:   # known: kept, never predicted again
+        assert row[attribute] == catalog_in[row['product_id']][attribute]
+        assert row[value_col] is None and row[version_col] is None
+      else:
+        assert row[version_col] == run.summary['model_version']
+
+
 def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_checkpoint_dir, tmp_path):
   """Issue 18: the run's least sure filled values go to a review queue; a person's answers
   in it are labelled triples of the next run."""

@@ -30,7 +30,8 @@ class SavedModelServing:
     missing = {examples_name, raw_name} - set(loaded.signatures)
     if missing:
       raise NotExported(f'the model has no signature {sorted(missing)} (it has {sorted(loaded.signatures)}): '
-                       'exported before that precision existed?')
+                        'exported before that precision existed, or a model type that does not serve '
+                        'it (SUOpenTag: float32, bfloat16)')
     self.name = examples_name
     self.examples = loaded.signatures[examples_name]
     self.raw = loaded.signatures[raw_name]

@@ -18,6 +18,12 @@ PRECISIONS = ('float32', 'bfloat16', 'int8')
 # inputs, ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; components/
 # onnx_serving.py). Both answer with the same tokeniser, heads and decoding.
 RUNTIMES = ('tensorflow', 'onnx')
+# The extractors the Trainer builds (pipelines/configs.py ModelConfig.model_type) and what
+# each export serves: SUOpenTag has no transformer encoder to quantise or to hand to ONNX
+# Runtime, so it serves float32 and bfloat16 on TensorFlow.
+MODEL_TYPES = ('aveqa', 'suopentag')
+SERVED_PRECISIONS = {'aveqa': PRECISIONS, 'suopentag': ('float32', 'bfloat16')}
+SERVED_RUNTIMES = {'aveqa': RUNTIMES, 'suopentag': ('tensorflow',)}
 ONNX_FILES = {'float32': 'onnx/encoder_float32.onnx', 'int8': 'onnx/encoder_int8.onnx'}
 ONNX_FUSIONS_FILE = 'onnx/fusions.json'
 ONNX_INPUTS, ONNX_ANSWERS = 'onnx_encoder_inputs', 'onnx_answers'
@@ -51,10 +57,15 @@ class NotExported(ValueError):
   """The model was exported before the asked runtime or precision existed."""
 
 
-def check_serving(runtime: str, precision: str) -> None:
-  """Raises ValueError unless the runtime serves the precision."""
+def check_serving(runtime: str, precision: str, model_type: str = 'aveqa') -> None:
+  """Raises ValueError unless the runtime serves the precision for that model type."""
   signature_names(precision)
   if runtime not in RUNTIMES:
     raise ValueError(f'runtime must be one of {RUNTIMES}, not {runtime!r}')
   if runtime == 'onnx' and precision not in ONNX_FILES:
     raise ValueError(f'the onnx runtime serves {tuple(ONNX_FILES)}, not {precision!r}')
+  if model_type not in MODEL_TYPES:
+    raise ValueError(f'model type must be one of {MODEL_TYPES}, not {model_type!r}')
+  if runtime not in SERVED_RUNTIMES[model_type] or precision not in SERVED_PRECISIONS[model_type]:
+    raise ValueError(f'{model_type} serves {" or ".join(SERVED_PRECISIONS[model_type])} on '
+                     f'{" or ".join(SERVED_RUNTIMES[model_type])}, not {precision} on {runtime}')

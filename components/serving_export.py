@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from components import preprocessing as p
 from components.serving_contract import (ONNX_ANSWERS, ONNX_FILES, ONNX_FUSIONS_FILE, ONNX_INPUTS, OUTPUTS,
-                                         PRECISIONS, signature_names)
+                                         SERVED_PRECISIONS, SERVED_RUNTIMES, signature_names)
 from components.training_data import question_tokens
 from model import int8_serving, onnx_encoder
 
@@ -37,7 +37,7 @@ def compute_policy(model, policy):
 
 
 @contextlib.contextmanager
-def serving_precision(model, precision, int8_encoder):
+def serving_precision(model, precision, int8_encoder=None):
   """The context under which a signature of the given precision is traced. float32 and
   int8 compute in float32 even when the model was trained under a mixed policy (TPU,
   GPU): a signature computes in the precision its name says."""
@@ -47,9 +47,10 @@ def serving_precision(model, precision, int8_encoder):
 
 
 def export_serving_model(model, tft_output, export_dir, approximate_gelu):
-  """SavedModel with, per precision, an examples signature and a raw-strings one, and the
-  encoder as ONNX graphs (float32, int8) with the two endpoints that serve them.
-  approximate_gelu: the encoder's GELU is the tanh form (model/checkpoint.py)."""
+  """SavedModel with, per precision the model type serves (serving_contract.py), an
+  examples signature and a raw-strings one; for AVEQA also the encoder as ONNX graphs
+  (float32, int8) with the two endpoints that serve them. approximate_gelu: the encoder's
+  GELU is the tanh form (model/checkpoint.py)."""
   tft_layer = tft_output.transform_features_layer()
   raw_spec = {k: v for k, v in tft_output.raw_feature_spec().items() if k not in p.LABEL_FEATURES}
 
@@ -92,9 +93,11 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
   archive.track(tft_layer)   # attribute assignment would leave the TFT resources untracked
   if model.seen_attributes is not None:
     archive.track(model.seen_attributes)
-  int8_encoder = int8_serving.Int8Encoder(model.encoder)
-  archive.track(int8_encoder)   # its int8 kernels are variables of the SavedModel
-  for precision in PRECISIONS:
+  precisions = SERVED_PRECISIONS[model.model_type]
+  int8_encoder = int8_serving.Int8Encoder(model.encoder) if 'int8' in precisions else None
+  if int8_encoder is not None:
+    archive.track(int8_encoder)   # its int8 kernels are variables of the SavedModel
+  for precision in precisions:
     examples_name, raw_name = signature_names(precision)
     examples_fn = tf.function(serve_examples, input_signature=[
         tf.TensorSpec([None], tf.string, name='examples')])
@@ -107,18 +110,26 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
       raw_fn.get_concrete_function()
     archive.add_endpoint(examples_name, examples_fn)
     archive.add_endpoint(raw_name, raw_fn)
-  # ONNX Runtime computes the encoder in between; the heads and decoding compute in float32.
+  serves_onnx = 'onnx' in SERVED_RUNTIMES[model.model_type]
+  if serves_onnx:
+    add_onnx_endpoints(archive, model, onnx_encoder_inputs, onnx_answers, int8_encoder)
+  archive.write_out(export_dir, verbose=False)   # its endpoint dump is 850 lines of TensorSpecs
+  if serves_onnx:
+    export_onnx_encoder(model.encoder, approximate_gelu, export_dir)
+
+
+def add_onnx_endpoints(archive, model, encoder_inputs, answers, int8_encoder):
+  """The two endpoints around the encoder that ONNX Runtime computes: the encoder's inputs
+  of serialized questions, and the answers given its output (heads and decoding in float32)."""
   examples_spec = tf.TensorSpec([None], tf.string, name='examples')
-  inputs_fn = tf.function(onnx_encoder_inputs, input_signature=[examples_spec])
-  answers_fn = tf.function(onnx_answers, input_signature=[
+  inputs_fn = tf.function(encoder_inputs, input_signature=[examples_spec])
+  answers_fn = tf.function(answers, input_signature=[
       examples_spec, tf.TensorSpec([None, None, model.encoder.hidden_dim], tf.float32, name=onnx_encoder.OUTPUT)])
   with serving_precision(model, 'float32', int8_encoder):
     inputs_fn.get_concrete_function()
     answers_fn.get_concrete_function()
   archive.add_endpoint(ONNX_INPUTS, inputs_fn)
   archive.add_endpoint(ONNX_ANSWERS, answers_fn)
-  archive.write_out(export_dir, verbose=False)   # its endpoint dump is 850 lines of TensorSpecs
-  export_onnx_encoder(model.encoder, approximate_gelu, export_dir)
 
 
 def export_onnx_encoder(encoder, approximate_gelu, export_dir):

@@ -1,4 +1,5 @@
-"""Trainer's run_fn: trains AVEQA on Transform's output and exports the serving model.
+"""Trainer's run_fn: trains the extractor (AVEQA, or SUOpenTag with --model-type) on
+Transform's output and exports the serving model.
 
   custom_config: {'model': ModelConfig, 'training': TrainingConfig, 'seed': int} as dicts
   (pipelines/configs.py), plus a code fingerprint that only TFX's cache reads.
@@ -18,7 +19,7 @@ import tensorflow_transform as tft
 
 from components import domain_adaptation, serving_export, training_data, value_tuning
 from components.serving_contract import TRAINING_FILE
-from model import aveqa
+from model import aveqa, suopentag
 from model.checkpoint import read_checkpoint
 from pipelines import configs
 
@@ -39,9 +40,8 @@ def choose_strategy(tpu=None):
   return tf.distribute.get_strategy(), None
 
 
-def learning_rate(training: configs.TrainingConfig, steps):
-  """Constant, or linear warm-up over warmup_fraction of the steps then linear decay."""
-  lr = training.learning_rate
+def learning_rate(training: configs.TrainingConfig, steps, lr):
+  """lr constant, or linear warm-up over warmup_fraction of the steps then linear decay."""
   warmup = int(steps * training.warmup_fraction)
   if warmup <= 0:
     return lr
@@ -60,6 +60,17 @@ def model_config(model: configs.ModelConfig, training: configs.TrainingConfig) -
       dropout=model.dropout, top_k_begins=model.top_k_begins,
       max_answer_tokens=model.max_answer_tokens, value_threshold=training.value_threshold,
       max_seq_length=model.max_seq_length, window_overlap=model.window_overlap)
+
+
+def build_extractor(checkpoint, model: configs.ModelConfig, training: configs.TrainingConfig):
+  """(the model of model.model_type, its learning rate, its summary lines)."""
+  if model.model_type == 'suopentag':
+    tagger = suopentag.build_model(checkpoint, suopentag.SuOpenTagConfig(
+        units=model.tagger_units, dropout=model.dropout, value_threshold=training.value_threshold,
+        max_seq_length=model.max_seq_length, window_overlap=model.window_overlap))
+    return tagger, training.tagger_learning_rate, suopentag.summary_lines(tagger)
+  extractor = aveqa.build_model(checkpoint, model_config(model, training))
+  return extractor, training.learning_rate, aveqa.summary_lines(extractor)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -103,9 +114,9 @@ def run_fn(fn_args):
            f"texts of this run" if adaptation else checkpoint.path)
   steps = training.train_steps   # TFX's TrainArgs cannot say 0 (it reads as "not set")
   with strategy.scope():
-    model = aveqa.build_model(checkpoint, model_config(model_settings, training))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps)))
-  log.debug('\n'.join(aveqa.summary_lines(model)))
+    model, lr, summary = build_extractor(checkpoint, model_settings, training)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps, lr)))
+  log.debug('\n'.join(summary))
   # Batches of windows (model/windows.py): a long title is read in overlapping windows.
   train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
                                           model.layout, batch_size, True, fixed_length,
@@ -115,7 +126,7 @@ def run_fn(fn_args):
 
   log_dir = os.path.join(fn_args.model_run_dir, 'logs')
   callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq=50),
-               keras.callbacks.ModelCheckpoint(os.path.join(fn_args.model_run_dir, 'aveqa.weights.h5'),
+               keras.callbacks.ModelCheckpoint(os.path.join(fn_args.model_run_dir, f'{model.name}.weights.h5'),
                                                save_weights_only=True),
                ProgressLog(steps)]
   # Keras "epochs" of at most PROGRESS_STEPS steps, so a long run reports as it goes;

@@ -34,7 +34,8 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from model import decoding, masking, value_threshold, windows
+from model import decoding, masking, value_threshold
+from model.extraction import QuestionModel
 
 
 @dataclasses.dataclass
@@ -81,9 +82,11 @@ class VocabularyProjection(keras.layers.Layer):
     return logits + self.bias if self.has_head else logits
 
 
-class AveqaModel(keras.Model):
+class AveqaModel(QuestionModel):
   """Inputs: dict of token_ids, segment_ids, padding_mask [B, T] (+ labels when training:
   begin_position, end_position [B], has_answer [B])."""
+
+  model_type = 'aveqa'   # components/serving_contract.py MODEL_TYPES
 
   def __init__(self, encoder, special_ids, config: AveqaConfig, teacher=None,
                vocab_projection=None, **kwargs):
@@ -97,7 +100,6 @@ class AveqaModel(keras.Model):
       teacher.trainable = False
     self.vocab_projection = vocab_projection
     self.special_ids = dict(special_ids)
-    self.seen_attributes = None   # set by remember_attributes after training
     hidden = encoder.hidden_dim
     init = keras.initializers.TruncatedNormal(stddev=0.02)
     self.begin_dense = keras.layers.Dense(1, kernel_initializer=init, name='begin')
@@ -122,37 +124,6 @@ class AveqaModel(keras.Model):
   def encode(self, inputs, training=False):
     return self.encoder({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')},
                         training=training)['sequence_output']
-
-  def context_mask(self, inputs):
-    """True on title tokens: segment 0, not padding, not [CLS]/[SEP]."""
-    ids = inputs['token_ids']
-    return ((tf.cast(inputs['segment_ids'], tf.int32) == 0)
-            & tf.cast(inputs['padding_mask'], tf.bool)
-            & tf.not_equal(ids, tf.cast(self.special_ids['cls'], ids.dtype))
-            & tf.not_equal(ids, tf.cast(self.special_ids['sep'], ids.dtype)))
-
-  def attribute_keys(self, inputs):
-    """One string per row naming the question's attribute by its token ids (segment 1)."""
-    ids = inputs['token_ids']
-    is_attribute = ((tf.cast(inputs['segment_ids'], tf.int32) == 1)
-                    & tf.cast(inputs['padding_mask'], tf.bool)
-                    & tf.not_equal(ids, tf.cast(self.special_ids['sep'], ids.dtype)))
-    return tf.strings.reduce_join(tf.strings.as_string(tf.ragged.boolean_mask(ids, is_attribute)),
-                                  axis=1, separator=' ')
-
-  def remember_attributes(self, keys):
-    """The attribute keys (attribute_keys) the model was trained on. The value threshold is
-    tuned on those; a question on any other attribute is decided by the no-answer head alone."""
-    keys = sorted(set(keys))
-    self.seen_attributes = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(tf.constant(keys, tf.string), tf.ones([len(keys)], tf.int64)),
-        default_value=0)
-
-  def attribute_seen(self, inputs):
-    """[B] bool: the question's attribute was trained on (all True before remember_attributes)."""
-    if self.seen_attributes is None:
-      return tf.ones(tf.shape(inputs['token_ids'])[:1], tf.bool)
-    return self.seen_attributes.lookup(self.attribute_keys(inputs)) > 0
 
   @property
   def null_target(self) -> bool:
@@ -221,32 +192,9 @@ class AveqaModel(keras.Model):
       no_answer_prob = tf.nn.softmax(self.no_answer_logits(hidden), axis=-1)[:, 1]
       span_prob = tf.exp(log_prob)
       value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
-    seen = self.attribute_seen(inputs)
-    has_value = ((value_threshold.decision_score(value_prob, no_answer_prob, seen)
-                  >= self.config.value_threshold) & tf.reduce_any(context, -1))
-    confidence = tf.where(has_value, value_prob, no_answer_prob)
-    return {'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
-            'value_prob': value_prob, 'attribute_seen': seen, 'has_value': has_value,
-            'confidence': confidence}
-
-  @property
-  def layout(self) -> windows.Layout:
-    return windows.Layout(self.config.max_seq_length, self.config.window_overlap,
-                          self.special_ids['cls'], self.special_ids['sep'])
-
-  def encoder_inputs(self, title_ids, attribute_ids):
-    """The encoder's inputs for whole questions: one row per window (model/windows.py)."""
-    return windows.model_inputs(windows.split(title_ids, attribute_ids, self.layout))
-
-  def predict_questions(self, title_ids, attribute_ids, hidden=None):
-    """predict_spans for whole questions, however long their titles: each title is read
-    in overlapping windows and the best window answers (model/windows.py). Takes title and
-    attribute token ids [B, (L)], [B, (A)]; begin/end are title token indices; 'windows'
-    says how many windows each question took. hidden: the encoder's output on
-    encoder_inputs(title_ids, attribute_ids), when another runtime computed it."""
-    question_windows = windows.split(title_ids, attribute_ids, self.layout)
-    spans = self.predict_spans(windows.model_inputs(question_windows), hidden)
-    return windows.question_answers(question_windows, spans)
+    return self.decide(inputs, context, {
+        'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
+        'value_prob': value_prob})
 
   # ---- training --------------------------------------------------------------------
   def mask_tokens(self, inputs):
@@ -268,14 +216,6 @@ class AveqaModel(keras.Model):
       weights = tf.ones(tf.shape(chosen)[:1])
     token_weights = tf.boolean_mask(tf.broadcast_to(weights[:, tf.newaxis], tf.shape(chosen)), chosen)
     return tf.math.divide_no_nan(tf.reduce_sum(token_weights * per_token), tf.reduce_sum(token_weights))
-
-  @staticmethod
-  def example_weights(features):
-    """[B] each example's share in the losses: 'example_weight' (mined triples may weigh
-    less than labelled ones), else 1."""
-    if 'example_weight' in features:
-      return tf.cast(features['example_weight'], tf.float32)
-    return tf.ones(tf.shape(features['token_ids'])[:1])
 
   def qa_loss(self, outputs, labels):
     """Weighted mean of begin and end cross-entropy over examples that have an answer (all
@@ -326,31 +266,6 @@ class AveqaModel(keras.Model):
       total += self.config.alpha * losses['dmlm_loss']
     losses['loss'] = total
     return losses
-
-  def train_step(self, data):
-    data, _, _ = keras.utils.unpack_x_y_sample_weight(data)   # labels travel inside x
-    with tf.GradientTape() as tape:
-      losses = self.compute_losses(data, training=True)
-      loss = losses['loss']
-      scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, 'scale_loss') else loss
-    variables = self.trainable_variables
-    gradients = tape.gradient(scaled, variables)
-    self.optimizer.apply(gradients, variables)
-    return self._track(losses)
-
-  def test_step(self, data):
-    data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return self._track(self.compute_losses(data, training=False))
-
-  def _track(self, losses):
-    for name, value in losses.items():
-      self.loss_trackers[name].update_state(value)
-    return {name: tracker.result() for name, tracker in self.loss_trackers.items()
-            if name in losses}
-
-  @property
-  def metrics(self):
-    return list(self.loss_trackers.values())
 
 
 def build_model(checkpoint, config: AveqaConfig) -> AveqaModel:

@@ -271,3 +271,11 @@ def mlm_head_weights(checkpoint: Checkpoint) -> Optional[Dict[str, np.ndarray]]:
             'norm_gamma': get(f'{p}transform.LayerNorm.{ln}'),
             'norm_beta': get(f'{p}transform.LayerNorm.{ln_bias}'),
             'output_bias': get(p + 'bias')}
+
+
+def word_embeddings(checkpoint: Checkpoint) -> np.ndarray:
+  """The WordPiece embedding matrix [vocab_size, hidden] (SUOpenTag's starting point)."""
+  from safetensors import safe_open
+  with safe_open(os.path.join(checkpoint.path, WEIGHTS_FILE), 'np') as f:
+    name = next(k for k in f.keys() if k.endswith('embeddings.word_embeddings.weight'))
+    return f.get_tensor(name)

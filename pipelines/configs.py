@@ -24,7 +24,7 @@ import os
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-from components.serving_contract import ONNX_FILES, PRECISIONS, RUNTIMES
+from components.serving_contract import MODEL_TYPES, PRECISIONS, RUNTIMES, check_serving
 from components.splits import RULES as SPLIT_RULES
 
 # What a known catalog value the text does not hold gives (components/catalog_mining.py).
@@ -88,6 +88,9 @@ class SplitConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
+  model_type: str = setting('aveqa', 'the extractor: AVEQA (BERT question answering, multi-task) or '
+                            "SUOpenTag (BiLSTM, cross-attention and CRF: the AVEQA paper's baseline; "
+                            'docs/model.md)', choices=MODEL_TYPES)
   checkpoint: Optional[str] = setting(None, 'BERT checkpoint dir (config.json, vocab.txt, '
                                       'model.safetensors); default: $AVEQA_CHECKPOINT or the packaged '
                                       'MiniLM-L6')
@@ -98,12 +101,13 @@ class ModelConfig:
   beta: float = setting(0.5, 'weight of the no-answer loss (0 = off)')
   temperature: float = setting(2.0, 'softening of the teacher and student vocabulary distributions')
   mask_rate: float = setting(0.15, 'share of tokens masked for the distilled MLM')
-  dropout: float = setting(0.1, 'dropout of the encoder')
+  dropout: float = setting(0.1, 'dropout of the encoder (AVEQA) or before the tag scores (SUOpenTag)')
   top_k_begins: int = setting(5, 'begin candidates searched when decoding a span')
   max_answer_tokens: int = setting(16, 'longest value, in tokens')
   window_overlap: int = setting(16, 'title tokens shared by consecutive windows over a title too '
                                     'long for one sequence: a value of up to this + 1 tokens lies '
                                     'whole in some window')
+  tagger_units: int = setting(192, "SUOpenTag's LSTM units per direction")
 
   def __post_init__(self):
     # Each window must move on by at least one title token, even beside the longest attribute.
@@ -133,6 +137,8 @@ class TrainingConfig:
   epochs: Optional[float] = setting(None, 'passes over the train split; sets the steps from its size')
   batch_size: int = setting(16, 'training batch size (per replica)')
   learning_rate: float = setting(5e-5, 'Adam learning rate')
+  tagger_learning_rate: float = setting(1e-3, "SUOpenTag's Adam learning rate (its LSTMs, attention and "
+                                        'CRF start untrained)')
   warmup_fraction: float = setting(0.0, 'share of steps with linear warm-up, then linear decay '
                                    '(0 = constant)')
   eval_steps: Optional[int] = setting(None, 'batches of the eval split scored after training '
@@ -163,8 +169,10 @@ class InferenceConfig:
   beam_args: List[str] = setting(['--direct_running_mode=in_memory'], 'not a flag')
 
   def __post_init__(self):
-    if self.runtime == 'onnx' and self.precision not in ONNX_FILES:
-      raise ValueError(f'--runtime onnx serves {" or ".join(ONNX_FILES)}, not --precision {self.precision}')
+    try:
+      check_serving(self.runtime, self.precision)
+    except ValueError as e:
+      raise ValueError(f'--runtime {self.runtime} --precision {self.precision}: {e}') from None
 
 
 @dataclasses.dataclass
@@ -200,6 +208,13 @@ class PipelineConfig:
   training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
   inference: InferenceConfig = dataclasses.field(default_factory=InferenceConfig)
   gate: GateConfig = dataclasses.field(default_factory=GateConfig)
+
+  def __post_init__(self):
+    try:
+      check_serving(self.inference.runtime, self.inference.precision, self.model.model_type)
+    except ValueError as e:
+      raise ValueError(f'--model-type {self.model.model_type} --runtime {self.inference.runtime} '
+                       f'--precision {self.inference.precision}: {e}') from None
 
   def attributes(self) -> List[str]:
     """The target attributes: --attributes, else schemas/target_attributes.txt."""

@@ -438,6 +438,39 @@ def test_a_catalog_without_labelled_triples_learns_from_its_known_values_and_fil
         assert row[version_col] == run.summary['model_version']
 
 
+def test_suopentag_trains_is_gated_fills_the_catalog_and_serves_enrich_only(tiny_checkpoint_dir, tmp_path):
+  """Issue 21: --model-type suopentag goes through the same Trainer, gate, export and
+  catalog steps; its export serves float32 and bfloat16, and says so when asked for int8."""
+  config = _config(tmp_path, tiny_checkpoint_dir, **{
+      'model.model_type': 'suopentag', 'model.tagger_units': 8, 'training.train_steps': 20,
+      'adaptation.steps': 0, 'gate.min_f1': 0.0})
+  run = runners.run_local(config)
+  assert run.summary['filled'] is True
+  rows_out = _read_parquet(run.summary['catalog_files'])
+  assert run.summary['rows_in'] == len(rows_out) + run.summary['quarantined']
+  evaluation = glob.glob(str(tmp_path / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*' / 'metrics.json'))
+  with open(evaluation[0]) as f:
+    assert 0.0 <= json.load(f)['model']['overall']['f1'] <= 1.0
+  pushed = newest_pushed_model(str(tmp_path / 'serving'))
+  assert not os.path.exists(os.path.join(pushed, 'onnx'))   # no encoder graphs: TensorFlow serves it
+  from components import inference
+  from components.serving_contract import NotExported
+  titles, attributes = ['Lumora Running Shoes Khaki'] * 2, ['Color', 'Brand Name']
+  answers = {precision: inference.predict(inference.load(pushed, precision), titles, attributes, 8)
+             for precision in ('float32', 'bfloat16')}
+  for precision, answer in answers.items():
+    assert len(answer['value']) == 2 and all(0.0 <= c <= 1.0 for c in answer['confidence'])
+  with pytest.raises(NotExported, match='SUOpenTag: float32, bfloat16'):
+    inference.load(pushed, 'int8')
+  with pytest.raises(ValueError, match='suopentag serves float32 or bfloat16 on tensorflow'):
+    configs.with_overrides(config, {'inference.precision': 'int8'})
+  # --enrich-only with that model fills the catalog as the full run did.
+  again = runners.run_enrichment(configs.with_overrides(config, {
+      'pipeline_root': str(tmp_path / 'enrich-root'), 'metadata_path': str(tmp_path / 'enrich.sqlite')}), pushed)
+  filled = lambda rows: sorted((r['product_id'], a, r[output_columns(a)[0]]) for r in rows for a in ATTRIBUTES)
+  assert filled(_read_parquet(again.summary['catalog_files'])) == filled(rows_out)
+
+
 def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_checkpoint_dir, tmp_path):
   """Issue 18: the run's least sure filled values go to a review queue; a person's answers
   in it are labelled triples of the next run."""

@@ -7,6 +7,8 @@ and a Markdown table under outputs/experiments/ (or --results-dir).
   .venv/bin/python benchmarks/experiments.py run --name aveqa-zero-shot --split zero_shot
   # Figure 3: ablations (QA: --alpha 0 --beta 0; QA+CLS: --alpha 0; QA+MLM: --beta 0)
   .venv/bin/python benchmarks/experiments.py run --name qa-random --split random --alpha 0 --beta 0
+  # The paper's baseline SUOpenTag on the same split: a column beside AVEQA in the report
+  .venv/bin/python benchmarks/experiments.py run --name suopentag-random --split random --model-type suopentag
   # Baselines on the split of a finished run: the dictionary baseline and, with
   # benchmarks/install_comparison.sh done, Hugging Face's standard extractive-QA recipe
   .venv/bin/python benchmarks/experiments.py baselines --name aveqa-random
@@ -74,7 +76,8 @@ def run(args):
   config = runners.with_train_steps(configs.with_overrides(config, {
       **mining,
       'data.triples': args.triples, 'split.rule': args.split, 'model.checkpoint': args.checkpoint,
-      'model.alpha': args.alpha, 'model.beta': args.beta, 'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}))
+      'model.alpha': args.alpha, 'model.beta': args.beta, 'model.model_type': args.model_type,
+      'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}))
   started = time.time()
   runners.run_local(config)
   collect(args.results_dir, args.name, config.pipeline_root,
@@ -106,6 +109,7 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
   result = {'name': name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
             'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
             'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
+            'model_type': getattr(args, 'model_type', 'aveqa'),
             'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
             'value_threshold': tuning or 'fixed (not tuned)',
@@ -233,6 +237,7 @@ def main():
       p.add_argument('--beta', type=float, default=0.5)
     if name == 'run':
       p.add_argument('--triples', default=AE_PUB)
+      p.add_argument('--model-type', default='aveqa', choices=('aveqa', 'suopentag'))
       p.add_argument('--split', default='random', choices=splits.RULES)
       p.add_argument('--seed', type=int, default=0)
       p.add_argument('--alpha', type=float, default=0.5)

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 FOUR = ['Brand Name', 'Material', 'Color', 'Category']
 ABLATIONS = [('QA', 0.0, 0.0), ('QA+CLS', 0.0, 0.5), ('QA+MLM', 0.5, 0.0), ('AVEQA', 0.5, 0.5)]
 HF = 'HF extractive-QA recipe'
+SUOPENTAG = 'SUOpenTag'
 SPLITS = ('random', 'grouped', 'zero_shot')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER_OVERALL_F1 = {'AVEQA (paper, full AE-pub, BERT-base)': 85.01,
@@ -28,7 +29,9 @@ def _load(results_dir):
 
 
 def model_label(result):
-  """The paper's name for a run's (alpha, beta): QA, QA+CLS, QA+MLM or AVEQA."""
+  """The paper's name for a run: SUOpenTag, or by its (alpha, beta) QA, QA+CLS, QA+MLM or AVEQA."""
+  if result.get('model_type') == 'suopentag':
+    return SUOPENTAG
   for label, alpha, beta in ABLATIONS:
     if (result['alpha'] > 0) == (alpha > 0) and (result['beta'] > 0) == (beta > 0):
       return label
@@ -50,10 +53,19 @@ def _hf_runs(results, name):
                 key=lambda k: (k != f'{name}.hf-squad', k))
 
 
+def _suopentag_runs(results, name):
+  """SUOpenTag runs on the same split as the run name (the same rule, seed and eval triples)."""
+  if model_label(results[name]) == SUOPENTAG:
+    return []
+  same = lambda r: r['split'] == results[name]['split'] and r['eval_examples'] == results[name]['eval_examples']
+  return sorted(k for k, r in results.items() if '.' not in k and model_label(r) == SUOPENTAG and same(r))
+
+
 def _comparison(results, name, attributes, paper_column):
   """F1 per method side by side; the paper's overall numbers (the only ones we have for
   AE-pub) in their own columns on the random split."""
   methods = ([(name, f'{model_label(results[name])} (ours)')]
+             + [(key, f'{SUOPENTAG} (ours)') for key in _suopentag_runs(results, name)]
              + [(key, HF if 'seed' not in key else f"{HF}, seed {results[key]['seed']}")
                 for key in _hf_runs(results, name)]
              + [(f'{name}.dictionary', 'dictionary baseline')])
@@ -161,7 +173,7 @@ def _ablations(results_dir, results, runs):
     if f'{name}.hf-squad' in results and model_label(result) == 'AVEQA':
       cells[(HF, split)] = (f'{name}.hf-squad', results[f'{name}.hf-squad'])
   splits = [s for s in SPLITS if any(split == s for _, split in cells)]
-  labels = [label for label in [a[0] for a in ABLATIONS] + [HF] if any(l == label for l, _ in cells)]
+  labels = [label for label in [a[0] for a in ABLATIONS] + [SUOPENTAG, HF] if any(l == label for l, _ in cells)]
   header = ['model'] + [f'{s} F1' for s in splits] + (['zero-shot mean of five'] if 'zero_shot' in splits else [])
   lines = ['| ' + ' | '.join(header) + ' |', '|---|' + '---:|' * (len(header) - 1)]
   reference = {}

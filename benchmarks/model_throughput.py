@@ -1,13 +1,14 @@
-"""Training and inference throughput of the AVEQA model on this machine.
+"""Training and inference throughput of AVEQA and of SUOpenTag on this machine.
 
   .venv/bin/python benchmarks/model_throughput.py [--checkpoint DIR] [--lengths 64 128]
 
 Full sequences of each length (every token real: the worst case a max length allows),
 the packaged MiniLM-L6 by default. Training: examples/s of the full multi-task step
 (alpha = beta = 0.5: student pass, masked student pass, frozen teacher pass) and of the
-QA+CLS step (alpha = 0). Inference: sequences/s of predict_spans (encoder, top-k begin
-search, conditioned ends). Each figure is timed --repeats times; the table shows
-median [min-max]. Run on a quiet machine.
+QA+CLS step (alpha = 0), and of SUOpenTag's step (BiLSTMs, attention, CRF likelihood).
+Inference: sequences/s of predict_spans (AVEQA: encoder, top-k begin search, conditioned
+ends; SUOpenTag: tagger, Viterbi, CRF partition). Each figure is timed --repeats times;
+the table shows median [min-max]. Run on a quiet machine.
 """
 import argparse
 import os
@@ -23,7 +24,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components.trainer import model_config  # noqa: E402
+from benchmarks.matmul_rates import cpu_line  # noqa: E402
+from components.trainer import build_extractor, model_config  # noqa: E402
 from model import aveqa  # noqa: E402
 from pipelines import configs  # noqa: E402
 from model.checkpoint import read_checkpoint  # noqa: E402
@@ -77,6 +79,7 @@ def main():
   args = parser.parse_args()
 
   checkpoint = read_checkpoint(args.checkpoint)
+  print(cpu_line())
   print(f'checkpoint {checkpoint.path}: {checkpoint.config["num_hidden_layers"]} layers, '
         f'hidden {checkpoint.config["hidden_size"]}; TF threads: inter '
         f'{tf.config.threading.get_inter_op_parallelism_threads()} intra '
@@ -89,14 +92,21 @@ def main():
       batch = make_batch(checkpoint, args.train_batch, length)
       rates = timed(lambda: model.train_on_batch(batch, return_dict=True), args.steps, args.repeats)
       rows.append((name, length, args.train_batch, 'examples/s', show(rates, args.train_batch)))
-  model = aveqa.build_model(checkpoint, aveqa_config(0.0))
-  predict = tf.function(model.predict_spans, reduce_retracing=True)
+  training = configs.TrainingConfig()
+  tagger, lr, _ = build_extractor(checkpoint, configs.ModelConfig(model_type='suopentag'), training)
+  tagger.compile(optimizer=keras.optimizers.Adam(lr))
   for length in args.lengths:
-    batch = {k: v for k, v in make_batch(checkpoint, args.infer_batch, length).items()
-             if k in ('token_ids', 'segment_ids', 'padding_mask')}
-    rates = timed(lambda: predict(batch)['begin'].numpy(), args.steps, args.repeats)
-    rows.append(('inference predict_spans', length, args.infer_batch, 'sequences/s',
-                 show(rates, args.infer_batch)))
+    batch = make_batch(checkpoint, args.train_batch, length)
+    rates = timed(lambda: tagger.train_on_batch(batch, return_dict=True), args.steps, args.repeats)
+    rows.append(('train SUOpenTag', length, args.train_batch, 'examples/s', show(rates, args.train_batch)))
+  for name, model in (('AVEQA', aveqa.build_model(checkpoint, aveqa_config(0.0))), ('SUOpenTag', tagger)):
+    predict = tf.function(model.predict_spans, reduce_retracing=True)
+    for length in args.lengths:
+      batch = {k: v for k, v in make_batch(checkpoint, args.infer_batch, length).items()
+               if k in ('token_ids', 'segment_ids', 'padding_mask')}
+      rates = timed(lambda: predict(batch)['begin'].numpy(), args.steps, args.repeats)
+      rows.append((f'inference {name}', length, args.infer_batch, 'sequences/s',
+                   show(rates, args.infer_batch)))
 
   print(f'\n{"what":<28} {"length":>6} {"batch":>5}  {"unit":<12} median [min-max] of {args.repeats}')
   for name, length, batch, unit, value in rows:

@@ -71,6 +71,8 @@ def run(args):
     mining['data.catalog'] = args.catalog
   if args.adapt_steps is not None:
     mining['adaptation.steps'] = args.adapt_steps
+  if args.epochs is not None:
+    mining['training.epochs'] = args.epochs
   if args.attributes:
     mining['data.attributes'] = tuple(a.strip() for a in args.attributes.split(',') if a.strip())
   config = runners.with_train_steps(configs.with_overrides(config, {
@@ -81,7 +83,8 @@ def run(args):
   started = time.time()
   runners.run_local(config)
   collect(args.results_dir, args.name, config.pipeline_root,
-          dict(budget_fields(args.budget), name=args.budget, steps=config.training.train_steps),
+          dict(budget_fields(args.budget), name=args.budget, steps=config.training.train_steps,
+               **({'epochs': args.epochs} if args.epochs is not None else {})),
           args, time.time() - started, ' '.join(sys.argv))
 
 
@@ -238,6 +241,7 @@ def main():
     if name == 'run':
       p.add_argument('--triples', default=AE_PUB)
       p.add_argument('--model-type', default='aveqa', choices=('aveqa', 'suopentag'))
+      p.add_argument('--epochs', type=float, default=None, help="passes over the train split (default: the budget's)")
       p.add_argument('--split', default='random', choices=splits.RULES)
       p.add_argument('--seed', type=int, default=0)
       p.add_argument('--alpha', type=float, default=0.5)

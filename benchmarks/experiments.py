@@ -84,7 +84,9 @@ def run(args):
   runners.run_local(config)
   collect(args.results_dir, args.name, config.pipeline_root,
           dict(budget_fields(args.budget), name=args.budget, steps=config.training.train_steps,
-               **({'epochs': args.epochs} if args.epochs is not None else {})),
+               **({'epochs': args.epochs} if args.epochs is not None else {}),
+               **({'learning_rate': config.training.tagger_learning_rate}
+                  if args.model_type == 'suopentag' else {})),
           args, time.time() - started, ' '.join(sys.argv))
 
 

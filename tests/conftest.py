@@ -19,3 +19,10 @@ def sample_titles():
 def tiny_checkpoint_dir(tmp_path_factory):
   return tiny_bert.make_checkpoint(str(tmp_path_factory.mktemp('tiny_bert')),
                                    texts=sample_titles() + ['brand name material color gender item type'])
+
+
+@pytest.fixture(scope='session')
+def ckpt(tiny_checkpoint_dir):
+  """The tiny checkpoint, read (model.checkpoint.Checkpoint)."""
+  from model.checkpoint import read_checkpoint
+  return read_checkpoint(tiny_checkpoint_dir)

@@ -3,7 +3,6 @@ import pytest
 import tensorflow as tf
 
 from model import aveqa, windows
-from model.checkpoint import read_checkpoint
 from tests.model_settings import aveqa_config
 
 
@@ -24,11 +23,6 @@ def _batch(ckpt, batch=4, length=12):
           'padding_mask': tf.constant(padding_mask),
           'begin_position': tf.constant([2, 3, 0, 1]), 'end_position': tf.constant([4, 3, 0, 2]),
           'has_answer': tf.constant([1, 1, 0, 1])}
-
-
-@pytest.fixture(scope='module')
-def ckpt(tiny_checkpoint_dir):
-  return read_checkpoint(tiny_checkpoint_dir)
 
 
 def test_shapes_of_every_head(ckpt):

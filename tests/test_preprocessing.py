@@ -5,13 +5,7 @@ import tensorflow as tf
 from components import preprocessing as p
 from components.span_alignment import find_value_span
 from model import windows
-from model.checkpoint import read_checkpoint
 from pipelines import configs
-
-
-@pytest.fixture(scope='module')
-def ckpt(tiny_checkpoint_dir):
-  return read_checkpoint(tiny_checkpoint_dir)
 
 
 def _run(ckpt, rows, max_seq_length=128, **model_settings):

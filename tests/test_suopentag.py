@@ -5,7 +5,6 @@ import pytest
 import tensorflow as tf
 
 from model import suopentag
-from model.checkpoint import read_checkpoint
 from model.suopentag import B, I, O
 from tests.test_aveqa_model import _batch
 
@@ -39,11 +38,6 @@ def test_span_labels_become_bio_tags_and_back():
 def _config(**overrides):
   return suopentag.SuOpenTagConfig(**{'units': 8, 'dropout': 0.0, 'value_threshold': 0.5,
                                       'max_seq_length': 12, 'window_overlap': 2, **overrides})
-
-
-@pytest.fixture(scope='module')
-def ckpt(tiny_checkpoint_dir):
-  return read_checkpoint(tiny_checkpoint_dir)
 
 
 def test_only_title_tokens_can_be_tagged_and_the_attribute_is_read(ckpt):

@@ -54,7 +54,8 @@ def signature_names(precision: str):
 
 
 class NotExported(ValueError):
-  """The model was exported before the asked runtime or precision existed."""
+  """The model lacks the asked runtime or precision: exported before it existed, or a
+  model type that does not serve it (SERVED_PRECISIONS, SERVED_RUNTIMES)."""
 
 
 def check_serving(runtime: str, precision: str, model_type: str = 'aveqa') -> None:

@@ -191,9 +191,6 @@ def baselines(args):
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
   if args.dictionary_only:
     return
-  if not os.path.exists(python):
-    print('No comparison environment: run benchmarks/install_comparison.sh for the Hugging Face baseline')
-    return
   from model.checkpoint import read_checkpoint
   # Seed 0 is the baseline; other seeds show the recipe's own run-to-run spread.
   suffix = 'hf-squad' if args.seed == 0 else f'hf-squad-seed{args.seed}'
@@ -202,19 +199,37 @@ def baselines(args):
   triples.write_triples(train, os.path.join(work, 'train.txt'))
   triples.write_triples(evaluation, os.path.join(work, 'eval.txt'))
   budget = budget_fields(source['budget']['name'])
-  completed = subprocess.run(
-      [python, os.path.join(REPO, 'benchmarks', 'hf_squad_baseline.py'),
-       '--checkpoint', read_checkpoint(args.checkpoint).path, '--train', os.path.join(work, 'train.txt'),
-       '--eval', os.path.join(work, 'eval.txt'), '--output', os.path.join(work, 'predictions.jsonl'),
-       '--epochs', str(budget['epochs']), '--batch-size', str(budget['batch_size']),
-       '--max-length', str(budget['max_seq_length']), '--seed', str(args.seed)],
-      check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
-  stats = json.loads(completed.stdout.strip().splitlines()[-1])
+  recipe = ['benchmarks/hf_squad_baseline.py', '--train', os.path.join(work, 'train.txt'),
+            '--eval', os.path.join(work, 'eval.txt'), '--output', os.path.join(work, 'predictions.jsonl'),
+            '--epochs', str(budget['epochs']), '--batch-size', str(budget['batch_size']),
+            '--max-length', str(budget['max_seq_length']), '--seed', str(args.seed)]
+  stats_file = os.path.join(work, 'stats.json')
+  if args.hf_elsewhere:
+    # The recipe trained on another machine (a GPU) on these files: its predictions.jsonl
+    # and the stats line it printed, saved as stats.json, are put back into work first.
+    if not os.path.exists(stats_file):
+      print(f'Run there, on {work}/train.txt and eval.txt, then put predictions.jsonl and its last '
+            f'output line (stats.json) in {work}:\n  python {" ".join(recipe)} --checkpoint DIR --device cuda')
+      return
+    with open(stats_file) as f:
+      stats = json.load(f)
+  elif not os.path.exists(python):
+    print('No comparison environment: run benchmarks/install_comparison.sh for the Hugging Face baseline')
+    return
+  else:
+    completed = subprocess.run(
+        [python, os.path.join(REPO, recipe[0]), *recipe[1:], '--checkpoint', read_checkpoint(args.checkpoint).path],
+        check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    stats = json.loads(completed.stdout.strip().splitlines()[-1])
   with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
     values = [json.loads(line) or None for line in f]
+  if len(values) != len(evaluation):
+    raise SystemExit(f'{work}/predictions.jsonl has {len(values)} answers for {len(evaluation)} eval triples')
   result(f'{args.name}.{suffix}', values,
          {'method': 'Hugging Face BertForQuestionAnswering, SQuAD-2 null at [CLS], AdamW lr 5e-5',
-          'train_seconds': stats['train_seconds'], 'seed': args.seed})
+          'train_seconds': stats['train_seconds'], 'seed': args.seed,
+          'trained_on': stats.get('device', 'cpu'),
+          'libraries': {k: stats[k] for k in ('torch', 'transformers') if k in stats}})
 
 
 def main():
@@ -230,6 +245,10 @@ def main():
       p.add_argument('--dictionary-only', action='store_true', help='skip the Hugging Face recipe')
       p.add_argument('--seed', type=int, default=0,
                      help='the HF recipe\'s training seed; not 0: written as <name>.hf-squad-seed<N>')
+      p.add_argument('--hf-elsewhere', action='store_true',
+                     help='the HF recipe is trained on another machine (a GPU): the first call '
+                          'writes its input files and says what to run there; a second, once its '
+                          'predictions.jsonl and stats.json are back, records the result')
     if name == 'collect':   # a run made with pipeline_runner.py directly
       p.add_argument('--pipeline-root', required=True)
       p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))

@@ -14,7 +14,12 @@ import time
 
 import numpy as np
 import torch
-from transformers import BertForQuestionAnswering, BertTokenizerFast, get_linear_schedule_with_warmup
+import transformers
+from transformers import BertForQuestionAnswering, get_linear_schedule_with_warmup
+try:
+  from transformers import BertTokenizerFast
+except ImportError:   # transformers 5: one tokenizer class, backed by the Rust tokenizers
+  from transformers import BertTokenizer as BertTokenizerFast
 
 SEP = '\u0001'
 
@@ -54,10 +59,12 @@ def main():
   parser.add_argument('--max-length', type=int, default=64)
   parser.add_argument('--max-answer-tokens', type=int, default=16)
   parser.add_argument('--seed', type=int, default=0, help='QA head initialisation and batch order')
+  parser.add_argument('--device', default='cpu', help="torch device: cpu (the comparison env's "
+                      "build), or cuda where a GPU and a CUDA build of torch are")
   args = parser.parse_args()
   torch.manual_seed(args.seed)
   tokenizer = BertTokenizerFast.from_pretrained(args.checkpoint, local_files_only=True)
-  model = BertForQuestionAnswering.from_pretrained(args.checkpoint, local_files_only=True)
+  model = BertForQuestionAnswering.from_pretrained(args.checkpoint, local_files_only=True).to(args.device)
   train, evaluation = read(args.train), read(args.eval)
   enc, starts, ends = encode(tokenizer, train, args.max_length)
   tensors = [torch.tensor(enc[k]) for k in ('input_ids', 'token_type_ids', 'attention_mask')]
@@ -72,7 +79,7 @@ def main():
     for batch in torch.randperm(len(train), generator=generator).split(args.batch_size):
       if step >= steps:
         break
-      ids, types, mask, s, e = (t[batch] for t in tensors)
+      ids, types, mask, s, e = (t[batch].to(args.device) for t in tensors)
       loss = model(input_ids=ids, token_type_ids=types, attention_mask=mask,
                    start_positions=s, end_positions=e).loss
       loss.backward()
@@ -89,9 +96,10 @@ def main():
   predictions = []
   with torch.no_grad():
     for lo in range(0, len(evaluation), 128):
-      out = model(**{k: torch.tensor(enc[k][lo:lo + 128])
+      out = model(**{k: torch.tensor(enc[k][lo:lo + 128]).to(args.device)
                      for k in ('input_ids', 'token_type_ids', 'attention_mask')})
-      for j, (start_logits, end_logits) in enumerate(zip(out.start_logits.numpy(), out.end_logits.numpy())):
+      for j, (start_logits, end_logits) in enumerate(zip(out.start_logits.cpu().numpy(),
+                                                         out.end_logits.cpu().numpy())):
         i = lo + j
         context = np.array([s == 1 for s in enc.sequence_ids(i)])
         null_score = start_logits[0] + end_logits[0]
@@ -110,7 +118,9 @@ def main():
   with open(args.output, 'w', encoding='utf-8') as f:
     for p in predictions:
       f.write(json.dumps(p) + '\n')
-  print(json.dumps({'train_seconds': round(train_seconds, 1), 'steps': steps, 'train_examples': len(train)}))
+  print(json.dumps({'train_seconds': round(train_seconds, 1), 'steps': steps, 'train_examples': len(train),
+                    'device': torch.cuda.get_device_name() if args.device.startswith('cuda') else 'cpu',
+                    'torch': torch.__version__, 'transformers': transformers.__version__}))
 
 
 if __name__ == '__main__':

@@ -4,9 +4,10 @@ an older Trainer did not write), from the Trainer's weights and Transform's grap
   .venv/bin/python benchmarks/reexport_model.py --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
       --output outputs/experiments/aveqa-random/reexported [--retune]
 
-Takes the newest Trainer run under the pipeline root: its aveqa.weights.h5, its tuned
-value threshold and hyper-parameters, the Transform graph it trained on, and the
-attributes of its train split (outside the dev slice). The weights
+Takes the newest Trainer run under the pipeline root: its weights (AVEQA or SUOpenTag), its
+tuned value threshold, unseen rule and hyper-parameters, the Transform graph it trained on,
+and the attributes it trained on (its train split outside the dev slice and the
+pseudo-unseen attributes). The weights
 are not changed. --retune chooses the threshold again with the current rule, on the same
 dev slice the Trainer held out (e.g. for a model trained before the rule changed), and
 writes the sweep to OUTPUT/value_threshold.json.
@@ -38,43 +39,58 @@ def main():
                       help='tune the value threshold again on the run\'s dev slice')
   args = parser.parse_args()
   import tensorflow_transform as tft
-  from components import serving_export, trainer, value_tuning
+  from components import serving_export, trainer, training_data, value_tuning
   from components.serving_contract import TUNING_FILE
-  from model import aveqa
   from model.checkpoint import read_checkpoint
 
-  run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*', 'aveqa.weights.h5')))
-  model_settings, training = _trainer_settings(args.metadata or os.path.join(
+  model_settings, training, seed = _trainer_settings(args.metadata or os.path.join(
       os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite'))
   checkpoint = read_checkpoint(model_settings.checkpoint)
-  model = aveqa.build_model(checkpoint, trainer.model_config(model_settings, training))
-  model.load_weights(os.path.join(run_dir, 'aveqa.weights.h5'))
+  model, _, _ = trainer.build_extractor(checkpoint, model_settings, training)
+  run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*',
+                                                 f'{model.name}.weights.h5')))
+  model.load_weights(os.path.join(run_dir, f'{model.name}.weights.h5'))
   tuning_file = os.path.join(run_dir, TUNING_FILE)
   if os.path.exists(tuning_file) and not args.retune:
     with open(tuning_file) as f:
-      model.config.value_threshold = json.load(f)['threshold']
+      tuned = json.load(f)
+    model.config.value_threshold = tuned['threshold']
+    if 'unseen_rule' in tuned:
+      model.config.unseen_kind = tuned['unseen_rule']['kind']
+      model.config.unseen_threshold = tuned['unseen_rule']['threshold']
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
   train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
                   'Split-train', '*')]
+  # The same pseudo-unseen attributes as the Trainer drew: not trained on, so not "seen".
+  pseudo_unseen, _ = value_tuning.choose_pseudo_unseen(
+      training_data.attribute_counts(train_files, _data_accessor(), tft_output),
+      training.pseudo_unseen_fraction, training.pseudo_unseen_max_questions, seed)
   tuning = value_tuning.settle_decisions(model, train_files, _data_accessor(), tft_output, training.batch_size,
-                                         training.dev_fraction, args.output if args.retune else None)
+                                         training.dev_fraction, args.output if args.retune else None,
+                                         pseudo_unseen)
   serving_export.export_serving_model(model, tft_output, args.output, checkpoint.approximate_gelu)
-  print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}'
+  print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}, unseen attributes: '
+        f'{model.config.unseen_kind} >= {model.config.unseen_threshold}'
         f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
 
 
 def _trainer_settings(store_path):
-  """(ModelConfig, TrainingConfig) the newest Trainer run was given. Runs from before the
-  typed configuration passed one flat dict of hyper-parameters; its keys are sorted into
-  the two sections (keys of neither, such as seed, are dropped)."""
+  """(ModelConfig, TrainingConfig, seed) the newest Trainer run was given. Runs from before
+  the typed configuration passed one flat dict of hyper-parameters; its keys are sorted
+  into the two sections. Runs from before the pseudo-unseen hold-out held none out."""
   import dataclasses
   from pipelines import configs
   custom = _trainer_custom_config(store_path)
   if 'model' in custom:
+    training = custom['training']
+    if 'pseudo_unseen_fraction' not in training:
+      training = dict(training, pseudo_unseen_fraction=0.0)
     return (configs.section_from_dict(configs.ModelConfig, custom['model']),
-            configs.section_from_dict(configs.TrainingConfig, custom['training']))
+            configs.section_from_dict(configs.TrainingConfig, training), custom.get('seed', 0))
   pick = lambda section: {f.name: custom[f.name] for f in dataclasses.fields(section) if f.name in custom}
-  return configs.ModelConfig(**pick(configs.ModelConfig)), configs.TrainingConfig(**pick(configs.TrainingConfig))
+  return (configs.ModelConfig(**pick(configs.ModelConfig)),
+          configs.TrainingConfig(**dict(pick(configs.TrainingConfig), pseudo_unseen_fraction=0.0)),
+          custom.get('seed', 0))
 
 
 def _data_accessor():

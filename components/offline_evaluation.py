@@ -27,12 +27,13 @@ def _scores(attributes, gold, predicted) -> Dict:
 
 def threshold_sweep(gold, predictions) -> Sequence[Dict]:
   """P/R/F1 if "no value" were returned whenever p(value) < t, for each t (on attributes
-  the model was trained on; the others' answers do not depend on t)."""
+  the model was trained on; the others keep the model's answer, which no t changes)."""
   value_prob = predictions.get('value_prob')
   if value_prob is None:   # exported before value_prob was served
     value_prob = value_threshold.value_probability(predictions['span_prob'], predictions['no_answer_prob'])
-  seen = predictions.get('attribute_seen', np.ones(len(gold), bool))
-  score = value_threshold.decision_score(value_prob, predictions['no_answer_prob'], seen)
+  seen = np.asarray(predictions.get('attribute_seen', np.ones(len(gold), bool)), bool)
+  answered = np.array([bool(v) for v in predictions['value']])
+  score = np.where(seen, np.asarray(value_prob, float), np.where(answered, np.inf, -np.inf))
   rows = value_threshold.sweep_values(score, predictions['span_text'], gold, THRESHOLDS)
   return [{k: row[k] for k in ('threshold', 'precision', 'recall', 'f1')} for row in rows]
 

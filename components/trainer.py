@@ -117,10 +117,15 @@ def run_fn(fn_args):
     model, lr, summary = build_extractor(checkpoint, model_settings, training)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps, lr)))
   log.debug('\n'.join(summary))
+  # Rare attributes held out of training, to choose the rule for those never trained on.
+  pseudo_unseen, why = value_tuning.choose_pseudo_unseen(
+      training_data.attribute_counts(fn_args.train_files, fn_args.data_accessor, tft_output),
+      training.pseudo_unseen_fraction, training.pseudo_unseen_max_questions, custom['seed'])
+  log.info(why)
   # Batches of windows (model/windows.py): a long title is read in overlapping windows.
   train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
                                           model.layout, batch_size, True, fixed_length,
-                                          training.dev_fraction)
+                                          training.dev_fraction, pseudo_unseen)
   evaluation = training_data.trainable_dataset(fn_args.eval_files, fn_args.data_accessor, tft_output,
                                                model.layout, batch_size, False, fixed_length)
 
@@ -139,7 +144,7 @@ def run_fn(fn_args):
               validation_freq=epochs, validation_steps=training.eval_steps or fn_args.eval_steps or None,
               callbacks=callbacks, verbose=0)
   value_tuning.settle_decisions(model, fn_args.train_files, fn_args.data_accessor, tft_output,
-                                batch_size, training.dev_fraction, fn_args.model_run_dir)
+                                batch_size, training.dev_fraction, fn_args.model_run_dir, pseudo_unseen)
   serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir, checkpoint.approximate_gelu)
   with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
                                       TRAINING_FILE), 'w') as f:

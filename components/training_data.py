@@ -38,14 +38,30 @@ def training_windows(features, layout: windows.Layout, fixed_length=None):
   return inputs
 
 
+def _joined(ids):
+  ids = ids.values if isinstance(ids, tf.SparseTensor) else tf.reshape(ids, [-1])
+  return tf.strings.reduce_join(tf.strings.as_string(ids), separator=' ')
+
+
+def attribute_key(features):
+  """One question's attribute as its token ids joined by spaces: the same key as the
+  model's attribute_keys (model/extraction.py)."""
+  return _joined(features[p.ATTRIBUTE_TOKEN_IDS])
+
+
 def in_dev(features, dev_fraction):
   """Whether a question belongs to the dev slice: a hash of its token ids, so the same
   question always lands on the same side whatever the file order."""
-  def joined(ids):
-    ids = ids.values if isinstance(ids, tf.SparseTensor) else tf.reshape(ids, [-1])
-    return tf.strings.reduce_join(tf.strings.as_string(ids), separator=' ')
-  key = joined(features[p.TITLE_TOKEN_IDS]) + '|' + joined(features[p.ATTRIBUTE_TOKEN_IDS])
+  key = _joined(features[p.TITLE_TOKEN_IDS]) + '|' + attribute_key(features)
   return tf.strings.to_hash_bucket_fast(key, 10000) < int(round(dev_fraction * 10000))
+
+
+def of_attributes(keys):
+  """A predicate on one question: its attribute_key is among keys (a set of str)."""
+  table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+      tf.constant(sorted(keys) or [''], tf.string), tf.constant([bool(keys)] * max(len(keys), 1))),
+      default_value=False)
+  return lambda features: table.lookup(attribute_key(features))
 
 
 def transformed_examples(files, data_accessor, tft_output, batch_size, repeat):
@@ -56,13 +72,17 @@ def transformed_examples(files, data_accessor, tft_output, batch_size, repeat):
 
 
 def trainable_dataset(files, data_accessor, tft_output, layout: windows.Layout, batch_size, repeat,
-                      fixed_length=None, dev_fraction=0.0):
-  """Windows of the trainable questions (aligned or NULL) outside the dev slice, in batches
-  of batch_size windows, dynamically padded (or to fixed_length)."""
+                      fixed_length=None, dev_fraction=0.0, held_out=frozenset()):
+  """Windows of the trainable questions (aligned or NULL) outside the dev slice and not of
+  the held_out attributes (attribute keys), in batches of batch_size windows, dynamically
+  padded (or to fixed_length)."""
   trainable = transformed_examples(files, data_accessor, tft_output, batch_size, repeat).filter(
       lambda f: tf.reduce_any(tf.equal(tf.reshape(f[p.SPAN_STATUS], []), TRAINABLE_STATUSES)))
   if dev_fraction > 0:
     trainable = trainable.filter(lambda f: ~in_dev(f, dev_fraction))
+  if held_out:
+    held = of_attributes(held_out)
+    trainable = trainable.filter(lambda f: ~held(f))
   window_examples = trainable.batch(batch_size).map(
       lambda f: training_windows(f, layout, fixed_length)).unbatch()
   batches = (window_examples.batch(batch_size, drop_remainder=True) if fixed_length
@@ -70,11 +90,34 @@ def trainable_dataset(files, data_accessor, tft_output, layout: windows.Layout, 
   return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
+def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction, held_out=frozenset()):
   """Batches of the dev slice's questions (Transform's features) with every span status:
-  values the title does not hold count, as on eval."""
+  values the title does not hold count, as on eval. Not those of the held_out attributes."""
+  dev = transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
+      lambda f: in_dev(f, dev_fraction))
+  if held_out:
+    held = of_attributes(held_out)
+    dev = dev.filter(lambda f: ~held(f))
+  return dev.batch(batch_size)
+
+
+def attribute_dataset(files, data_accessor, tft_output, batch_size, keys):
+  """Batches of every question (all span statuses) of the attributes keys."""
   return transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
-      lambda f: in_dev(f, dev_fraction)).batch(batch_size)
+      of_attributes(keys)).batch(batch_size)
+
+
+def attribute_counts(files, data_accessor, tft_output):
+  """{attribute key: questions} over the files."""
+  dataset = data_accessor.tf_dataset_factory(
+      files, tfxio.TensorFlowDatasetOptions(batch_size=1024, num_epochs=1),
+      tft_output.transformed_metadata.schema)
+  counts = {}
+  for batch in dataset:
+    for row in tf.RaggedTensor.from_sparse(batch[p.ATTRIBUTE_TOKEN_IDS]).to_list():
+      key = ' '.join(str(i) for i in row)
+      counts[key] = counts.get(key, 0) + 1
+  return counts
 
 
 def example_counts(files, data_accessor, tft_output):

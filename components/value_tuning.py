@@ -1,5 +1,8 @@
-"""After training: which attributes the model was trained on, and the value threshold
-that is best on the dev slice held out of the train split (never the eval split)."""
+"""After training: which attributes the model was trained on, the value threshold that is
+best on the dev slice held out of the train split, and the rule for attributes never
+trained on, chosen on pseudo-unseen attributes: rare training attributes held out of
+training for it (choose_pseudo_unseen). Never on the eval split."""
+import hashlib
 import json
 import logging
 import os
@@ -14,27 +17,74 @@ from model import value_threshold
 log = logging.getLogger(__name__)
 
 
-def tune_value_threshold(model, dev):
-  """Sets model.config.value_threshold to the dev slice's exact-match optimum, on whole
-  questions (every window of a long title read). Returns the sweep (threshold, counts, F1
-  per row) and the chosen threshold."""
+def _answers(model, questions):
+  """{value_prob, no_answer_prob, attribute_seen, predicted, gold, has_value}: lists over
+  batches of Transform's features, on whole questions (every window of a long title read);
+  gold is a token span, or ('unmatchable', status) for a value no span can match."""
   predict = tf.function(model.predict_questions, reduce_retracing=True)
-  probs, predicted, gold, has_value = [], [], [], []
-  for features in dev:
+  out = {k: [] for k in ('value_prob', 'no_answer_prob', 'attribute_seen', 'predicted', 'gold', 'has_value')}
+  for features in questions:
     answers = predict(*training_data.question_tokens(features))
-    probs.extend(value_threshold.decision_score(
-        answers['value_prob'], answers['no_answer_prob'], answers['attribute_seen']).numpy())
-    predicted.extend(zip(answers['begin'].numpy(), answers['end'].numpy()))
+    for k in ('value_prob', 'no_answer_prob', 'attribute_seen'):
+      out[k].extend(answers[k].numpy())
+    out['predicted'].extend(zip(answers['begin'].numpy(), answers['end'].numpy()))
     status = tf.reshape(features[p.SPAN_STATUS], [-1]).numpy()
     # A gold value the title does not hold (or too long to train on) cannot be matched.
-    gold.extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
+    out['gold'].extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
         tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]).numpy(),
         tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]).numpy(), status))
-    has_value.extend(status != p.NULL)
-  rows = value_threshold.sweep(probs, predicted, gold, has_value)
+    out['has_value'].extend(status != p.NULL)
+  return out
+
+
+def tune_value_threshold(model, dev):
+  """Sets model.config.value_threshold to the dev slice's exact-match optimum. Returns the
+  sweep (threshold, counts, F1 per row) and the chosen threshold."""
+  a = _answers(model, dev)
+  score = value_threshold.decision_score(a['value_prob'], a['no_answer_prob'], a['attribute_seen'],
+                                         model.config.unseen_kind, model.config.unseen_threshold)
+  rows = value_threshold.sweep(score.numpy(), a['predicted'], a['gold'], a['has_value'])
   chosen = value_threshold.best_threshold(rows, model.config.value_threshold)
   model.config.value_threshold = chosen
-  return {'dev_examples': len(probs), 'threshold': chosen, 'sweep': rows}
+  return {'dev_examples': len(a['gold']), 'threshold': chosen, 'sweep': rows}
+
+
+def tune_unseen_rule(model, questions):
+  """Sets model.config.unseen_kind and unseen_threshold to the exact-match optimum on
+  questions of attributes the model was not trained on. Returns the rule and its sweeps."""
+  a = _answers(model, questions)
+  kind, threshold, sweeps = value_threshold.best_unseen_rule(
+      a['value_prob'], a['no_answer_prob'], a['predicted'], a['gold'], a['has_value'])
+  model.config.unseen_kind, model.config.unseen_threshold = kind, threshold
+  return {'questions': len(a['gold']), 'kind': kind, 'threshold': threshold, 'sweeps': sweeps}
+
+
+# Fewer held-out questions than this, and a rule chosen on them is noise; more than this
+# share of the train split, and holding them out costs the model too much.
+MIN_PSEUDO_UNSEEN_QUESTIONS = 50
+MAX_PSEUDO_UNSEEN_SHARE = 0.05
+UNSEEN_SCORE_NAMES = {'answer': '1 - p(no answer)', 'value': 'p(value)'}
+
+
+def choose_pseudo_unseen(counts, fraction, max_questions, seed):
+  """The attribute keys to hold out of training as pseudo-unseen: of those with at most
+  max_questions questions (counts: {key: questions}), the fraction a seeded hash draws,
+  like the rare attributes a catalog brings later. Empty when they would hold too few
+  questions to choose a rule on, or too large a share of the train split.
+  Returns (keys, why: a line for the log)."""
+  bucket = lambda key: int(hashlib.sha256(f'{seed}:{key}'.encode()).hexdigest()[:8], 16) % 10000
+  keys = {k for k, n in counts.items() if n <= max_questions and bucket(k) < round(fraction * 10000)}
+  questions, total = sum(counts[k] for k in keys), sum(counts.values())
+  if fraction <= 0:
+    return set(), 'no pseudo-unseen attributes (--pseudo-unseen-fraction 0)'
+  if questions < MIN_PSEUDO_UNSEEN_QUESTIONS:
+    return set(), (f'no pseudo-unseen attributes: the draw holds {questions} questions, fewer than '
+                   f'{MIN_PSEUDO_UNSEEN_QUESTIONS}')
+  if questions > MAX_PSEUDO_UNSEEN_SHARE * total:
+    return set(), (f'no pseudo-unseen attributes: the draw holds {questions} of {total} questions, '
+                   f'more than {MAX_PSEUDO_UNSEEN_SHARE:.0%}')
+  return keys, (f'{len(keys)} of {len(counts)} attributes ({questions} of {total} questions) held out '
+                f'of training as pseudo-unseen, to choose the rule for attributes never trained on')
 
 
 def trained_attribute_keys(model, train):
@@ -46,20 +96,38 @@ def trained_attribute_keys(model, train):
 
 
 def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, dev_fraction,
-                     tuning_dir=None):
-  """After training: the model remembers the attributes it was trained on and, when a dev
-  slice was held out and tuning_dir is given, takes the value threshold that is best
-  there (written to tuning_dir/TUNING_FILE). Returns that tuning, or None."""
+                     tuning_dir=None, pseudo_unseen=frozenset()):
+  """After training: the model remembers the attributes it was trained on and, when
+  tuning_dir is given, takes the rule for the others that is best on the pseudo_unseen
+  attributes' questions (attribute keys held out of training) and the value threshold
+  that is best on the dev slice (when one was held out). Both are written to
+  tuning_dir/TUNING_FILE. Returns that tuning, or None."""
   model.remember_attributes(trained_attribute_keys(model, training_data.trainable_dataset(
-      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction)))
-  log.info('%d attributes trained on; any other is decided by the no-answer head alone',
-           model.seen_attributes.size().numpy())
-  if dev_fraction <= 0 or tuning_dir is None:
+      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction,
+      pseudo_unseen)))
+  log.info('%d attributes trained on', model.seen_attributes.size().numpy())
+  if tuning_dir is None or (dev_fraction <= 0 and not pseudo_unseen):
     return None
-  tuning = tune_value_threshold(model, training_data.dev_dataset(
-      train_files, data_accessor, tft_output, batch_size, dev_fraction))
-  log.info('value threshold %s: the best exact-match F1 on %d dev examples held out of the '
-           'train split', tuning['threshold'], tuning['dev_examples'])
+  unseen = None
+  if pseudo_unseen:
+    unseen = tune_unseen_rule(model, training_data.attribute_dataset(
+        train_files, data_accessor, tft_output, batch_size, pseudo_unseen))
+    unseen['attributes'] = len(pseudo_unseen)
+    log.info('attributes never trained on: a value when %s >= %s, the best exact-match F1 on %d '
+             'questions of %d pseudo-unseen attributes', UNSEEN_SCORE_NAMES[unseen['kind']],
+             unseen['threshold'], unseen['questions'], unseen['attributes'])
+  else:
+    log.info('attributes never trained on: a value when %s >= %s (not tuned)',
+             UNSEEN_SCORE_NAMES[model.config.unseen_kind], model.config.unseen_threshold)
+  if dev_fraction > 0:
+    tuning = tune_value_threshold(model, training_data.dev_dataset(
+        train_files, data_accessor, tft_output, batch_size, dev_fraction, pseudo_unseen))
+    log.info('value threshold %s: the best exact-match F1 on %d dev examples held out of the '
+             'train split', tuning['threshold'], tuning['dev_examples'])
+  else:
+    tuning = {'dev_examples': 0, 'threshold': model.config.value_threshold, 'sweep': []}
+  tuning['unseen_rule'] = unseen or {'questions': 0, 'kind': model.config.unseen_kind,
+                                     'threshold': model.config.unseen_threshold}
   tf.io.gfile.makedirs(tuning_dir)
   with tf.io.gfile.GFile(os.path.join(tuning_dir, TUNING_FILE), 'w') as f:
     json.dump(tuning, f, indent=1)

@@ -51,6 +51,9 @@ class AveqaConfig:
   value_threshold: float          # a value is returned when p(value) reaches it
   max_seq_length: int             # tokens per window (model/windows.py)
   window_overlap: int             # title tokens shared by consecutive windows
+  # The rule for attributes never trained on (model/value_threshold.py), tuned after training.
+  unseen_kind: str = value_threshold.DEFAULT_UNSEEN_RULE[0]
+  unseen_threshold: float = value_threshold.DEFAULT_UNSEEN_RULE[1]
 
 
 class VocabularyProjection(keras.layers.Layer):
@@ -164,8 +167,8 @@ class AveqaModel(QuestionModel):
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
     no_answer_prob, value_prob, attribute_seen, has_value (model/value_threshold.py:
-    value_prob >= value_threshold for an attribute trained on, no_answer_prob < 0.5 for
-    any other) and confidence: value_prob for a value, no_answer_prob for "no value".
+    value_prob >= value_threshold for an attribute trained on, the unseen rule for any
+    other) and confidence: value_prob for a value, no_answer_prob for "no value".
     With the no-answer head, value_prob = span_prob * (1 - no_answer_prob). With beta = 0
     (null_target) the untrained head is ignored: no_answer_prob = p(null) / (p(null) +
     span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule. hidden:

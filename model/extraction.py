@@ -4,8 +4,8 @@
 Each reads a question as the windows of "[CLS] title [SEP] attribute [SEP]" (model/
 windows.py), answers each window with predict_spans (begin and end title positions,
 span_prob, no_answer_prob, value_prob) and is decided by the same rules: the value
-threshold tuned on dev for an attribute trained on, the no-answer probability alone for
-any other (model/value_threshold.py). So the Trainer, the threshold tuning, the serving
+threshold tuned on dev for an attribute trained on, the unseen rule tuned on pseudo-unseen
+attributes for any other (model/value_threshold.py). So the Trainer, the threshold tuning, the serving
 export and the gate treat every model alike.
 """
 import keras
@@ -44,8 +44,8 @@ class QuestionModel(keras.Model):
 
   def remember_attributes(self, keys):
     """The attribute keys (attribute_keys) the model was trained on. The value threshold is
-    tuned on those; a question on any other attribute is decided by the no-answer
-    probability alone."""
+    tuned on those; a question on any other attribute is decided by the unseen rule
+    (config.unseen_kind, config.unseen_threshold)."""
     keys = sorted(set(keys))
     self.seen_attributes = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(tf.constant(keys, tf.string), tf.ones([len(keys)], tf.int64)),
@@ -63,8 +63,9 @@ class QuestionModel(keras.Model):
     without title tokens, nor where has_span [B] says there is no span) and confidence
     (value_prob for a value, no_answer_prob for none)."""
     seen = self.attribute_seen(inputs)
-    has_value = ((value_threshold.decision_score(spans['value_prob'], spans['no_answer_prob'], seen)
-                  >= self.config.value_threshold) & tf.reduce_any(context, -1))
+    score = value_threshold.decision_score(spans['value_prob'], spans['no_answer_prob'], seen,
+                                           self.config.unseen_kind, self.config.unseen_threshold)
+    has_value = (score >= self.config.value_threshold) & tf.reduce_any(context, -1)
     if has_span is not None:
       has_value &= has_span
     return dict(spans, attribute_seen=seen, has_value=has_value,

@@ -29,7 +29,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from model import crf
+from model import crf, value_threshold
 from model.extraction import QuestionModel
 
 O, B, I = 0, 1, 2   # noqa: E741  (the tag names of the paper)
@@ -45,6 +45,9 @@ class SuOpenTagConfig:
   value_threshold: float          # a value is returned when p(value) reaches it
   max_seq_length: int             # tokens per window (model/windows.py)
   window_overlap: int             # title tokens shared by consecutive windows
+  # The rule for attributes never trained on (model/value_threshold.py), tuned after training.
+  unseen_kind: str = value_threshold.DEFAULT_UNSEEN_RULE[0]
+  unseen_threshold: float = value_threshold.DEFAULT_UNSEEN_RULE[1]
 
 
 def bio_tags(begin, end, has_answer, length):

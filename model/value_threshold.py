@@ -14,8 +14,11 @@ on aligned training examples is the same as comparing text.
 
 t is only trusted on the attributes it was tuned on. On an attribute never seen in
 training the span probability is low even when the span is right, so any in-domain t
-withholds nearly everything (docs/model.md, "Attributes never trained on"). For those the
-no-answer head decides alone, as trained: a value when p(no answer) < 0.5.
+withholds nearly everything (docs/model.md, "Attributes never trained on"). Those get a
+rule of their own: a threshold on one of two scores (UNSEEN_SCORES), chosen like t but on
+pseudo-unseen attributes, rare training attributes held out of training for it
+(components/value_tuning.py), never on the eval split. Until tuned: the no-answer head
+alone, a value when 1 - p(no answer) >= 0.5.
 """
 import math
 from typing import Dict, List, Sequence
@@ -28,16 +31,30 @@ from model.exact_match import Counts
 GRID = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
 
 
-UNSEEN_NO_ANSWER_CUTOFF = 0.5
+# What decides on an attribute never trained on: 'answer' = 1 - p(no answer), the no-answer
+# head alone; 'value' = p(value), both heads, as on seen attributes but with its own threshold.
+UNSEEN_SCORES = ('answer', 'value')
+DEFAULT_UNSEEN_RULE = ('answer', 0.5)
 
 
-def decision_score(value_prob, no_answer_prob, attribute_seen):
-  """What the threshold is compared with: p(value) on a seen attribute; +inf or -inf on an
-  unseen one, per the no-answer head, so that no t changes its answer. The one statement
-  of the rule: the served model and every sweep use it (tensors or arrays in, a tensor out)."""
+def unseen_score(kind, value_prob, no_answer_prob):
+  """The score an unseen attribute's threshold is compared with (UNSEEN_SCORES)."""
+  if kind not in UNSEEN_SCORES:
+    raise ValueError(f'unseen score must be one of {UNSEEN_SCORES}, got {kind!r}')
+  return value_prob if kind == 'value' else 1.0 - no_answer_prob
+
+
+def decision_score(value_prob, no_answer_prob, attribute_seen, unseen_kind=DEFAULT_UNSEEN_RULE[0],
+                   unseen_threshold=DEFAULT_UNSEEN_RULE[1]):
+  """What the value threshold is compared with: p(value) on a seen attribute; on an unseen
+  one +inf or -inf, as its own rule (unseen_kind's score >= unseen_threshold) decides, so that
+  no value threshold changes its answer. The one statement of the rule: the served model and
+  every sweep use it (tensors or arrays in, a tensor out)."""
+  value_prob = tf.cast(value_prob, tf.float32)
   no_answer_prob = tf.cast(no_answer_prob, tf.float32)
-  unseen = tf.where(no_answer_prob < UNSEEN_NO_ANSWER_CUTOFF, math.inf, -math.inf)
-  return tf.where(tf.cast(attribute_seen, tf.bool), tf.cast(value_prob, tf.float32), unseen)
+  unseen = tf.where(unseen_score(unseen_kind, value_prob, no_answer_prob) >= unseen_threshold,
+                    math.inf, -math.inf)
+  return tf.where(tf.cast(attribute_seen, tf.bool), value_prob, unseen)
 
 
 def value_probability(span_prob, no_answer_prob):
@@ -70,3 +87,17 @@ def sweep(score: Sequence[float], predicted_spans: Sequence, gold_spans: Sequenc
 def best_threshold(rows: List[Dict[str, float]], default: float = 0.5) -> float:
   """The threshold of highest F1; ties go to the one nearest the default."""
   return max(rows, key=lambda r: (round(r['f1'], 12), -abs(r['threshold'] - default)))['threshold']
+
+
+def best_unseen_rule(value_prob, no_answer_prob, predicted_spans, gold_spans, has_answer, grid=GRID):
+  """The (kind, threshold) of UNSEEN_SCORES x grid with the highest exact-match F1 on
+  questions of attributes the model was not trained on; ties go to the default rule's
+  kind, then to the threshold nearest 0.5. Returns (kind, threshold, {kind: sweep})."""
+  value_prob, no_answer_prob = np.asarray(value_prob, float), np.asarray(no_answer_prob, float)
+  sweeps = {kind: sweep(unseen_score(kind, value_prob, no_answer_prob), predicted_spans, gold_spans,
+                        has_answer, grid) for kind in UNSEEN_SCORES}
+  kind, threshold, _ = max(
+      ((kind, row['threshold'], row['f1']) for kind, rows in sweeps.items() for row in rows),
+      key=lambda c: (round(c[2], 12), c[0] == DEFAULT_UNSEEN_RULE[0],
+                     -abs(c[1] - DEFAULT_UNSEEN_RULE[1])))
+  return kind, threshold, sweeps

@@ -147,6 +147,13 @@ class TrainingConfig:
                                 '(0 = no tuning, use --value-threshold)')
   value_threshold: float = setting(0.5, 'p(value) = p(span)(1 - p(no answer)) below which the answer '
                                    'is "no value" (used as is only when --dev-fraction is 0)')
+  pseudo_unseen_fraction: float = setting(0.1, 'share of the rare training attributes (see '
+                                          '--pseudo-unseen-max-questions), drawn by a seeded hash, '
+                                          'held out of training to tune the rule for attributes '
+                                          'never trained on (0: no hold-out, the no-answer head '
+                                          'decides them at 0.5)')
+  pseudo_unseen_max_questions: int = setting(100, 'only attributes with at most this many training '
+                                             'questions may be held out as pseudo-unseen')
   tpu: Optional[str] = setting(None, "TPU name for TPUClusterResolver ('' = local TPU)")
 
 

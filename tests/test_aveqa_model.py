@@ -155,7 +155,7 @@ def test_weights_round_trip(ckpt, tmp_path):
   np.testing.assert_allclose(other(batch)['begin_logits'].numpy(), expected, rtol=1e-6, atol=1e-6)
 
 
-def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
+def test_an_attribute_not_trained_on_is_decided_by_the_unseen_rule(ckpt):
   model = aveqa.build_model(ckpt, aveqa_config(alpha=0))
   batch = _batch(ckpt)
   keys = model.attribute_keys(batch).numpy()
@@ -169,9 +169,21 @@ def test_an_attribute_not_trained_on_is_decided_by_the_no_answer_head(ckpt):
   assert spans['attribute_seen'].numpy().tolist() == [True, True, False, False]
   has_value = spans['has_value'].numpy()
   assert not has_value[:2].any()
-  np.testing.assert_array_equal(has_value[2:], spans['no_answer_prob'].numpy()[2:] < 0.5)
+  np.testing.assert_array_equal(has_value[2:], 1 - spans['no_answer_prob'].numpy()[2:] >= 0.5)
   model.config.value_threshold = 0.0
   assert model.predict_spans(batch)['has_value'].numpy()[:2].all()
+  # A tuned rule of its own (components/value_tuning.py): p(value) against its threshold,
+  # whatever the value threshold of seen attributes.
+  value_prob = spans['value_prob'].numpy()[2:]
+  model.config.unseen_kind, model.config.unseen_threshold = 'value', float(value_prob.min())
+  for value_threshold in (0.0, 1.01):
+    model.config.value_threshold = value_threshold
+    assert model.predict_spans(batch)['has_value'].numpy()[2:].all()
+  model.config.unseen_threshold = float(value_prob.max()) * 1.001
+  assert not model.predict_spans(batch)['has_value'].numpy()[2:].any()
+  answer = 1 - spans['no_answer_prob'].numpy()[2:]
+  model.config.unseen_kind, model.config.unseen_threshold = 'answer', float(answer.max())
+  np.testing.assert_array_equal(model.predict_spans(batch)['has_value'].numpy()[2:], answer >= answer.max())
 
 
 def test_the_end_loss_is_conditioned_on_the_gold_begin(ckpt):

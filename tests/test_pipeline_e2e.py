@@ -307,8 +307,54 @@ def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
   title = 'Trailwise Running Shoes Black Mesh'
   predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'], batch_size=64)
   assert predictions['attribute_seen'].tolist() == [True, False]
-  # The unseen one is decided by the no-answer head alone.
-  assert (predictions['value'][1] != '') == (predictions['no_answer_prob'][1] < 0.5)
+  # The unseen one is decided by the default unseen rule (the sample is too small to tune
+  # one): the no-answer head alone.
+  assert (predictions['value'][1] != '') == (1 - predictions['no_answer_prob'][1] >= 0.5)
+
+
+def test_the_rule_for_unseen_attributes_is_tuned_on_attributes_held_out_of_training(
+    first_run, run_dir, tiny_checkpoint_dir, tmp_path):
+  """Issue 17: the rule for attributes never trained on is chosen on training attributes
+  held out of training (pseudo-unseen), never on the eval split, and the export serves it."""
+  import types
+  import tensorflow_transform as tft
+  from tfx_bsl.public import tfxio
+  from components import inference, serving_export, trainer, training_data, value_tuning
+  from model import value_threshold
+  from model.checkpoint import read_checkpoint
+  # The run's Trainer consulted the hold-out: the sample's attributes are too few to draw.
+  assert any(line.startswith('no pseudo-unseen attributes') for line in first_run.log_lines)
+
+  newest = lambda pattern: max(glob.glob(str(run_dir / 'root' / 'Transform' / pattern)), key=os.path.getmtime)
+  tft_output = tft.TFTransformOutput(newest('transform_graph/*'))
+  train_files = [os.path.join(newest('transformed_examples/*'), 'Split-train', '*')]
+  accessor = types.SimpleNamespace(tf_dataset_factory=lambda files, options, schema: tfxio.TFExampleRecord(
+      file_pattern=files, schema=schema).TensorFlowDataset(options))
+  counts = training_data.attribute_counts(train_files, accessor, tft_output)
+  assert len(counts) == len(ATTRIBUTES)
+  held_out = max(counts, key=counts.get)
+  settings = configs.ModelConfig(checkpoint=tiny_checkpoint_dir, max_seq_length=48)
+  model, _, _ = trainer.build_extractor(read_checkpoint(tiny_checkpoint_dir), settings, configs.TrainingConfig())
+  tuning = value_tuning.settle_decisions(model, train_files, accessor, tft_output, 8, 0.05, str(tmp_path),
+                                         {held_out})
+  # Trained on the four others; the rule tuned on every train question of the fifth.
+  assert model.seen_attributes.size().numpy() == len(ATTRIBUTES) - 1
+  rule = tuning['unseen_rule']
+  assert (rule['questions'], rule['attributes']) == (counts[held_out], 1)
+  assert (model.config.unseen_kind, model.config.unseen_threshold) == (rule['kind'], rule['threshold'])
+  with open(tmp_path / 'value_threshold.json') as f:
+    assert json.load(f)['unseen_rule']['kind'] == rule['kind']
+  # The export serves the tuned rule on the attribute it never trained on.
+  serving_export.export_serving_model(model, tft_output, str(tmp_path / 'export'),
+                                      read_checkpoint(tiny_checkpoint_dir).approximate_gelu)
+  titles = ['Trailwise Running Shoes Black Mesh Men', 'Kitchara Steel Water Bottle Red 500ml']
+  questions = [(t, a) for t in titles for a in ATTRIBUTES]
+  answers = inference.predict(inference.load(str(tmp_path / 'export')), *map(list, zip(*questions)), 16)
+  unseen = ~answers['attribute_seen'].astype(bool)
+  assert unseen.sum() == len(titles)
+  score = value_threshold.unseen_score(rule['kind'], answers['value_prob'][unseen],
+                                       answers['no_answer_prob'][unseen])
+  assert ((answers['value'][unseen] != '') == (score >= rule['threshold'])).all()
 
 
 def _executions(run_dir, type_name):

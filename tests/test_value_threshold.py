@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from model import value_threshold as vt
 
@@ -33,10 +34,38 @@ def test_ties_go_to_the_threshold_nearest_the_default():
   assert vt.best_threshold([{'threshold': t, 'f1': 0.0} for t in (0.2, 0.55)], 0.5) == 0.55
 
 
-def test_unseen_attributes_keep_the_no_answer_heads_decision_at_every_threshold():
+def test_unseen_attributes_keep_their_own_rules_decision_at_every_threshold():
+  # Rows 3-4 unseen. Default rule (1 - p(no answer) >= 0.5): row 3 (p(no answer) 0.7) never
+  # answers, row 4 (0.2) always does; seen rows answer when p(value) >= t.
   score = vt.decision_score([0.9, 0.1, 0.9, 0.1], [0.05, 0.3, 0.7, 0.2], [True, True, False, False])
   rows = vt.sweep_values(score, ['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'd'], grid=(0.05, 0.5, 0.95))
-  # Row 3 (unseen, p(no answer) 0.7) never answers; row 4 (unseen, 0.2) always does;
-  # seen rows answer when p(value) >= t.
   assert [r['vc'] for r in rows] == [3, 2, 1]
   assert [r['vn'] for r in rows] == [1, 2, 3]
+  # p(value) >= 0.5 instead: row 3 (p(value) 0.9) answers, row 4 (0.1) does not.
+  score = vt.decision_score([0.9, 0.1, 0.9, 0.1], [0.05, 0.3, 0.7, 0.2], [True, True, False, False],
+                            'value', 0.5)
+  assert np.isposinf(score[2]) and np.isneginf(score[3])
+  # 1 - p(no answer) >= 0.9: neither (0.3, 0.8).
+  score = vt.decision_score([0.9, 0.1, 0.9, 0.1], [0.05, 0.3, 0.7, 0.2], [True, True, False, False],
+                            'answer', 0.9)
+  assert np.isneginf(score[2]) and np.isneginf(score[3])
+  np.testing.assert_allclose(score[:2], [0.9, 0.1])
+
+
+def test_the_unseen_rule_is_the_best_kind_and_threshold_on_the_questions_given():
+  # Four unseen questions, gold spans; p(no answer) says nothing (always 0.4: every
+  # question answered at any answer-threshold <= 0.6), p(value) separates right from wrong.
+  value_prob, no_answer_prob = [0.8, 0.7, 0.2, 0.1], [0.4] * 4
+  predicted = [(1, 1), (2, 2), (3, 3), (4, 4)]
+  gold = [(1, 1), (2, 2), (0, 0), (0, 0)]
+  has_value = [True, True, False, False]   # rows 3 and 4: "no value" is right
+  kind, threshold, sweeps = vt.best_unseen_rule(value_prob, no_answer_prob, predicted, gold, has_value,
+                                                grid=(0.3, 0.5, 0.9))
+  assert (kind, threshold) == ('value', 0.5)   # 0.3 ties at F1 1.0; 0.5 is nearest the default
+  assert max(r['f1'] for r in sweeps['answer']) < 1.0
+  # When both kinds tie, the default rule's kind wins.
+  kind, _, _ = vt.best_unseen_rule([0.9, 0.1], [0.1, 0.9], [(1, 1), (2, 2)], [(1, 1), (0, 0)],
+                                   [True, False], grid=(0.5,))
+  assert kind == vt.DEFAULT_UNSEEN_RULE[0]
+  with pytest.raises(ValueError, match='unseen score'):
+    vt.unseen_score('span', 0.5, 0.5)

@@ -84,6 +84,10 @@ def _comparison(results, name, attributes, paper_column):
     count = main['per_attribute'].get(attribute, {}).get('total', 0)
     lines.append(f'| {attribute} | {count} | ' + ' | '.join(_f1(results[k], attribute) for k, _ in methods)
                  + ' | –' * len(paper) + ' |')
+  if results[name]['split'].get('rule') == 'zero_shot':
+    means = [_zero_shot_mean(results[k]) for k, _ in methods]
+    lines.append('| mean of the held-out attributes | | '
+                 + ' | '.join('–' if m is None else f'{m:.1f}' for m in means) + ' |')
   return '\n'.join(lines)
 
 
@@ -237,6 +241,12 @@ def write_report(results_dir):
     if isinstance(tuning, dict):
       out += [f"Value threshold used: {tuning['threshold']:.2f}, tuned by the Trainer on "
               f"{tuning['dev_examples']} dev examples held out of the train split.", '']
+      unseen = tuning.get('unseen_rule')
+      if unseen:
+        score = {'answer': '1 - p(no answer)', 'value': 'p(value)'}[unseen['kind']]
+        how = (f"tuned on {unseen['questions']} questions of {unseen['attributes']} pseudo-unseen "
+               'attributes held out of training' if unseen.get('attributes') else 'the default, not tuned')
+        out += [f"Attributes never trained on: a value when {score} >= {unseen['threshold']:.2f}, {how}.", '']
     sweep_png, reliability_png = _plots(results_dir, name, result)
     best = max(result['model']['threshold_sweep'], key=lambda r: r['f1'])
     out += [f"Best value threshold on this eval split: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f}; "

@@ -32,6 +32,25 @@ def test_report_puts_ours_beside_the_baselines(tmp_path):
   assert '| HF extractive-QA recipe | 70.0 | – |' in text and (tmp_path / 'ablations.png').exists()
 
 
+def test_a_zero_shot_table_gives_the_mean_of_the_held_out_attributes_and_the_unseen_rule(tmp_path):
+  def zero_shot(name, f1s, **extra):
+    result = _result(name, 0.5, 'zero_shot')
+    result['split']['held_out_attributes'] = ['Frame Color', 'Product Type']
+    result['model']['per_attribute'] = {a: {'total': 5, 'precision': f, 'recall': f, 'f1': f}
+                                        for a, f in zip(('Frame Color', 'Product Type'), f1s)}
+    (tmp_path / f'{name}.json').write_text(json.dumps(dict(result, **extra)))
+  tuning = {'threshold': 0.4, 'dev_examples': 30, 'sweep': [],
+            'unseen_rule': {'kind': 'value', 'threshold': 0.15, 'questions': 120, 'attributes': 9}}
+  zero_shot('zs', (0.4, 0.6), value_threshold=tuning)
+  zero_shot('zs-tagger', (0.2, 0.3), model_type='suopentag')
+  zero_shot('zs.dictionary', (0.1, 0.0))
+  report.write_report(str(tmp_path))
+  text = (tmp_path / 'report.md').read_text()
+  assert '| mean of the held-out attributes | | 50.0 | 25.0 | 5.0 |' in text
+  assert ('Attributes never trained on: a value when p(value) >= 0.15, tuned on 120 questions of 9 '
+          'pseudo-unseen attributes held out of training.') in text
+
+
 def _predictions(path, gold, values):
   with open(path, 'w') as f:
     for g, v in zip(gold, values):

@@ -24,7 +24,8 @@ theirs only the pipeline call. Peak RSS: the sum over the process tree, sampled.
 The floor: FLOPs per question at the questions' mean token length over this CPU's
 measured matmul rate, per precision. Exact-match F1 of each precision on the eval split
 of --experiment (or --eval-triples). --memory-rows runs ours alone on growing catalogs
-to show that memory stays flat. The table comes last.
+to show that memory stays flat. --other-model times a second pushed model (SUOpenTag)
+in the same run, on the same catalog. The table comes last.
 """
 import argparse
 import glob
@@ -260,6 +261,10 @@ def main():
                       help='a benchmarks/experiments.py run: its model and eval split (F1)')
   parser.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
   parser.add_argument('--model', default=None, help='a pushed serving model dir (default: the experiment\'s)')
+  parser.add_argument('--other-model', default=None, metavar='LABEL=DIR',
+                      help='a second pushed model timed in the same run, e.g. suopentag=DIR (SUOpenTag '
+                           'beside AVEQA); its F1 on the same eval triples')
+  parser.add_argument('--other-servings', nargs='+', default=['tensorflow:float32'], choices=servings)
   parser.add_argument('--eval-triples', default=None, help='score F1 here instead of the experiment\'s eval split')
   parser.add_argument('--skip-f1', action='store_true')
   parser.add_argument('--work-dir', default=None)
@@ -282,18 +287,24 @@ def main():
   print(f'{cpu_line()}\nmodel {model_dir}\ncatalog: {args.products} products x {len(attributes)} attributes, '
         f'titles from {source}; batch {args.batch_size}; cpus {os.cpu_count()}; work dir {work}')
 
-  runs = {s: [] for s in args.servings}
-  in_process = {s: [] for s in args.servings}
+  # (model dir, runtime:precision, row label): the main model's servings, then the other's.
+  targets = [(model_dir, s, s) for s in args.servings]
+  if args.other_model:
+    other_label, other_dir = args.other_model.split('=', 1)
+    print(f'other model {other_label}: {other_dir}')
+    targets += [(other_dir, s, f'{other_label} {s}') for s in args.other_servings]
+  runs = {key: [] for _, _, key in targets}
+  in_process = {key: [] for _, _, key in targets}
   theirs = {'hf_qa_pipeline.py': [], 'ort_practitioner.py': []}
   for repeat in range(args.repeats):
-    for serving in args.servings:
-      result = run_ours(os.path.join(work, 'catalog'), model_dir, attributes, serving,
-                        args.batch_size, args.bucket_size, os.path.join(work, f'ours-{serving}-{repeat}'))
-      runs[serving].append(result)
-      print(f'ours {serving} #{repeat}: {json.dumps(result)}', flush=True)
+    for target_dir, serving, key in targets:
+      result = run_ours(os.path.join(work, 'catalog'), target_dir, attributes, serving, args.batch_size,
+                        args.bucket_size, os.path.join(work, f"ours-{key.replace(' ', '-')}-{repeat}"))
+      runs[key].append(result)
+      print(f'ours {key} #{repeat}: {json.dumps(result)}', flush=True)
       if not args.skip_in_process:
-        in_process[serving].append(run_in_process(questions_file, model_dir, serving, args.batch_size))
-        print(f'ours in-process {serving} #{repeat}: {json.dumps(in_process[serving][-1])}', flush=True)
+        in_process[key].append(run_in_process(questions_file, target_dir, serving, args.batch_size))
+        print(f'ours in-process {key} #{repeat}: {json.dumps(in_process[key][-1])}', flush=True)
     for script, results in ([] if args.skip_theirs else theirs.items()):
       results.append(run_theirs(script, questions_file, checkpoint.path, args.batch_size))
       print(f'{script} #{repeat}: {json.dumps(results[-1])}', flush=True)
@@ -314,10 +325,15 @@ def main():
   precisions = sorted({s.split(':')[1] for s in args.servings})
   rates = {p: matmul_gflops(p) for p in precisions}
   if args.skip_f1:
-    f1, eval_count = {s: float('nan') for s in {REFERENCE, *args.servings}}, 0
+    f1, eval_count = {key: float('nan') for _, _, key in targets}, 0
+    f1[REFERENCE] = float('nan')
   else:
     f1, eval_count = f1_by_serving(model_dir, args.experiment, args.results_dir, args.eval_triples,
                                    args.servings)
+    if args.other_model:
+      other_f1, _ = f1_by_serving(other_dir, args.experiment, args.results_dir, args.eval_triples,
+                                  args.other_servings)
+      f1.update({f'{other_label} {s}': v for s, v in other_f1.items()})
 
   questions = len(chosen) * len(attributes)
   print(f'\n## Bulk inference, {args.products} products x {len(attributes)} attributes = {questions} '
@@ -326,7 +342,7 @@ def main():
   print('| method | runtime:precision | questions/s | products/s | inference-only questions/s | peak RSS MB | '
         f'exact-match F1 ({eval_count} eval triples) |')
   print('|---|---|---|---|---|---|---|')
-  for serving, results in runs.items():
+  for serving, results in runs.items():   # serving: the row label (runtime:precision, or the other model's)
     print(f"| ours: Beam catalog step (read, infer, join, write Parquet) | {serving} "
           f"| {spread([r['questions'] / r['seconds']['total'] for r in results])} "
           f"| {spread([r['products'] / r['seconds']['total'] for r in results])} "
@@ -360,8 +376,9 @@ def main():
       ours = statistics.median(r['questions'] / r['seconds']['total'] for r in runs_of)
       alone = (f", {statistics.median(r['questions_per_second'] for r in in_process[serving]) / base:.2f}x "
                '(in-process)' if in_process[serving] else '')
+      reference = f1[f"{serving.rsplit(' ', 1)[0]} {REFERENCE}" if ' ' in serving else REFERENCE]
       print(f'\nours {serving} / {script}: {ours / base:.2f}x (whole step){alone}; '
-            f'F1 {100 * f1[serving]:.2f}, {100 * (f1[serving] - f1[REFERENCE]):+.2f} vs {REFERENCE}')
+            f'F1 {100 * f1[serving]:.2f}, {100 * (f1[serving] - reference):+.2f} vs its {REFERENCE}')
   if memory:
     print(f'\n## Peak RSS as the catalog grows (ours, {args.servings[0]}, {len(memory_attributes)} attributes)\n')
     print('| rows | questions | seconds | peak RSS MB |\n|---|---|---|---|')

@@ -192,16 +192,19 @@ def baselines(args):
   if args.dictionary_only:
     return
   from model.checkpoint import read_checkpoint
-  # Seed 0 is the baseline; other seeds show the recipe's own run-to-run spread.
-  suffix = 'hf-squad' if args.seed == 0 else f'hf-squad-seed{args.seed}'
+  # Seed 0 at the budget's epochs is the baseline; other seeds show the recipe's own
+  # run-to-run spread, other epochs what a longer budget would give it.
+  budget = budget_fields(source['budget']['name'])
+  epochs = args.hf_epochs or budget['epochs']
+  suffix = ('hf-squad' + (f'-seed{args.seed}' if args.seed else '')
+            + (f'-{epochs:g}ep' if epochs != budget['epochs'] else ''))
   work = os.path.join(args.results_dir, f'{args.name}.{suffix}')
   os.makedirs(work, exist_ok=True)
   triples.write_triples(train, os.path.join(work, 'train.txt'))
   triples.write_triples(evaluation, os.path.join(work, 'eval.txt'))
-  budget = budget_fields(source['budget']['name'])
   recipe = ['benchmarks/hf_squad_baseline.py', '--train', os.path.join(work, 'train.txt'),
             '--eval', os.path.join(work, 'eval.txt'), '--output', os.path.join(work, 'predictions.jsonl'),
-            '--epochs', str(budget['epochs']), '--batch-size', str(budget['batch_size']),
+            '--epochs', f'{epochs:g}', '--batch-size', str(budget['batch_size']),
             '--max-length', str(budget['max_seq_length']), '--seed', str(args.seed)]
   stats_file = os.path.join(work, 'stats.json')
   if args.hf_elsewhere:
@@ -227,7 +230,7 @@ def baselines(args):
     raise SystemExit(f'{work}/predictions.jsonl has {len(values)} answers for {len(evaluation)} eval triples')
   result(f'{args.name}.{suffix}', values,
          {'method': 'Hugging Face BertForQuestionAnswering, SQuAD-2 null at [CLS], AdamW lr 5e-5',
-          'train_seconds': stats['train_seconds'], 'seed': args.seed,
+          'train_seconds': stats['train_seconds'], 'seed': args.seed, 'epochs': epochs,
           'trained_on': stats.get('device', 'cpu'),
           'libraries': {k: stats[k] for k in ('torch', 'transformers') if k in stats}})
 
@@ -245,6 +248,9 @@ def main():
       p.add_argument('--dictionary-only', action='store_true', help='skip the Hugging Face recipe')
       p.add_argument('--seed', type=int, default=0,
                      help='the HF recipe\'s training seed; not 0: written as <name>.hf-squad-seed<N>')
+      p.add_argument('--hf-epochs', type=float, default=None,
+                     help="the HF recipe's passes over the train split (default: the budget's); "
+                          'other than that: written as <name>.hf-squad-<N>ep')
       p.add_argument('--hf-elsewhere', action='store_true',
                      help='the HF recipe is trained on another machine (a GPU): the first call '
                           'writes its input files and says what to run there; a second, once its '

@@ -48,9 +48,17 @@ def _pr(result):
 
 
 def _hf_runs(results, name):
-  """The HF recipe's results on a run's split: seed 0 first, then any other seeds."""
-  return sorted((k for k in results if k == f'{name}.hf-squad' or k.startswith(f'{name}.hf-squad-seed')),
+  """The HF recipe's results on a run's split: seed 0 at the budget's epochs first, then
+  other seeds and epochs."""
+  return sorted((k for k in results if k == f'{name}.hf-squad' or k.startswith(f'{name}.hf-squad-')),
                 key=lambda k: (k != f'{name}.hf-squad', k))
+
+
+def _hf_label(result, key):
+  """HF, with the seed and epochs where they are not the baseline's."""
+  extra = ([f"seed {result['seed']}"] if '-seed' in key else []) + (
+      [f"{result['epochs']:g} epochs"] if key.endswith('ep') and 'epochs' in result else [])
+  return HF + (', ' + ', '.join(extra) if extra else '')
 
 
 def _suopentag_runs(results, name):
@@ -66,8 +74,7 @@ def _comparison(results, name, attributes, paper_column):
   AE-pub) in their own columns on the random split."""
   methods = ([(name, f'{model_label(results[name])} (ours)')]
              + [(key, f'{SUOPENTAG} (ours)') for key in _suopentag_runs(results, name)]
-             + [(key, HF if 'seed' not in key else f"{HF}, seed {results[key]['seed']}")
-                for key in _hf_runs(results, name)]
+             + [(key, _hf_label(results[key], key)) for key in _hf_runs(results, name)]
              + [(f'{name}.dictionary', 'dictionary baseline')])
   methods = [(key, label) for key, label in methods if key in results]
   paper = list(PAPER_OVERALL_F1.items()) if paper_column else []
@@ -233,9 +240,11 @@ def write_report(results_dir):
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
     for key in _hf_runs(results, name):
       d = _paired_difference(_answers(result), _hf_answers(results_dir, key))
-      seed = results[key].get('seed', 0)
       if d:
-        out += [f"F1 minus the HF recipe's (seed {seed}) on the same {d['triples']} triples: {_difference(d)} "
+        which = _hf_label(results[key], key)[len(HF) + 2:] or 'seed 0'
+        trained = results[key].get('trained_on')
+        which += f', trained on {trained}' if trained and trained != 'cpu' else ''
+        out += [f"F1 minus the HF recipe's ({which}) on the same {d['triples']} triples: {_difference(d)} "
                 f"(95% interval, paired bootstrap over triples, {d['resamples']} resamples).", '']
     tuning = result.get('value_threshold')
     if isinstance(tuning, dict):

@@ -73,7 +73,8 @@ def _comparison(results, name, attributes, paper_column):
   """F1 per method side by side; the paper's overall numbers (the only ones we have for
   AE-pub) in their own columns on the random split."""
   methods = ([(name, f'{model_label(results[name])} (ours)')]
-             + [(key, f'{SUOPENTAG} (ours)') for key in _suopentag_runs(results, name)]
+             + [(key, f"{SUOPENTAG} (ours, {results[key]['budget']['epochs']:g} epochs)")
+                for key in _suopentag_runs(results, name)]
              + [(key, _hf_label(results[key], key)) for key in _hf_runs(results, name)]
              + [(f'{name}.dictionary', 'dictionary baseline')])
   methods = [(key, label) for key, label in methods if key in results]

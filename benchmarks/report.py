@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+from collections import Counter
 
 import numpy as np
 
@@ -178,12 +179,22 @@ def _zero_shot_mean(result):
 def _ablations(results_dir, results, runs):
   """Figure 3: each model's overall F1 per split (and the HF recipe's), the difference to
   AVEQA on the same split with its 95% interval, and a bar chart."""
-  cells = {}
+  # Per split, the runs on its usual eval set (the eval size most runs share: not runs that
+  # added mined triples), the newest of each model.
+  by_split = {}
   for name, result in runs.items():
-    split = result['split'].get('rule')
-    cells[(model_label(result), split)] = (name, result)
-    if f'{name}.hf-squad' in results and model_label(result) == 'AVEQA':
-      cells[(HF, split)] = (f'{name}.hf-squad', results[f'{name}.hf-squad'])
+    by_split.setdefault(result['split'].get('rule'), []).append(name)
+  newest_last = lambda name: os.path.getmtime(os.path.join(results_dir, f'{name}.json'))
+  cells = {}
+  for split, names in by_split.items():
+    usual = Counter(runs[n]['eval_examples'] for n in names).most_common(1)[0][0]
+    for name in sorted(names, key=newest_last):
+      result = runs[name]
+      if result['eval_examples'] != usual:
+        continue
+      cells[(model_label(result), split)] = (name, result)
+      if f'{name}.hf-squad' in results and model_label(result) == 'AVEQA':
+        cells[(HF, split)] = (f'{name}.hf-squad', results[f'{name}.hf-squad'])
   splits = [s for s in SPLITS if any(split == s for _, split in cells)]
   labels = [label for label in [a[0] for a in ABLATIONS] + [SUOPENTAG, HF] if any(l == label for l, _ in cells)]
   header = ['model'] + [f'{s} F1' for s in splits] + (['zero-shot mean of five'] if 'zero_shot' in splits else [])

@@ -22,6 +22,12 @@ def test_report_puts_ours_beside_the_baselines(tmp_path):
   (tmp_path / 'tagger.json').write_text(json.dumps(dict(_result('tagger', 0.65), model_type='suopentag')))
   (tmp_path / 'tagger-zero.json').write_text(json.dumps(dict(_result('tagger-zero', 0.1, 'zero_shot'),
                                                              model_type='suopentag')))
+  # Figure 3 takes the newest run of each model on the split's usual eval set: not an older
+  # run, nor one whose eval set grew with mined triples.
+  import os
+  (tmp_path / 'run-old.json').write_text(json.dumps(_result('run-old', 0.5)))
+  os.utime(tmp_path / 'run-old.json', (0, 0))
+  (tmp_path / 'run-mined.json').write_text(json.dumps(dict(_result('run-mined', 0.95), eval_examples=12)))
   report.write_report(str(tmp_path))
   text = (tmp_path / 'report.md').read_text()
   assert ('| AVEQA (ours) | SUOpenTag (ours, 2 epochs) | HF extractive-QA recipe | HF extractive-QA recipe, 4 epochs '

@@ -264,7 +264,8 @@ def write_report(results_dir):
               f"{tuning['dev_examples']} dev examples held out of the train split.", '']
       unseen = tuning.get('unseen_rule')
       if unseen:
-        score = {'answer': '1 - p(no answer)', 'value': 'p(value)'}[unseen['kind']]
+        from model.value_threshold import UNSEEN_SCORE_NAMES
+        score = UNSEEN_SCORE_NAMES[unseen['kind']]
         how = (f"tuned on {unseen['questions']} questions of {unseen['attributes']} pseudo-unseen "
                'attributes held out of training' if unseen.get('attributes') else 'the default, not tuned')
         out += [f"Attributes never trained on: a value when {score} >= {unseen['threshold']:.2f}, {how}.", '']

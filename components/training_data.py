@@ -57,10 +57,9 @@ def in_dev(features, dev_fraction):
 
 
 def of_attributes(keys):
-  """A predicate on one question: its attribute_key is among keys (a set of str)."""
+  """A predicate on one question: its attribute_key is among keys (a non-empty set of str)."""
   table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-      tf.constant(sorted(keys) or [''], tf.string), tf.constant([bool(keys)] * max(len(keys), 1))),
-      default_value=False)
+      tf.constant(sorted(keys), tf.string), tf.ones([len(keys)], tf.bool)), default_value=False)
   return lambda features: table.lookup(attribute_key(features))
 
 

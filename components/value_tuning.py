@@ -63,7 +63,6 @@ def tune_unseen_rule(model, questions):
 # share of the train split, and holding them out costs the model too much.
 MIN_PSEUDO_UNSEEN_QUESTIONS = 50
 MAX_PSEUDO_UNSEEN_SHARE = 0.05
-UNSEEN_SCORE_NAMES = {'answer': '1 - p(no answer)', 'value': 'p(value)'}
 
 
 def choose_pseudo_unseen(counts, fraction, max_questions, seed):
@@ -114,11 +113,11 @@ def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, 
         train_files, data_accessor, tft_output, batch_size, pseudo_unseen))
     unseen['attributes'] = len(pseudo_unseen)
     log.info('attributes never trained on: a value when %s >= %s, the best exact-match F1 on %d '
-             'questions of %d pseudo-unseen attributes', UNSEEN_SCORE_NAMES[unseen['kind']],
+             'questions of %d pseudo-unseen attributes', value_threshold.UNSEEN_SCORE_NAMES[unseen['kind']],
              unseen['threshold'], unseen['questions'], unseen['attributes'])
   else:
     log.info('attributes never trained on: a value when %s >= %s (not tuned)',
-             UNSEEN_SCORE_NAMES[model.config.unseen_kind], model.config.unseen_threshold)
+             value_threshold.UNSEEN_SCORE_NAMES[model.config.unseen_kind], model.config.unseen_threshold)
   if dev_fraction > 0:
     tuning = tune_value_threshold(model, training_data.dev_dataset(
         train_files, data_accessor, tft_output, batch_size, dev_fraction, pseudo_unseen))

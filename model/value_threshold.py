@@ -34,6 +34,7 @@ GRID = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
 # What decides on an attribute never trained on: 'answer' = 1 - p(no answer), the no-answer
 # head alone; 'value' = p(value), both heads, as on seen attributes but with its own threshold.
 UNSEEN_SCORES = ('answer', 'value')
+UNSEEN_SCORE_NAMES = {'answer': '1 - p(no answer)', 'value': 'p(value)'}   # for logs and reports
 DEFAULT_UNSEEN_RULE = ('answer', 0.5)
 
 

@@ -43,7 +43,7 @@ def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
       catalog_pattern=config.data.catalog, target_attributes=','.join(config.attributes()),
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
-      input_fingerprint=catalog_fingerprint)
+      input_fingerprint=catalog_fingerprint).with_beam_pipeline_args(config.inference.beam_args)
 
 
 def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None, evaluation=None):
@@ -59,7 +59,8 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
       model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes,
-      use_description=int(config.data.use_description), review_size=config.inference.review_size)
+      use_description=int(config.data.use_description), review_size=config.inference.review_size,
+  ).with_beam_pipeline_args(config.inference.beam_args)
   return [inferrer, writer]
 
 

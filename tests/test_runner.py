@@ -145,10 +145,13 @@ def test_the_local_pipeline_builds_for_dataflow_by_flags_alone():
   assert pipeline.beam_pipeline_args == DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text']
   beam_steps = {c.id for c in pipeline.components if hasattr(c, 'with_beam_pipeline_args')}
   assert {'TriplesExampleGen', 'Transform', 'CatalogQuestionGen', 'CatalogBulkInferrer', 'CatalogWriter'} <= beam_steps
-  inferrer = next(c for c in pipeline.components if c.id == 'CatalogBulkInferrer')
-  # The pipeline's args first, the inference step's own last (so they win on the local runner).
-  assert inferrer.executor_spec.beam_pipeline_args == (
-      DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text', '--direct_running_mode=in_memory'])
+  # The pipeline's args first, the catalog steps' own last (so they win on the local runner).
+  for step in ('CatalogQuestionGen', 'CatalogBulkInferrer', 'CatalogWriter'):
+    component = next(c for c in pipeline.components if c.id == step)
+    assert component.executor_spec.beam_pipeline_args == (
+        DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text', '--direct_running_mode=in_memory']), step
+  transform = next(c for c in pipeline.components if c.id == 'Transform')
+  assert transform.executor_spec.beam_pipeline_args == DATAFLOW_ARGS + ['--beam_plugins=tensorflow_text']
 
 
 def test_transform_and_trainer_get_their_sections_of_the_config():

@@ -4,7 +4,8 @@ an older Trainer did not write), from the Trainer's weights and Transform's grap
   .venv/bin/python benchmarks/reexport_model.py --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
       --output outputs/experiments/aveqa-random/reexported [--retune]
 
-Takes the newest Trainer run under the pipeline root: its weights (AVEQA or SUOpenTag), its
+Takes the newest Trainer run under the pipeline root: its weights (AVEQA or SUOpenTag) and
+checkpoint (the run's domain-adapted one, when it has that step), its
 tuned value threshold, unseen rule and hyper-parameters, the Transform graph it trained on,
 and the attributes it trained on (its train split outside the dev slice and the
 pseudo-unseen attributes). The weights
@@ -45,7 +46,10 @@ def main():
 
   model_settings, training, seed = _trainer_settings(args.metadata or os.path.join(
       os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite'))
-  checkpoint = read_checkpoint(model_settings.checkpoint)
+  # The Trainer's checkpoint: the run's domain-adapted one (with its masked-LM head) when
+  # the pipeline had that step, else the configured one.
+  adapted = glob.glob(os.path.join(args.pipeline_root, 'DomainAdaptation', '*', '*', 'Format-Serving'))
+  checkpoint = read_checkpoint(max(adapted, key=os.path.getmtime) if adapted else model_settings.checkpoint)
   model, _, _ = trainer.build_extractor(checkpoint, model_settings, training)
   run_dir = os.path.dirname(_newest(os.path.join(args.pipeline_root, 'Trainer', 'model_run', '*',
                                                  f'{model.name}.weights.h5')))

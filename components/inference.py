@@ -41,11 +41,10 @@ def load(model_uri: str, precision: str = 'float32', runtime: str = 'tensorflow'
   """The model served as bulk inference serves it: .examples(examples=serialized
   tf.Examples) and .raw(title=, attribute=) return the OUTPUTS (serving_contract.py)."""
   check_serving(runtime, precision)
-  loaded = tf.saved_model.load(serving_dir(model_uri))
   if runtime == 'onnx':
     from components.onnx_serving import OnnxServing
-    return OnnxServing(loaded, serving_dir(model_uri), precision)
-  return SavedModelServing(loaded, precision)
+    return OnnxServing(serving_dir(model_uri), precision)
+  return SavedModelServing(tf.saved_model.load(serving_dir(model_uri)), precision)
 
 
 def predict(served, titles: Sequence[str], attributes: Sequence[str], batch_size: int) -> Dict[str, np.ndarray]:

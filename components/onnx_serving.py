@@ -1,18 +1,25 @@
 """The exported model with its encoder on ONNX Runtime.
 
-Per batch: the SavedModel's onnx_encoder_inputs endpoint tokenises the serialized
-questions (the Transform graph, long titles split into windows), ONNX Runtime runs the
-encoder graph of the chosen precision (model/onnx_encoder.py), and the onnx_answers
-endpoint applies AVEQA's heads and the same decoding as the TensorFlow signatures.
+Per batch: the onnx_encoder_inputs endpoint tokenises the serialized questions (the
+Transform graph, long titles split into windows), ONNX Runtime runs the encoder graph of
+the chosen precision (model/onnx_encoder.py), and the onnx_answers endpoint applies
+AVEQA's heads and the same decoding as the TensorFlow signatures. The endpoints are the
+export's small zipped SavedModel beside the encoder graphs (serving_contract.ONNX_ENDPOINTS);
+the full SavedModel is never loaded.
 """
+import atexit
+import io
 import os
+import shutil
+import tempfile
+import zipfile
 from typing import Dict
 
 import numpy as np
 import tensorflow as tf
 
 from components import preprocessing as p
-from components.serving_contract import ONNX_ANSWERS, ONNX_FILES, ONNX_INPUTS, NotExported
+from components.serving_contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
 from model import onnx_encoder
 
 
@@ -24,19 +31,30 @@ def session(model_bytes: bytes):
   return ort.InferenceSession(model_bytes, options, providers=['CPUExecutionProvider'])
 
 
+def load_zipped(zip_path: str):
+  """A SavedModel from a zip file (local or gs://), unpacked to a temporary folder that
+  lives as long as the process: its tables read their vocabulary assets from there."""
+  folder = tempfile.mkdtemp(prefix='aveqa-onnx-endpoints-')
+  atexit.register(shutil.rmtree, folder, ignore_errors=True)
+  with tf.io.gfile.GFile(zip_path, 'rb') as f:
+    zipfile.ZipFile(io.BytesIO(f.read())).extractall(folder)
+  return tf.saved_model.load(folder)
+
+
 class OnnxServing:
   """Answers as inference.SavedModelServing does, with the encoder on ONNX Runtime."""
 
-  def __init__(self, loaded, saved_model_dir: str, precision: str):
-    missing = {ONNX_INPUTS, ONNX_ANSWERS} - set(loaded.signatures)
+  def __init__(self, saved_model_dir: str, precision: str):
     path = os.path.join(saved_model_dir, ONNX_FILES[precision])
-    if missing or not tf.io.gfile.exists(path):
-      raise NotExported(f'{saved_model_dir} has no ONNX encoder ({ONNX_FILES[precision]}, endpoints '
-                       f'{ONNX_INPUTS}, {ONNX_ANSWERS}): exported before ONNX serving existed? '
-                       'Serve it with --runtime tensorflow, or re-export it')
-    self.loaded = loaded
+    endpoints = os.path.join(saved_model_dir, ONNX_ENDPOINTS)
+    if not (tf.io.gfile.exists(path) and tf.io.gfile.exists(endpoints)):
+      raise NotExported(f'{saved_model_dir} has no ONNX encoder ({ONNX_FILES[precision]} and its '
+                        f'endpoints {ONNX_ENDPOINTS}): exported before ONNX serving existed? '
+                        'Serve it with --runtime tensorflow, or re-export it '
+                        '(benchmarks/reexport_model.py)')
+    self.loaded = load_zipped(endpoints)   # the signatures alone would not keep the weights alive
     self.name = f'onnx_{precision}'
-    self._inputs, self._answers = loaded.signatures[ONNX_INPUTS], loaded.signatures[ONNX_ANSWERS]
+    self._inputs, self._answers = self.loaded.signatures[ONNX_INPUTS], self.loaded.signatures[ONNX_ANSWERS]
     with tf.io.gfile.GFile(path, 'rb') as f:
       self.session = session(f.read())
 

@@ -14,9 +14,12 @@ PRECISIONS = ('float32', 'bfloat16', 'int8')
 
 # What computes the encoder: TensorFlow (the SavedModel's signatures, every precision) or
 # ONNX Runtime (float32 or int8 graphs of the encoder beside the SavedModel, run between
-# two of its endpoints: ONNX_INPUTS tokenises serialized questions into the encoder's
-# inputs, ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; components/
-# onnx_serving.py). Both answer with the same tokeniser, heads and decoding.
+# two endpoints: ONNX_INPUTS tokenises serialized questions into the encoder's inputs,
+# ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; components/
+# onnx_serving.py). Both answer with the same tokeniser, heads and decoding. The two
+# endpoints are a SavedModel of their own (the Transform graph, the heads and the
+# decoding, no encoder), which loads in a fraction of the full one's time. It travels as
+# one zip file, ONNX_ENDPOINTS: TFX's Pusher drops every saved_model.pb below the top one.
 RUNTIMES = ('tensorflow', 'onnx')
 # The extractors the Trainer builds (pipelines/configs.py ModelConfig.model_type) and what
 # each export serves: SUOpenTag has no transformer encoder to quantise or to hand to ONNX
@@ -27,6 +30,7 @@ SERVED_RUNTIMES = {'aveqa': RUNTIMES, 'suopentag': ('tensorflow',)}
 ONNX_FILES = {'float32': 'onnx/encoder_float32.onnx', 'int8': 'onnx/encoder_int8.onnx'}
 ONNX_FUSIONS_FILE = 'onnx/fusions.json'
 ONNX_INPUTS, ONNX_ANSWERS = 'onnx_encoder_inputs', 'onnx_answers'
+ONNX_ENDPOINTS = 'onnx/endpoints.zip'
 
 # value: the extracted text ('' for no value); span_text: the best span even when "no
 # value" wins (for threshold sweeps); begin/end: the span's first and last title token;

@@ -8,14 +8,16 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 
 import keras
 import tensorflow as tf
 
 from components import preprocessing as p
-from components.serving_contract import (ONNX_ANSWERS, ONNX_FILES, ONNX_FUSIONS_FILE, ONNX_INPUTS, OUTPUTS,
-                                         SERVED_PRECISIONS, SERVED_RUNTIMES, signature_names)
+from components.serving_contract import (ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_FUSIONS_FILE,
+                                         ONNX_INPUTS, OUTPUTS, SERVED_PRECISIONS, SERVED_RUNTIMES,
+                                         signature_names)
 from components.training_data import question_tokens
 from model import int8_serving, onnx_encoder
 
@@ -89,10 +91,9 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
     return serve_examples(examples, sequence_output)
 
   archive = keras.export.ExportArchive()
-  archive.track(model)
-  archive.track(tft_layer)   # attribute assignment would leave the TFT resources untracked
-  if model.seen_attributes is not None:
-    archive.track(model.seen_attributes)
+  for resource in (model, tft_layer, model.seen_attributes):
+    if resource is not None:   # attribute assignment would leave the TFT resources untracked
+      archive.track(resource)
   precisions = SERVED_PRECISIONS[model.model_type]
   int8_encoder = int8_serving.Int8Encoder(model.encoder) if 'int8' in precisions else None
   if int8_encoder is not None:
@@ -110,26 +111,36 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
       raw_fn.get_concrete_function()
     archive.add_endpoint(examples_name, examples_fn)
     archive.add_endpoint(raw_name, raw_fn)
-  serves_onnx = 'onnx' in SERVED_RUNTIMES[model.model_type]
-  if serves_onnx:
-    add_onnx_endpoints(archive, model, onnx_encoder_inputs, onnx_answers, int8_encoder)
   archive.write_out(export_dir, verbose=False)   # its endpoint dump is 850 lines of TensorSpecs
-  if serves_onnx:
+  if 'onnx' in SERVED_RUNTIMES[model.model_type]:
+    export_onnx_endpoints(model, tft_layer, onnx_encoder_inputs, onnx_answers, export_dir)
     export_onnx_encoder(model.encoder, approximate_gelu, export_dir)
 
 
-def add_onnx_endpoints(archive, model, encoder_inputs, answers, int8_encoder):
-  """The two endpoints around the encoder that ONNX Runtime computes: the encoder's inputs
-  of serialized questions, and the answers given its output (heads and decoding in float32)."""
+def export_onnx_endpoints(model, tft_layer, encoder_inputs, answers, export_dir):
+  """The two endpoints around the encoder that ONNX Runtime computes, as a SavedModel of
+  their own, zipped to export_dir/ONNX_ENDPOINTS: the encoder's inputs of serialized questions,
+  and the answers given its output (heads and decoding in float32). It holds the Transform
+  graph and the heads' weights but no encoder and none of the other precisions' traces, so
+  ONNX serving does not load the full SavedModel (12 s on 2 cores)."""
+  archive = keras.export.ExportArchive()
+  for resource in (tft_layer, *model.heads, model.seen_attributes):
+    if resource is not None:
+      archive.track(resource)
   examples_spec = tf.TensorSpec([None], tf.string, name='examples')
   inputs_fn = tf.function(encoder_inputs, input_signature=[examples_spec])
   answers_fn = tf.function(answers, input_signature=[
       examples_spec, tf.TensorSpec([None, None, model.encoder.hidden_dim], tf.float32, name=onnx_encoder.OUTPUT)])
-  with serving_precision(model, 'float32', int8_encoder):
+  with serving_precision(model, 'float32'):
     inputs_fn.get_concrete_function()
     answers_fn.get_concrete_function()
   archive.add_endpoint(ONNX_INPUTS, inputs_fn)
   archive.add_endpoint(ONNX_ANSWERS, answers_fn)
+  with tempfile.TemporaryDirectory(prefix='aveqa-onnx-endpoints-') as local:
+    archive.write_out(os.path.join(local, 'saved_model'), verbose=False)
+    zipped = shutil.make_archive(os.path.join(local, 'endpoints'), 'zip', os.path.join(local, 'saved_model'))
+    tf.io.gfile.makedirs(os.path.dirname(os.path.join(export_dir, ONNX_ENDPOINTS)))
+    tf.io.gfile.copy(zipped, os.path.join(export_dir, ONNX_ENDPOINTS), overwrite=True)
 
 
 def export_onnx_encoder(encoder, approximate_gelu, export_dir):

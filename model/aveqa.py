@@ -115,15 +115,19 @@ class AveqaModel(QuestionModel):
     self.end_dense = keras.layers.Dense(1, kernel_initializer=init, name='end')
     self.no_answer_dense = keras.layers.Dense(2, kernel_initializer=init, name='no_answer')
     # Build every head now, so that weights exist (and save/load) before the first call.
-    for layer, shape in ((self.begin_dense, hidden), (self.end_token_dense, hidden),
-                         (self.end_begin_dense, hidden), (self.end_norm, hidden),
-                         (self.end_dense, hidden), (self.no_answer_dense, hidden)):
-      layer.build((None, None, shape))
+    for layer in self.heads:
+      layer.build((None, None, hidden))
     self.built = True
     self.loss_trackers = {name: keras.metrics.Mean(name=name)
                           for name in ('loss', 'qa_loss', 'dmlm_loss', 'na_loss')}
 
   # ---- the heads -------------------------------------------------------------------
+  @property
+  def heads(self):
+    """The layers on the encoder's output: with the encoder, all that serving computes."""
+    return (self.begin_dense, self.end_token_dense, self.end_begin_dense, self.end_norm,
+            self.end_dense, self.no_answer_dense)
+
   def encode(self, inputs, training=False):
     return self.encoder({k: inputs[k] for k in ('token_ids', 'segment_ids', 'padding_mask')},
                         training=training)['sequence_output']

@@ -156,14 +156,20 @@ def _hf_answers(results_dir, key):
   return _keyed((t.title, t.attribute, t.value, a) for t, a in zip(evaluated, answers))
 
 
+def _codes(results_dir, results, key):
+  """{triple digest: outcome code} of a run (or an HF recipe's run) from its predictions on
+  this machine, else from the outcomes kept in the repository (benchmarks/outcomes.py), else None."""
+  from benchmarks import outcomes
+  answers = _hf_answers(results_dir, key) if '.hf-squad' in key else _answers(results[key])
+  if answers:
+    return outcomes.codes_of_answers(answers)
+  return outcomes.read(outcomes.path_of(key))
+
+
 def _paired_difference(ours, theirs):
-  """F1(ours) - F1(theirs) with its interval, when both answered the same triples."""
-  from benchmarks import significance
-  if not ours or not theirs or set(ours) != set(theirs):
-    return None
-  keys = sorted(ours)
-  return significance.paired_f1_difference([k[2] for k in keys], [ours[k] for k in keys],
-                                           [theirs[k] for k in keys])
+  """F1(ours) - F1(theirs) with its interval, when both scored the same triples."""
+  from benchmarks import outcomes
+  return outcomes.paired_difference(ours, theirs)
 
 
 def _difference(d):
@@ -203,7 +209,7 @@ def _ablations(results_dir, results, runs):
   for split in splits:
     if ('AVEQA', split) in cells:
       name = cells[('AVEQA', split)][0]
-      reference[split] = _answers(results[name])
+      reference[split] = _codes(results_dir, results, name)
   for label in labels:
     row = [label]
     for split in splits:
@@ -213,7 +219,7 @@ def _ablations(results_dir, results, runs):
       name, result = cells[(label, split)]
       text = _f1(result)
       if label not in ('AVEQA', HF):
-        d = _paired_difference(_answers(result), reference.get(split))
+        d = _paired_difference(_codes(results_dir, results, name), reference.get(split))
         text += f' ({_difference(d)})' if d else ''
       row.append(text)
     if 'zero_shot' in splits:
@@ -251,7 +257,7 @@ def write_report(results_dir):
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
     for key in _hf_runs(results, name):
-      d = _paired_difference(_answers(result), _hf_answers(results_dir, key))
+      d = _paired_difference(_codes(results_dir, results, name), _codes(results_dir, results, key))
       if d:
         which = _hf_label(results[key], key)[len(HF) + 2:] or 'seed 0'
         trained = results[key].get('trained_on')

@@ -32,7 +32,15 @@ def f1_of_codes(codes: np.ndarray, axis: int = -1) -> np.ndarray:
 def paired_f1_difference(gold: Sequence, ours: Sequence, theirs: Sequence,
                          resamples: int = 2000, seed: int = 0) -> Dict[str, float]:
   """F1(ours) - F1(theirs) with its 95% BCa interval, in F1 points (0-100)."""
-  a, b = outcome_codes(gold, ours), outcome_codes(gold, theirs)
+  return paired_f1_difference_of_codes(outcome_codes(gold, ours), outcome_codes(gold, theirs),
+                                       resamples, seed)
+
+
+def paired_f1_difference_of_codes(a: np.ndarray, b: np.ndarray, resamples: int = 2000,
+                                  seed: int = 0) -> Dict[str, float]:
+  """The same from two runs' outcome codes on the same triples, in the same order."""
+  if len(a) != len(b):
+    raise ValueError(f'{len(a)} outcomes against {len(b)}: not the same triples')
   if np.array_equal(a, b):   # every resample gives 0, and BCa is undefined there
     return {'difference': 0.0, 'low': 0.0, 'high': 0.0, 'triples': len(a), 'resamples': resamples}
   result = stats.bootstrap(

@@ -24,13 +24,16 @@ theirs only the pipeline call. Peak RSS: the sum over the process tree, sampled.
 The floor: FLOPs per question at the questions' mean token length over this CPU's
 measured matmul rate, per precision. Exact-match F1 of each precision on the eval split
 of --experiment (or --eval-triples). --memory-rows runs ours alone on growing catalogs
-to show that memory stays flat. --other-model times a second pushed model (SUOpenTag)
+to show that memory stays flat. A run of ours that does not finish (a crash) is counted,
+not fatal, and its signal and stderr are printed: with --repeats 10 --skip-theirs
+--skip-in-process --memory-rows --skip-f1 this is the crash check. --other-model times a second pushed model (SUOpenTag)
 in the same run, on the same catalog. The table comes last.
 """
 import argparse
 import glob
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -103,11 +106,20 @@ def write_catalog(folder, products, titles, seed=0):
   return chosen
 
 
+class ChildFailed(RuntimeError):
+  """A child run that did not finish: how it ended (exit status or signal) and its stderr's tail."""
+
+
 def in_child(mode, **spec):
   """One of CHILD_MODES in a fresh child process (a cold start); its result plus peak RSS."""
   with PeakRss() as rss:
     completed = subprocess.run([sys.executable, os.path.abspath(__file__), mode, json.dumps(spec)],
-                               check=True, capture_output=True, text=True)
+                               capture_output=True, text=True)
+  if completed.returncode != 0:
+    ended = (signal.Signals(-completed.returncode).name if completed.returncode < 0
+             else f'exit status {completed.returncode}')
+    tail = '\n'.join(completed.stderr.strip().splitlines()[-15:])
+    raise ChildFailed(f'{mode} ended by {ended}; its stderr ends:\n{tail}')
   result = json.loads(completed.stdout.strip().splitlines()[-1])
   result['peak_rss_mb'] = rss.mb
   return result
@@ -229,6 +241,8 @@ def f1_by_serving(model_dir, experiment, results_dir, eval_triples, servings):
 
 
 def spread(values, fmt='{:.1f}'):
+  if not values:
+    return '–'
   if len(values) == 1:
     return fmt.format(values[0])
   return f'{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]'
@@ -294,12 +308,18 @@ def main():
     print(f'other model {other_label}: {other_dir}')
     targets += [(other_dir, s, f'{other_label} {s}') for s in args.other_servings]
   runs = {key: [] for _, _, key in targets}
+  failed = {key: [] for _, _, key in targets}   # how each run of ours that did not finish ended
   in_process = {key: [] for _, _, key in targets}
   theirs = {'hf_qa_pipeline.py': [], 'ort_practitioner.py': []}
   for repeat in range(args.repeats):
     for target_dir, serving, key in targets:
-      result = run_ours(os.path.join(work, 'catalog'), target_dir, attributes, serving, args.batch_size,
-                        args.bucket_size, os.path.join(work, f"ours-{key.replace(' ', '-')}-{repeat}"))
+      try:
+        result = run_ours(os.path.join(work, 'catalog'), target_dir, attributes, serving, args.batch_size,
+                          args.bucket_size, os.path.join(work, f"ours-{key.replace(' ', '-')}-{repeat}"))
+      except ChildFailed as failure:   # counted and shown, not fatal: a crash rate is a result
+        failed[key].append(str(failure).splitlines()[0])
+        print(f'ours {key} #{repeat}: FAILED, {failure}', flush=True)
+        continue
       runs[key].append(result)
       print(f'ours {key} #{repeat}: {json.dumps(result)}', flush=True)
       if not args.skip_in_process:
@@ -368,11 +388,17 @@ def main():
     print(f'| floor: {flops / 1e9:.3f} GFLOP/question at {length:.1f} tokens / {rates[precision]:.0f} '
           f'GFLOP/s matmul | {precision} | {rates[precision] * 1e9 / flops:.1f} | '
           f'{rates[precision] * 1e9 / flops / len(attributes):.1f} | | | |')
+  for serving, results in runs.items():
+    ended = ', '.join(f'{failed[serving].count(f)}x {f}' for f in sorted(set(failed[serving])))
+    print(f"\nours {serving}: {len(results)} of {len(results) + len(failed[serving])} runs finished"
+          + (f'; the others: {ended}' if ended else ''))
   for script, results in theirs.items():
     if not results:
       continue
     base = statistics.median(t['questions_per_second'] for t in results)
     for serving, runs_of in runs.items():
+      if not runs_of:
+        continue
       ours = statistics.median(r['questions'] / r['seconds']['total'] for r in runs_of)
       alone = (f", {statistics.median(r['questions_per_second'] for r in in_process[serving]) / base:.2f}x "
                '(in-process)' if in_process[serving] else '')

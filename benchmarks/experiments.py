@@ -44,6 +44,12 @@ def budget_fields(name):
   return {key.rpartition('.')[2]: value for key, value in configs.BUDGETS[name].items()}
 
 
+def run_budget(result):
+  """The budget a run trained at, as its results record it (an --epochs override included),
+  over its preset's fields: what the baselines train at to be beside it."""
+  return {**budget_fields(result['budget']['name']), **result['budget']}
+
+
 # The paper's numbers (AE-pub, full 110k; BERT-base), for the report's side column.
 PAPER = {'overall': {'AVEQA': 85.01, 'SUOpenTag': 74.92}}
 
@@ -194,7 +200,7 @@ def baselines(args):
   from model.checkpoint import read_checkpoint
   # Seed 0 at the budget's epochs is the baseline; other seeds show the recipe's own
   # run-to-run spread, other epochs what a longer budget would give it.
-  budget = budget_fields(source['budget']['name'])
+  budget = run_budget(source)
   epochs = args.hf_epochs or budget['epochs']
   suffix = ('hf-squad' + (f'-seed{args.seed}' if args.seed else '')
             + (f'-{epochs:g}ep' if epochs != budget['epochs'] else ''))

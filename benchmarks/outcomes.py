@@ -9,7 +9,7 @@ run. This file writes that as `benchmarks/outcomes/NAME.tsv`: a digest of the tr
 
   python benchmarks/outcomes.py export --experiment aveqa-random-4ep
   python benchmarks/outcomes.py export --experiment aveqa-random-4ep.hf-squad
-  python benchmarks/outcomes.py compare aveqa-random-4ep qa-random-adapted
+  python benchmarks/outcomes.py compare qa-mlm-zero-shot-rt qa-zero-shot-rt
 """
 import argparse
 import hashlib

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks import outcomes  # noqa: E402
+
 FOUR = ['Brand Name', 'Material', 'Color', 'Category']
 ABLATIONS = [('QA', 0.0, 0.0), ('QA+CLS', 0.0, 0.5), ('QA+MLM', 0.5, 0.0), ('AVEQA', 0.5, 0.5)]
 HF = 'HF extractive-QA recipe'
@@ -159,17 +161,10 @@ def _hf_answers(results_dir, key):
 def _codes(results_dir, results, key):
   """{triple digest: outcome code} of a run (or an HF recipe's run) from its predictions on
   this machine, else from the outcomes kept in the repository (benchmarks/outcomes.py), else None."""
-  from benchmarks import outcomes
   answers = _hf_answers(results_dir, key) if '.hf-squad' in key else _answers(results[key])
   if answers:
     return outcomes.codes_of_answers(answers)
   return outcomes.read(outcomes.path_of(key))
-
-
-def _paired_difference(ours, theirs):
-  """F1(ours) - F1(theirs) with its interval, when both scored the same triples."""
-  from benchmarks import outcomes
-  return outcomes.paired_difference(ours, theirs)
 
 
 def _difference(d):
@@ -219,7 +214,7 @@ def _ablations(results_dir, results, runs):
       name, result = cells[(label, split)]
       text = _f1(result)
       if label not in ('AVEQA', HF):
-        d = _paired_difference(_codes(results_dir, results, name), reference.get(split))
+        d = outcomes.paired_difference(_codes(results_dir, results, name), reference.get(split))
         text += f' ({_difference(d)})' if d else ''
       row.append(text)
     if 'zero_shot' in splits:
@@ -257,7 +252,7 @@ def write_report(results_dir):
             f"budget `{json.dumps(result['budget'])}`; pipeline wall time {result['pipeline_wall_seconds']:.0f} s",
             f"command: `{result['command']}`", '', _comparison(results, name, attributes, rule == 'random'), '']
     for key in _hf_runs(results, name):
-      d = _paired_difference(_codes(results_dir, results, name), _codes(results_dir, results, key))
+      d = outcomes.paired_difference(_codes(results_dir, results, name), _codes(results_dir, results, key))
       if d:
         which = _hf_label(results[key], key)[len(HF) + 2:] or 'seed 0'
         trained = results[key].get('trained_on')

@@ -54,13 +54,17 @@ def breakdown(attributes: Sequence[str], gold: Sequence[str], answers: Sequence[
   return table
 
 
+def _percent(share: float) -> str:
+  return '-' if np.isnan(share) else f'{share:.1f}%'
+
+
 def markdown(name: str, table: Dict[str, Dict[str, float]]) -> str:
   lines = [f'### {name}', '',
            '| attribute | triples | with a value | best span right | answered (value / NULL) | F1 | F1, always answered |',
            '|---|---|---|---|---|---|---|']
   for attribute, row in table.items():
-    lines.append(f"| {attribute} | {row['triples']} | {row['with_value']} | {row['span_right']:.1f}% | "
-                 f"{row['answered_with_value']:.1f}% / {row['answered_null']:.1f}% | {row['f1']:.1f} | "
+    lines.append(f"| {attribute} | {row['triples']} | {row['with_value']} | {_percent(row['span_right'])} | "
+                 f"{_percent(row['answered_with_value'])} / {_percent(row['answered_null'])} | {row['f1']:.1f} | "
                  f"{row['f1_always_answered']:.1f} |")
   return '\n'.join(lines)
 

@@ -32,6 +32,7 @@ def test_markdown_has_a_row_per_attribute_and_overall():
   text = span_or_decision.markdown('run', span_or_decision.breakdown(ATTRIBUTES, GOLD, ANSWERS, BEST_SPANS))
   assert '| overall | 4 | 3 | 66.7% | 33.3% / 100.0% | 40.0 | 57.1 |' in text
   assert '| Color | 3 | 2 | 100.0% | 50.0% / 100.0% | 50.0 | 80.0 |' in text
+  assert '| Material | 1 | 1 | 0.0% | 0.0% / - | 0.0 | 0.0 |' in text   # no NULL triple
 
 
 def test_a_run_without_a_pushed_model_is_a_clear_error(tmp_path):

@@ -14,7 +14,6 @@ and prints how far each graph's hidden states are from float32's.
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -95,7 +94,7 @@ def main(argv=None):
   args = parser.parse_args(argv)
 
   import tensorflow as tf
-  from benchmarks.bulk_inference import titles_pool
+  from benchmarks.bulk_inference import spread, titles_pool
   from benchmarks.matmul_rates import cpu_line
   from components import onnx_serving
   from components import preprocessing as p
@@ -148,7 +147,7 @@ def main(argv=None):
   print(f'encoder alone, {questions} questions in length-sorted batches of {args.batch_size}, '
         f'{args.repeats} repeats: questions/s median [min-max]')
   for name, values in rates.items():
-    print(f'  {name:22s} {statistics.median(values):7.1f} [{min(values):.1f}-{max(values):.1f}]')
+    print(f'  {name:22s} {spread(values)}')
 
 
 if __name__ == '__main__':

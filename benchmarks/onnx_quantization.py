@@ -118,20 +118,19 @@ def main(argv=None):
                                 args.batch_size)
   questions = sum(len(b['token_ids']) for b in timed)
 
-  float32_path = os.path.join(args.model, ONNX_FILES['float32'])
-  folder = tempfile.mkdtemp(prefix='aveqa-static-int8-')
-  print(f'{cpu_line()}\nstatic int8 (QDQ, MatMul): MinMax scales from '
-        f'{sum(len(b["token_ids"]) for b in calibration)} questions not timed')
-  static = {}
-  for activations in ('QUInt8', 'QInt8'):
-    static[f'static int8 ({activations[1:].lower()})'] = path = os.path.join(folder, f'static_{activations}.onnx')
-    quantize_static(float32_path, path, calibration, activations)
-
   def load(path):
     with open(path, 'rb') as f:
       return onnx_serving.session(f.read())
-  graphs = {'float32': load(float32_path), 'dynamic int8 (served)': load(os.path.join(args.model, ONNX_FILES['int8'])),
-            **{name: load(path) for name, path in static.items()}}
+
+  float32_path = os.path.join(args.model, ONNX_FILES['float32'])
+  graphs = {'float32': load(float32_path), 'dynamic int8 (served)': load(os.path.join(args.model, ONNX_FILES['int8']))}
+  print(f'{cpu_line()}\nstatic int8 (QDQ, MatMul): MinMax scales from '
+        f'{sum(len(b["token_ids"]) for b in calibration)} questions not timed')
+  with tempfile.TemporaryDirectory(prefix='aveqa-static-int8-') as folder:
+    for activations in ('QUInt8', 'QInt8'):
+      path = os.path.join(folder, f'static_{activations}.onnx')
+      quantize_static(float32_path, path, calibration, activations)
+      graphs[f'static int8 ({activations[1:].lower()})'] = load(path)
   reference = [graphs['float32'].run([onnx_encoder.OUTPUT], b)[0] for b in timed[:8]]
   for name, session in graphs.items():
     d = drift(session, reference, timed[:8])

@@ -36,12 +36,50 @@ def triple_digest(key) -> str:
   return hashlib.sha256(json.dumps(list(key), ensure_ascii=False).encode('utf-8')).hexdigest()[:16]
 
 
-def codes_of_answers(keyed_answers: Dict[tuple, str]) -> Dict[str, int]:
-  """{digest: outcome code} from report._keyed answers {(title, attribute, gold, n): answer}."""
+def keyed_answers(rows) -> Dict[tuple, str]:
+  """{(title, attribute, gold, n): answer} from (title, attribute, gold, answer) rows: runs
+  list their eval triples in different orders, so answers are paired by the triple
+  itself (n numbers repeats of one triple)."""
+  keyed, seen = {}, {}
+  for title, attribute, gold, answer in rows:
+    n = seen[(title, attribute, gold)] = seen.get((title, attribute, gold), -1) + 1
+    keyed[(title, attribute, gold, n)] = answer
+  return keyed
+
+
+def answers_of_run(results_dir: str, name: str, result: Optional[dict] = None) -> Optional[Dict[tuple, str]]:
+  """A run's keyed answer per eval triple from its predictions on this machine, or None
+  when they are gone. An HF recipe's run (NAME.hf-squad...) keeps predictions.jsonl in
+  the order of its own eval.txt; ours keeps them in the run's predictions.jsonl, named in
+  its results JSON (`result`, read from results_dir when not given)."""
+  if '.hf-squad' in name:
+    from components import triples
+    work = os.path.join(results_dir, name)
+    if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
+      return None
+    with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
+      answers = [json.loads(line) for line in f]
+    evaluated = [parsed for _, parsed, _ in triples.read_triples(os.path.join(work, 'eval.txt'))]
+    return keyed_answers((t.title, t.attribute, t.value, a) for t, a in zip(evaluated, answers))
+  if result is None:
+    with open(os.path.join(results_dir, f'{name}.json')) as f:
+      result = json.load(f)
+  predictions = result.get('predictions')
+  if predictions and not os.path.isabs(predictions):
+    predictions = os.path.join(REPO, predictions)
+  if not predictions or not os.path.exists(predictions):
+    return None
+  with open(predictions, encoding='utf-8') as f:
+    rows = [json.loads(line) for line in f]
+  return keyed_answers((r['title'], r['attribute'], r['gold'], r['value']) for r in rows)
+
+
+def codes_of_answers(answers: Dict[tuple, str]) -> Dict[str, int]:
+  """{digest: outcome code} from keyed_answers' {(title, attribute, gold, n): answer}."""
   codes = {}
-  for key, answer in keyed_answers.items():
+  for key, answer in answers.items():
     codes[triple_digest(key)] = exact_match.OUTCOMES.index(exact_match.outcome(key[2], answer))
-  if len(codes) != len(keyed_answers):
+  if len(codes) != len(answers):
     raise ValueError('two eval triples share a digest; lengthen triple_digest')
   return codes
 
@@ -80,13 +118,8 @@ def paired_difference(ours: Dict[Hashable, int], theirs: Dict[Hashable, int]):
 
 
 def _export(args):
-  from benchmarks import report
   name = args.experiment
-  if '.hf-squad' in name:   # an HF recipe's run: its predictions follow its own eval.txt
-    answers = report._hf_answers(args.results_dir, name)
-  else:
-    with open(os.path.join(args.results_dir, f'{name}.json')) as f:
-      answers = report._answers(json.load(f))
+  answers = answers_of_run(args.results_dir, name)
   if not answers:
     sys.exit(f'{name}: its predictions are not on this machine')
   codes = codes_of_answers(answers)

@@ -122,46 +122,10 @@ def _plots(results_dir, name, result):
   return sweep_png, reliability_png
 
 
-def _path(path):
-  return path if os.path.isabs(path) else os.path.join(REPO, path)
-
-
-def _keyed(rows):
-  """{(title, attribute, gold, n): answer} from (title, attribute, gold, answer) rows: runs
-  list their eval triples in different orders, so answers are paired by the triple
-  itself (n numbers repeats of one triple)."""
-  keyed, seen = {}, {}
-  for title, attribute, gold, answer in rows:
-    n = seen[(title, attribute, gold)] = seen.get((title, attribute, gold), -1) + 1
-    keyed[(title, attribute, gold, n)] = answer
-  return keyed
-
-
-def _answers(result):
-  """Our answer per eval triple, from the run's predictions.jsonl (or None)."""
-  if not result.get('predictions') or not os.path.exists(_path(result['predictions'])):
-    return None
-  with open(_path(result['predictions']), encoding='utf-8') as f:
-    rows = [json.loads(line) for line in f]
-  return _keyed((r['title'], r['attribute'], r['gold'], r['value']) for r in rows)
-
-
-def _hf_answers(results_dir, key):
-  """The HF recipe's answer per eval triple (its predictions follow its eval.txt), or None."""
-  from components import triples
-  work = os.path.join(results_dir, key)
-  if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
-    return None
-  with open(os.path.join(work, 'predictions.jsonl'), encoding='utf-8') as f:
-    answers = [json.loads(line) for line in f]
-  evaluated = [parsed for _, parsed, _ in triples.read_triples(os.path.join(work, 'eval.txt'))]
-  return _keyed((t.title, t.attribute, t.value, a) for t, a in zip(evaluated, answers))
-
-
 def _codes(results_dir, results, key):
   """{triple digest: outcome code} of a run (or an HF recipe's run) from its predictions on
   this machine, else from the outcomes kept in the repository (benchmarks/outcomes.py), else None."""
-  answers = _hf_answers(results_dir, key) if '.hf-squad' in key else _answers(results[key])
+  answers = outcomes.answers_of_run(results_dir, key, results.get(key, {}))
   if answers:
     return outcomes.codes_of_answers(answers)
   return outcomes.read(outcomes.path_of(key))

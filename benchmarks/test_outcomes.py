@@ -6,7 +6,7 @@ from benchmarks import outcomes, report, significance
 
 
 def _keyed(rows):
-  return report._keyed(rows)
+  return outcomes.keyed_answers(rows)
 
 
 GOLD = [('Red Cotton Shirt', 'Color', 'Red'), ('Red Cotton Shirt', 'Material', 'Cotton'),

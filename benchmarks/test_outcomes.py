@@ -4,9 +4,7 @@ import numpy as np
 
 from benchmarks import outcomes, report, significance
 
-
-def _keyed(rows):
-  return outcomes.keyed_answers(rows)
+_keyed = outcomes.keyed_answers
 
 
 GOLD = [('Red Cotton Shirt', 'Color', 'Red'), ('Red Cotton Shirt', 'Material', 'Cotton'),

@@ -73,23 +73,26 @@ def run(args):
             'data.known_not_in_text': args.known_not_in_text, 'data.mined_weight': args.mined_weight,
             'data.max_mined_per_attribute': args.max_mined_per_attribute,
             'split.eval_percent': args.eval_percent}
-  if args.catalog:
-    mining['data.catalog'] = args.catalog
+  # The catalog the run fills (and mines with --mine-known-values): the embedded sample
+  # unless given, so an AE-pub experiment trains on AE-pub alone.
+  mining['data.catalog'] = args.catalog or configs.SAMPLE_CATALOG
   if args.adapt_steps is not None:
     mining['adaptation.steps'] = args.adapt_steps
   if args.epochs is not None:
     mining['training.epochs'] = args.epochs
   if args.attributes:
     mining['data.attributes'] = tuple(a.strip() for a in args.attributes.split(',') if a.strip())
-  config = runners.with_train_steps(configs.with_overrides(config, {
+  config = configs.with_overrides(config, {
       **mining,
       'data.triples': args.triples, 'split.rule': args.split, 'model.checkpoint': args.checkpoint,
       'model.alpha': args.alpha, 'model.beta': args.beta, 'model.model_type': args.model_type,
-      'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}))
+      'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0})
   started = time.time()
   runners.run_local(config)
+  with open(_latest(config.pipeline_root, 'Trainer', 'model', '*', 'training.json')) as f:
+    steps = json.load(f)['steps']   # the Trainer's count of an epoch budget
   collect(args.results_dir, args.name, config.pipeline_root,
-          dict(budget_fields(args.budget), name=args.budget, steps=config.training.train_steps,
+          dict(budget_fields(args.budget), name=args.budget, steps=steps,
                **({'epochs': args.epochs} if args.epochs is not None else {}),
                **({'learning_rate': config.training.tagger_learning_rate}
                   if args.model_type == 'suopentag' else {})),

@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from benchmarks.bulk_inference import ATTRIBUTES, titles_pool  # noqa: E402
 from components import catalog_inferrer, catalog_questions  # noqa: E402
+from components.categories import CategoryRules  # noqa: E402
 from components.serving_contract import signature_names  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def write_questions(path, questions):
   with tf.io.TFRecordWriter(path, 'GZIP') as writer:
     for i in range(questions // len(ATTRIBUTES)):
       row = {'product_id': str(i), 'title': titles[rng.integers(len(titles))]}
-      for question in catalog_questions.questions_for(row, list(ATTRIBUTES), False, True):
+      for question in catalog_questions.questions_for(row, CategoryRules(tuple(ATTRIBUTES)), False, True):
         writer.write(question)
 
 

@@ -1,4 +1,10 @@
-"""Catalog rows -> one question per (product, missing target attribute), and a quarantine.
+"""Catalog rows -> one question per (product, missing attribute of its category), and a
+quarantine.
+
+The target attributes are --attributes, else the catalog's attribute columns. With a
+category column, a row is asked only the attributes of its category (components/
+categories.py: learned from the known values, or the user's table); the summary counts,
+per category, the questions asked and those saved.
 
 A row is quarantined, with its reason, when its product_id is missing, blank or a
 list, its title is missing, not text, blank or without any letter or digit, or its
@@ -11,10 +17,12 @@ Whole-file problems are errors naming the file, raised before the pipeline runs:
 file matches, a file is not Parquet, lacks product_id or title, or disagrees with the
 others on the schema. A catalog with no rows is valid: nothing to fill, 0 rows counted.
 """
+import dataclasses
 import json
 import logging
 import os
 import re
+from typing import Tuple
 
 import apache_beam as beam
 import pyarrow as pa
@@ -23,8 +31,8 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter, O
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import parquet_files
-from components.artifacts import CatalogRows
+from components import categories, parquet_files
+from components.artifacts import CatalogRows, read_json
 from components.span_alignment import has_letters_or_digits, without_control_characters
 
 log = logging.getLogger(__name__)
@@ -126,14 +134,46 @@ def context_of(row, use_description):
   return title
 
 
-def questions_for(row, attributes, use_description, repredict_known):
+def attribute_columns(schema: pa.Schema, category_column: str = categories.DEFAULT_COLUMN):
+  """The catalog's attribute columns, the default target attributes: every text column
+  (or list of text) but product_id, title, description and the category column."""
+  def text(field_type):
+    if pa.types.is_list(field_type) or pa.types.is_large_list(field_type):
+      field_type = field_type.value_type
+    if pa.types.is_dictionary(field_type):
+      field_type = field_type.value_type
+    return pa.types.is_string(field_type) or pa.types.is_large_string(field_type)
+  reserved = {ID, TITLE, DESCRIPTION, category_column or categories.DEFAULT_COLUMN}
+  return [f.name for f in schema if f.name not in reserved and text(f.type)]
+
+
+def to_ask(row, rules: categories.CategoryRules, repredict_known):
+  """The attributes a row is asked: those of its category it does not know yet."""
+  return [a for a in rules.attributes_of(row) if repredict_known or not is_known(row, a)]
+
+
+def questions_for(row, rules: categories.CategoryRules, use_description, repredict_known):
   """Serialized tf.Examples (product_id, title, attribute) for the attributes to predict."""
   b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
-  for attribute in attributes:
-    if repredict_known or not is_known(row, attribute):
-      yield tf.train.Example(features=tf.train.Features(feature={
-          ID: b(str(row[ID])), 'title': b(context_of(row, use_description)),
-          'attribute': b(attribute)})).SerializeToString()
+  for attribute in to_ask(row, rules, repredict_known):
+    yield tf.train.Example(features=tf.train.Features(feature={
+        ID: b(str(row[ID])), 'title': b(context_of(row, use_description)),
+        'attribute': b(attribute)})).SerializeToString()
+
+
+def _question_counts(row, rules: categories.CategoryRules, repredict_known):
+  """Per row: its questions per attribute and, with categories, per category the rows, the
+  questions asked and those saved (unknown attributes of other categories)."""
+  asked = to_ask(row, rules, repredict_known)
+  counts = [('questions: ' + a, 1) for a in asked]
+  if rules.column:
+    category = categories.category_of(row, rules.column)
+    if category is None:
+      return counts + [('rows without a category', 1)]
+    unknown = sum(1 for a in rules.attributes if repredict_known or not is_known(row, a))
+    counts += [(f'category rows: {category}', 1), (f'category questions: {category}', len(asked)),
+               (f'category saved: {category}', unknown - len(asked))]
+  return counts
 
 
 def _split_duplicates(keyed):
@@ -154,10 +194,52 @@ def _validate(row):
     yield beam.pvalue.TaggedOutput('keyed', (str(row[ID]), row))
 
 
-def build_questions(pipeline, catalog_pattern, attributes, rows_uri, questions_uri,
-                    use_description=False, repredict_known=False):
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """What CatalogQuestionGen is told: which attributes, which category column and how a
+  category's attributes are found (components/categories.py), and how rows are read."""
+  attributes: Tuple[str, ...] = ()     # () : the catalog's attribute columns
+  category_column: str = categories.DEFAULT_COLUMN
+  attribute_map: str = ''              # a CSV of category,attribute; '': learned
+  min_category_share: float = 0.01
+  use_description: bool = False
+  repredict_known: bool = False
+
+
+def category_rules_input(pipeline, accepted, schema, settings: Settings, attributes):
+  """A one-element PCollection: the CategoryRules of this catalog (learned from its known
+  values in a pass over the accepted rows, or read from the user's table), and its note."""
+  column = categories.category_column(schema, settings.category_column)
+  if column and settings.attribute_map:
+    table = categories.read_attribute_map(_read_text(settings.attribute_map), settings.attribute_map,
+                                          attributes)
+    return pipeline | 'GivenRules' >> beam.Create([(categories.CategoryRules(tuple(attributes), column, table), '')])
+  if not column:
+    if settings.attribute_map:
+      raise ValueError(f'--attribute-map {settings.attribute_map} needs a category column; the catalog '
+                       f'has none named {settings.category_column!r} (--category-column)')
+    return pipeline | 'NoCategories' >> beam.Create([(categories.CategoryRules(tuple(attributes)), '')])
+  return (accepted
+          | 'KnownCounts' >> beam.FlatMap(categories.known_counts, column, attributes, is_known)
+          | 'SumKnown' >> beam.CombinePerKey(sum) | 'KnownTable' >> beam.combiners.ToDict()
+          | 'LearnRules' >> beam.Map(categories.rules_from_counts, attributes, column,
+                                     settings.min_category_share))
+
+
+def _read_text(path):
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f'--attribute-map {path}: no such file')
+  with tf.io.gfile.GFile(path) as f:
+    return f.read()
+
+
+def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings: Settings = Settings()):
   """Beam part: validate, quarantine, and write questions and accepted rows."""
   schema = read_schema(catalog_pattern)
+  attributes = list(settings.attributes) or attribute_columns(schema, settings.category_column)
+  if not attributes:
+    raise ValueError(f'the catalog {catalog_pattern} has no attribute column to fill (text columns '
+                     f'other than {ID}, {TITLE}, {DESCRIPTION} and the category); name them with --attributes')
   quarantine_schema = schema.append(pa.field(QUARANTINE_REASON, pa.string()))
   rows = pipeline | 'ReadCatalog' >> beam.io.ReadFromParquet(catalog_pattern)
   checked = rows | 'Validate' >> beam.FlatMap(_validate).with_outputs('keyed', 'quarantined')
@@ -165,13 +247,15 @@ def build_questions(pipeline, catalog_pattern, attributes, rows_uri, questions_u
             | 'SplitDuplicates' >> beam.FlatMap(_split_duplicates).with_outputs('accepted', 'quarantined'))
   accepted = unique.accepted
   quarantined = (checked.quarantined, unique.quarantined) | 'AllQuarantined' >> beam.Flatten()
+  rules_and_note = category_rules_input(pipeline, accepted, schema, settings, attributes)
+  rules = beam.pvalue.AsSingleton(rules_and_note | 'Rules' >> beam.Map(lambda rn: rn[0]))
 
   _ = accepted | 'WriteAccepted' >> beam.io.WriteToParquet(
       os.path.join(rows_uri, 'accepted', 'rows'), schema, file_name_suffix='.parquet')
   _ = quarantined | 'WriteQuarantined' >> beam.io.WriteToParquet(
       os.path.join(rows_uri, 'quarantined', 'rows'), quarantine_schema, file_name_suffix='.parquet')
   questions = accepted | 'Questions' >> beam.FlatMap(
-      questions_for, attributes, use_description, repredict_known)
+      questions_for, rules, settings.use_description, settings.repredict_known)
   _ = questions | 'WriteQuestions' >> beam.io.WriteToTFRecord(
       os.path.join(questions_uri, f'Split-{QUESTIONS_SPLIT}', 'data_tfrecord'), file_name_suffix='.gz')
 
@@ -181,27 +265,74 @@ def build_questions(pipeline, catalog_pattern, attributes, rows_uri, questions_u
       count(rows, 'CountIn', lambda _: 'rows_in'),
       count(accepted, 'CountAccepted', lambda _: 'accepted'),
       count(quarantined, 'CountQuarantined', lambda r: 'quarantined: ' + r[QUARANTINE_REASON]),
-      accepted | 'CountQuestions' >> beam.FlatMap(
-          lambda r: [('questions: ' + a, 1) for a in attributes
-                     if repredict_known or not is_known(r, a)]),
+      accepted | 'CountQuestions' >> beam.FlatMap(_question_counts, rules, settings.repredict_known),
   ) | 'FlattenCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict()
-  _ = counts | 'Summary' >> beam.Map(_write_summary, rows_uri, attributes)
+  _ = counts | 'Summary' >> beam.Map(_write_summary, rows_uri, attributes,
+                                     beam.pvalue.AsSingleton(rules_and_note))
 
 
-def _write_summary(counts, rows_uri, attributes):
+def _category_summary(counts, rules: categories.CategoryRules, note: str):
+  """Per category: rows, the attributes asked, questions asked and saved; the rows asked
+  nothing for want of a known category."""
+  if not rules.column:
+    return {'column': None, 'note': note} if note else None
+  per_category = {}
+  for key, n in counts.items():
+    kind, _, category = key.partition(': ')
+    if kind in ('category rows', 'category questions', 'category saved'):
+      entry = per_category.setdefault(category, {'rows': 0, 'questions': 0, 'questions_saved': 0,
+                                                 'attributes': list(rules.applicable.get(category, ()))})
+      entry[{'category rows': 'rows', 'category questions': 'questions',
+             'category saved': 'questions_saved'}[kind]] += n
+  return {'column': rules.column, 'applicable': {c: list(a) for c, a in rules.applicable.items()},
+          'per_category': dict(sorted(per_category.items())),
+          'rows_without_category': counts.get('rows without a category', 0),
+          'rows_with_unmapped_category': sum(e['rows'] for c, e in per_category.items()
+                                             if c not in rules.applicable),
+          'map_categories_not_in_catalog': sorted(set(rules.applicable) - set(per_category))}
+
+
+def _write_summary(counts, rows_uri, attributes, rules_and_note):
+  rules, note = rules_and_note
   summary = {'rows_in': counts.get('rows_in', 0), 'accepted': counts.get('accepted', 0),
              'quarantined': sum(v for k, v in counts.items() if k.startswith('quarantined: ')),
              'quarantine_reasons': {k.split(': ', 1)[1]: v for k, v in sorted(counts.items())
                                     if k.startswith('quarantined: ')},
              'questions': {a: counts.get('questions: ' + a, 0) for a in attributes},
-             'target_attributes': attributes}
+             'target_attributes': attributes,
+             'categories': _category_summary(counts, rules, note),
+             'rules': rules.to_json()}
   with tf.io.gfile.GFile(os.path.join(rows_uri, SUMMARY_FILE), 'w') as f:
     json.dump(summary, f, indent=2)
   if summary['rows_in'] != summary['accepted'] + summary['quarantined']:
     raise RuntimeError(f'catalog rows lost: {summary["rows_in"]} in, {summary["accepted"]} accepted, '
                        f'{summary["quarantined"]} quarantined')
-  log.info('catalog: %d rows in, %d accepted, %d quarantined', summary['rows_in'], summary['accepted'],
-           summary['quarantined'])
+
+
+def read_summary(rows_uri: str):
+  """The summary.json of a CatalogRows artifact."""
+  return read_json(rows_uri, SUMMARY_FILE)
+
+
+def summary_lines(summary):
+  """What the console shows of the catalog: rows, and with categories a line of totals."""
+  lines = [f"catalog: {summary['rows_in']} rows in, {summary['accepted']} accepted, "
+           f"{summary['quarantined']} quarantined; {len(summary['target_attributes'])} target attributes, "
+           f"{sum(summary['questions'].values())} questions"]
+  found = summary.get('categories')
+  if found and found.get('column'):
+    per = found['per_category']
+    lines.append(f"categories ({found['column']!r}): {len(per)}, "
+                 f"{sum(len(a) for a in found['applicable'].values())} category attributes; "
+                 f"{sum(e['questions_saved'] for e in per.values())} questions of other categories' "
+                 f"attributes not asked; {found['rows_without_category']} rows without a category and "
+                 f"{found['rows_with_unmapped_category']} of a category not in the table asked nothing")
+    if found['map_categories_not_in_catalog']:
+      log.warning('--attribute-map names categories the catalog does not have: %s',
+                  ', '.join(found['map_categories_not_in_catalog']))
+  elif found and found.get('note'):
+    log.warning('%s', found['note'])
+  return lines
 
 
 @component(use_beam=True)
@@ -210,17 +341,26 @@ def CatalogQuestionGen(
     target_attributes: Parameter[str],
     questions: OutputArtifact[standard_artifacts.Examples],
     catalog_rows: OutputArtifact[CatalogRows],
+    category_column: Parameter[str],
+    attribute_map: Parameter[str],
+    min_category_share: Parameter[float],
     use_description: Parameter[int],
     repredict_known: Parameter[int],
     input_fingerprint: Parameter[str],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows.
+  target_attributes: comma-separated, '' for the catalog's attribute columns. The summary
+  (summary.json) holds the target attributes and each category's, for the later steps.
   input_fingerprint: of the files the pattern matched when the run started; only TFX's
   cache reads it (new or changed files under the same pattern make a new cache key)."""
+  settings = Settings(tuple(parse_attributes(target_attributes)), category_column, attribute_map,
+                      min_category_share, bool(use_description), bool(repredict_known))
   with beam_pipeline as pipeline:
-    build_questions(pipeline, catalog_pattern, parse_attributes(target_attributes),
-                    catalog_rows.uri, questions.uri, bool(use_description), bool(repredict_known))
+    build_questions(pipeline, catalog_pattern, catalog_rows.uri, questions.uri, settings)
+  # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
+  for line in summary_lines(read_summary(catalog_rows.uri)):
+    log.info('%s', line)
   questions.split_names = artifact_utils.encode_split_names([QUESTIONS_SPLIT])
   questions.set_string_custom_property('file_format', 'tfrecords_gzip')
   questions.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

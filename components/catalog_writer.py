@@ -109,7 +109,7 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
   summary = {'filled': True, 'model_version': version, 'rows_in': catalog['rows_in'],
              'rows_out': counts.get('rows_out', 0), 'quarantined': catalog['quarantined'],
              'quarantine_reasons': catalog['quarantine_reasons'],
-             'questions': catalog['questions'],
+             'questions': catalog['questions'], 'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'catalog_files': os.path.join(output_uri, 'catalog-*.parquet'),
              'quarantine_files': os.path.join(rows_uri, 'quarantined', '*.parquet')}
@@ -144,7 +144,6 @@ def CatalogWriter(
     inference_result: InputArtifact[standard_artifacts.InferenceResult],
     model: InputArtifact[standard_artifacts.Model],
     enriched_catalog: OutputArtifact[EnrichedCatalog],
-    target_attributes: Parameter[str],
     use_description: Parameter[int],
     review_size: Parameter[int],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
@@ -154,8 +153,9 @@ def CatalogWriter(
   """Writes the filled catalog Parquet, or, for an unblessed model, says why not; and
   beside it report.html (components/run_report.py). No blessing: a model blessed in an
   earlier run (the enrichment pipeline's --model); no evaluation: the report has no gate.
-  review_size: filled values per attribute in the review queue (0: none)."""
-  attributes = cq.parse_attributes(target_attributes)
+  review_size: filled values per attribute in the review queue (0: none). The target
+  attributes are those CatalogQuestionGen asked (its summary)."""
+  attributes = cq.read_summary(catalog_rows.uri)['target_attributes']
   if model_blessing is not None and not model_blessing.get_int_custom_property('blessed'):
     reason = model_blessing.get_string_custom_property('reason') or 'model not blessed'
     write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {reason}'})

@@ -52,6 +52,12 @@ def triple_sources(examples_uri: str) -> dict:
           if f'{split}_sources' in summary}
 
 
+def mining_tables(examples_uri: str) -> dict:
+  """{'mined': {attribute: outcomes}, 'reviewed': …} from the ingest summary, for the report."""
+  summary = read_summary(examples_uri) or {}
+  return {kind: summary.get(kind) or {} for kind in ('mined', 'reviewed')}
+
+
 def training_record(model_uri: str) -> dict:
   """What the Trainer wrote of how it trained ({} for a model without it): steps, and the
   domain adaptation of its checkpoint (teacher metrics included)."""
@@ -94,6 +100,7 @@ def ExactMatchEvaluator(
                            steps_trained(model.uri))
   metrics.update({'precision': precision, 'runtime': runtime, 'blessed': blessed, 'reason': reason, 'min_f1': min_f1,
                   'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples.uri),
+                  **mining_tables(examples.uri),
                   'adaptation': training_record(model.uri).get('adaptation')})
   if metrics['sources']:
     log.info('triples by source: %s', '; '.join(

@@ -41,8 +41,7 @@ def threshold_sweep(gold, predictions) -> Sequence[Dict]:
 def reliability(gold, predictions, bins: int = 10) -> Sequence[Dict]:
   """Per confidence bin: how many answers, mean confidence, and how many were right
   (a value equal to gold, or "no value" for a NULL gold)."""
-  right = np.array([exact_match.normalize(g) == exact_match.normalize(p)
-                    for g, p in zip(gold, predictions['value'])])
+  right = np.array([exact_match.outcome(g, p) in ('nn', 'vc') for g, p in zip(gold, predictions['value'])])
   confidence = np.clip(predictions['confidence'].astype(float), 0, 1)
   which = np.minimum((confidence * bins).astype(int), bins - 1)
   rows = []

@@ -31,6 +31,9 @@ TITLE_TOKEN_IDS, ATTRIBUTE_TOKEN_IDS = 'title_token_ids', 'attribute_token_ids'
 TITLE_TOKEN_STARTS, TITLE_TOKEN_ENDS = 'title_token_starts', 'title_token_ends'
 VALUE_FIRST_TOKEN, VALUE_LAST_TOKEN = 'value_first_token', 'value_last_token'
 SPAN_STATUS, EXAMPLE_WEIGHT, EXAMPLE_SOURCE = 'span_status', 'example_weight', 'example_source'
+# The raw title and value of a training example, passed through: the value threshold's
+# tuning compares the best span's text with the value as the gate does.
+TITLE_TEXT, VALUE_TEXT = 'title_text', 'value_text'
 
 # span_status values: why an example does or does not have a trainable span.
 ALIGNED, NULL, NOT_FOUND, TOO_LONG = 0, 1, 2, 3
@@ -93,7 +96,8 @@ def preprocessing_fn(inputs, custom_config):
     first, last, status = span_labels(
         _flat(inputs[VALUE]), _flat(inputs[VALUE_START]), _flat(inputs[VALUE_END]), starts, ends,
         longest_whole_value(model.window_overlap))
-    outputs.update({VALUE_FIRST_TOKEN: first, VALUE_LAST_TOKEN: last, SPAN_STATUS: status})
+    outputs.update({VALUE_FIRST_TOKEN: first, VALUE_LAST_TOKEN: last, SPAN_STATUS: status,
+                    TITLE_TEXT: _flat(inputs[TITLE]), VALUE_TEXT: _flat(inputs[VALUE])})
     if WEIGHT in inputs:   # examples written before weights existed weigh 1
       outputs[EXAMPLE_WEIGHT] = tf.cast(_flat(inputs[WEIGHT]), tf.float32)
     if SOURCE in inputs:   # labelled or mined: only the Trainer's log reads it

@@ -29,11 +29,13 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
                      examples_per_attribute: int = 5, seed: int = 0) -> str:
   """Writes <output_dir>/report.html (local or gs://) and returns its path."""
   filled = summary.get('filled', True)
-  sections = [_header(summary, gate), _gate_section(gate, attributes), _teacher_section(gate)]
+  sections = [_header(summary, gate), _gate_section(gate, attributes), _mining_section(gate),
+               _teacher_section(gate)]
   if filled:
     histograms, examples = _scan_catalog(summary.get('catalog_files'), attributes,
                                          examples_per_attribute, seed)
-    sections += [_filled_section(summary, attributes), _histogram_section(histograms, attributes),
+    sections += [_categories_section(summary), _filled_section(summary, attributes),
+                 _histogram_section(histograms, attributes),
                  _quarantine_section(summary), _examples_section(examples, attributes)]
   page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
           f'<title>AVEQA run report</title><style>{CSS}</style></head>'
@@ -197,6 +199,43 @@ def _gate_section(gate, attributes) -> str:
   return (f'<section><h2>Gate: exact match on the eval split</h2><p class="note">{settings}. '
           f'right = same value as gold; wrong value, missed (gold has a value, model said none) and '
           f'spurious (gold has none, model gave one) are the errors.</p>{_table(head, rows, "num")}</section>')
+
+
+def _mining_section(gate) -> str:
+  """Per attribute, what the catalog's known values and the reviewed rows gave for training."""
+  parts = []
+  for kind, title in (('mined', "the catalog's known values"), ('reviewed', 'reviewed rows')):
+    table = (gate or {}).get(kind) or {}
+    if table:
+      outcomes = [k for k in next(iter(table.values())) if any(t.get(k) for t in table.values())]
+      rows = [[_e(a)] + [counts.get(k, 0) for k in outcomes] for a, counts in sorted(table.items())]
+      parts.append(f'<h3>From {title}</h3>'
+                   + _table(['attribute'] + [_e(k.replace('_', ' ')) for k in outcomes], rows, 'num'))
+  if not parts:
+    return ''
+  return ('<section><h2>Training data from the catalog</h2><p class="note">Per attribute: the rows '
+          'that know it and what each gave (aligned: a span to learn; no value marker and value '
+          'removed: "no value" examples; kept: training and eval triples after the cap).</p>'
+          + ''.join(parts) + '</section>')
+
+
+def _categories_section(summary) -> str:
+  """Per category: its rows, the attributes asked, the questions asked and those saved."""
+  found = summary.get('categories') or {}
+  if not found.get('column'):
+    note = found.get('note')
+    return f'<section><h2>Categories</h2><p>{_e(note)}</p></section>' if note else ''
+  rows = [[_e(c), e['rows'], _e(', '.join(e['attributes']) or '(none)'), e['questions'], e['questions_saved']]
+          for c, e in found['per_category'].items()]
+  missing = found.get('map_categories_not_in_catalog') or []
+  note = (f'Column <code>{_e(found["column"])}</code>. A row is asked only the attributes of its '
+          f'category; {found["rows_without_category"]} rows without a category and '
+          f'{found["rows_with_unmapped_category"]} of a category outside the table were asked nothing.'
+          + (f' The attribute table names categories this catalog lacks: {_e(", ".join(missing))}.'
+             if missing else ''))
+  return (f'<section><h2>Categories</h2><p class="note">{note}</p>'
+          f'{_table(["category", "rows", "attributes asked", "questions", "questions saved"], rows, "num2")}'
+          f'</section>')
 
 
 def _filled_section(summary, attributes) -> str:

@@ -45,6 +45,22 @@ def find_value_span(title: str, value: str) -> Optional[Tuple[int, int]]:
   return None
 
 
+def without_value(text: str, value: str) -> Optional[str]:
+  """The text with every occurrence of value removed, case and space insensitive: its
+  whole-word occurrences, or when it has none the occurrences inside longer words (as
+  find_value_span falls back to them); runs of space collapsed. None when the value does
+  not occur, or when no word of the text would be left."""
+  value = value.strip()
+  if find_value_span(text, value) is None:
+    return None
+  whole, anywhere = list(_patterns(value))[2:]
+  removed, count = whole.subn(' ', text)
+  if not count:
+    removed = anywhere.sub(' ', text)
+  rest = ' '.join(removed.split())
+  return rest if rest and has_letters_or_digits(rest) else None
+
+
 # Text rules shared by the triples (training) and the catalog (inference), so the model
 # reads titles cleaned the same way in both.
 

@@ -9,6 +9,7 @@ components/value_tuning.py, the export components/serving_export.py.
 """
 import json
 import logging
+import math
 import os
 import time
 
@@ -74,17 +75,43 @@ def build_extractor(checkpoint, model: configs.ModelConfig, training: configs.Tr
 
 
 class ProgressLog(keras.callbacks.Callback):
-  """One log line per Keras epoch (PROGRESS_STEPS steps): step, losses, elapsed time."""
+  """One log line per Keras epoch (PROGRESS_STEPS steps): step, losses, elapsed time; across
+  the fits of one training."""
 
   def __init__(self, total_steps):
     super().__init__()
-    self.total_steps, self.started = total_steps, time.time()
+    self.total_steps, self.done, self.started = total_steps, 0, time.time()
 
   def on_epoch_end(self, epoch, logs=None):
-    step = min((epoch + 1) * self.params['steps'], self.total_steps)
+    self.done = min(self.done + self.params['steps'], self.total_steps)
     losses = ', '.join(f'{k} {v:.3f}' for k, v in (logs or {}).items() if k.endswith('loss'))
-    log.info('training step %d/%d: %s (%.0f s)', step, self.total_steps, losses,
+    log.info('training step %d/%d: %s (%.0f s)', self.done, self.total_steps, losses,
              time.time() - self.started)
+
+
+def train_steps(training: configs.TrainingConfig, train_examples: int) -> int:
+  """training.train_steps, or with training.epochs that many passes over the train split's
+  examples in batches of training.batch_size (counted here, where the data is)."""
+  if training.epochs is None:
+    return training.train_steps
+  return max(1, math.ceil(train_examples * training.epochs / training.batch_size))
+
+
+def last_pass_steps(steps: int, train_examples: int, batch_size: int) -> int:
+  """The steps at the end of training that also train on the pseudo-unseen attributes: one
+  pass over the train split, at most half the steps."""
+  return min(math.ceil(train_examples / batch_size), steps // 2)
+
+
+def fit(model, dataset, steps, callbacks, evaluation=None, eval_steps=None):
+  """steps of training in Keras "epochs" of at most PROGRESS_STEPS steps, so a long run
+  reports as it goes; the evaluation data, when given, is scored once, at the end."""
+  if steps <= 0:
+    return
+  chunk = min(steps, PROGRESS_STEPS)
+  epochs = -(-steps // chunk)
+  model.fit(dataset, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
+            validation_freq=epochs, validation_steps=eval_steps, callbacks=callbacks, verbose=0)
 
 
 def run_fn(fn_args):
@@ -101,8 +128,8 @@ def run_fn(fn_args):
   batch_size = training.batch_size * strategy.num_replicas_in_sync
 
   # Where the training examples came from (labelled, mined) and which have a span to learn.
-  log.info('train split: %s', training_data.counts_line(
-      training_data.example_counts(fn_args.train_files, fn_args.data_accessor, tft_output)))
+  counts = training_data.example_counts(fn_args.train_files, fn_args.data_accessor, tft_output)
+  log.info('train split: %s', training_data.counts_line(counts))
   if log.isEnabledFor(logging.DEBUG):
     log.debug('eval split: %s', training_data.counts_line(
         training_data.example_counts(fn_args.eval_files, fn_args.data_accessor, tft_output)))
@@ -112,20 +139,25 @@ def run_fn(fn_args):
   adaptation = domain_adaptation.read_summary(fn_args.base_model) if fn_args.base_model else None
   log.info('checkpoint: %s', f"adapted by {adaptation['steps']} masked-LM steps on {adaptation['texts']} "
            f"texts of this run" if adaptation else checkpoint.path)
-  steps = training.train_steps   # TFX's TrainArgs cannot say 0 (it reads as "not set")
+  train_examples = sum(n for by_status in counts.values() for n in by_status.values())
+  steps = train_steps(training, train_examples)   # TFX's TrainArgs cannot say 0 ("not set")
   with strategy.scope():
     model, lr, summary = build_extractor(checkpoint, model_settings, training)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(training, steps, lr)))
   log.debug('\n'.join(summary))
-  # Rare attributes held out of training, to choose the rule for those never trained on.
+  # Rare attributes held out of the first part of training, to choose the rule for those
+  # never trained on; the last pass over the train split (at most half the steps) trains
+  # on them too, so the served model has learnt every attribute it has data for.
   pseudo_unseen, why = value_tuning.choose_pseudo_unseen(
       training_data.attribute_counts(fn_args.train_files, fn_args.data_accessor, tft_output),
       training.pseudo_unseen_fraction, training.pseudo_unseen_max_questions, custom['seed'])
   log.info(why)
+  last_pass = last_pass_steps(steps, train_examples, training.batch_size) if pseudo_unseen else 0
   # Batches of windows (model/windows.py): a long title is read in overlapping windows.
-  train = training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
-                                          model.layout, batch_size, True, fixed_length,
-                                          training.dev_fraction, pseudo_unseen)
+  def train_data(held_out=frozenset()):
+    return training_data.trainable_dataset(fn_args.train_files, fn_args.data_accessor, tft_output,
+                                           model.layout, batch_size, True, fixed_length,
+                                           training.dev_fraction, held_out)
   evaluation = training_data.trainable_dataset(fn_args.eval_files, fn_args.data_accessor, tft_output,
                                                model.layout, batch_size, False, fixed_length)
 
@@ -134,17 +166,18 @@ def run_fn(fn_args):
                keras.callbacks.ModelCheckpoint(os.path.join(fn_args.model_run_dir, f'{model.name}.weights.h5'),
                                                save_weights_only=True),
                ProgressLog(steps)]
-  # Keras "epochs" of at most PROGRESS_STEPS steps, so a long run reports as it goes;
-  # the eval split is scored once, at the end. 0 steps exports the untrained model, for
-  # the gate to refuse.
-  if steps > 0:
-    chunk = min(steps, PROGRESS_STEPS)
-    epochs = -(-steps // chunk)
-    model.fit(train, steps_per_epoch=chunk, epochs=epochs, validation_data=evaluation,
-              validation_freq=epochs, validation_steps=training.eval_steps or fn_args.eval_steps or None,
-              callbacks=callbacks, verbose=0)
+  eval_steps = training.eval_steps or fn_args.eval_steps or None
+  # 0 steps exports the untrained model, for the gate to refuse.
+  fit(model, train_data(pseudo_unseen), steps - last_pass, callbacks,
+      None if last_pass else evaluation, eval_steps)
+  unseen = value_tuning.choose_unseen_rule(model, fn_args.train_files, fn_args.data_accessor, tft_output,
+                                           batch_size, pseudo_unseen)
+  if last_pass:
+    log.info('last %d steps: the whole train split, the %d pseudo-unseen attributes included',
+             last_pass, len(pseudo_unseen))
+    fit(model, train_data(), last_pass, callbacks, evaluation, eval_steps)
   value_tuning.settle_decisions(model, fn_args.train_files, fn_args.data_accessor, tft_output,
-                                batch_size, training.dev_fraction, fn_args.model_run_dir, pseudo_unseen)
+                                batch_size, training.dev_fraction, fn_args.model_run_dir, unseen)
   serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir, checkpoint.approximate_gelu)
   with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
                                       TRAINING_FILE), 'w') as f:

@@ -89,15 +89,11 @@ def trainable_dataset(files, data_accessor, tft_output, layout: windows.Layout, 
   return batches.prefetch(tf.data.AUTOTUNE)
 
 
-def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction, held_out=frozenset()):
+def dev_dataset(files, data_accessor, tft_output, batch_size, dev_fraction):
   """Batches of the dev slice's questions (Transform's features) with every span status:
-  values the title does not hold count, as on eval. Not those of the held_out attributes."""
-  dev = transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
-      lambda f: in_dev(f, dev_fraction))
-  if held_out:
-    held = of_attributes(held_out)
-    dev = dev.filter(lambda f: ~held(f))
-  return dev.batch(batch_size)
+  values the title does not hold count, as on eval."""
+  return transformed_examples(files, data_accessor, tft_output, batch_size, False).filter(
+      lambda f: in_dev(f, dev_fraction)).batch(batch_size)
 
 
 def attribute_dataset(files, data_accessor, tft_output, batch_size, keys):

@@ -11,7 +11,8 @@ split by product (all of a product's triples on one side; zero_shot: by attribut
 the summary counts, per attribute, the rows with a known value and what each gave.
 Reviewed rows of earlier runs' review queues (components/review_queue.py) are labelled
 triples of their product, split the same way, and replace the mined triple of the same
-product and attribute.
+product and attribute. An empty train or eval split is an error that names the split rule
+and the counts.
 """
 import dataclasses
 import json
@@ -25,8 +26,9 @@ from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, 
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import catalog_mining, review_queue, splits, triples
+from components import catalog_mining, catalog_questions, review_queue, splits, triples
 from components.artifacts import CatalogRows, read_json
+from components.categories import CategoryRules
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,14 @@ REPLACED_BY_REVIEW = 'replaced_by_review'
 class Mining:
   """Where the catalog's accepted rows are, and the rules for mining them."""
   rows_pattern: str
-  attributes: Tuple[str, ...]
+  rules: CategoryRules     # which attributes each row is mined for: those of its category
   use_description: bool
   known_not_in_text: str
   max_per_attribute: int   # 0: no cap
   weight: float            # a mined triple's share in the losses (a labelled one's is 1)
   reviewed: FrozenSet[Tuple[str, str]] = frozenset()   # (product_id, attribute) a person reviewed
+  no_value_tokens: Tuple[str, ...] = ()   # cells that say "no such value" ("n/a")
+  value_removed_negatives: bool = False   # each aligned triple also gives its text without the value
 
 
 def _route(file_and_line, rule):
@@ -73,10 +77,19 @@ def _first_file_of_each_line(file_and_line):
 
 
 def _mine_row(row, mining: Mining):
-  """(attribute, outcome, product_id, triple or None) for each target attribute the row knows."""
+  """(attribute, outcome, product_id, triple or None) for each attribute of the row's
+  category that the row knows (and each value-removed negative)."""
   for attribute, outcome, triple in catalog_mining.mined_triples(
-      row, mining.attributes, mining.use_description, mining.known_not_in_text):
+      row, mining.rules.attributes_of(row), mining.use_description, mining.known_not_in_text,
+      mining.no_value_tokens, mining.value_removed_negatives):
     yield attribute, outcome, str(row['product_id']), triple
+
+
+def _mined_status(outcome, triple):
+  """The example status of a mined triple: mined_aligned, mined_null or mined_value_removed."""
+  if outcome == catalog_mining.VALUE_REMOVED:
+    return MINED_PREFIX + outcome
+  return MINED_PREFIX + ('aligned' if triple.span else 'null')
 
 
 def _mined_examples(pipeline, mining: Mining, rule):
@@ -87,17 +100,18 @@ def _mined_examples(pipeline, mining: Mining, rule):
   with_triple = mined | 'WithTriple' >> beam.Filter(lambda m: m[3] is not None)
   replaced = with_triple | 'Reviewed' >> beam.Filter(lambda m: (m[2], m[0]) in mining.reviewed)
   labels = with_triple | 'NotReviewed' >> beam.Filter(lambda m: (m[2], m[0]) not in mining.reviewed)
-  if mining.max_per_attribute:
-    labels = (labels | 'ByAttribute' >> beam.Map(lambda m: (m[0], m))
+  if mining.max_per_attribute:   # per attribute, and apart for its value-removed negatives
+    negative = lambda m: m[1] == catalog_mining.VALUE_REMOVED
+    labels = (labels | 'ByAttribute' >> beam.Map(lambda m: ((m[0], negative(m)), m))
               | 'Cap' >> beam.combiners.Top.PerKey(
                   mining.max_per_attribute, key=lambda m: catalog_mining.product_rank(rule.seed, m[2]), reverse=True)
               | 'Capped' >> beam.FlatMap(lambda kv: kv[1]))
   routed = labels | 'RouteMined' >> beam.Map(lambda m: (
       rule.split_of_product(m[2], m[0]),
-      (MINED_PREFIX + ('aligned' if m[3].span else 'null'),
-       triples.to_example(m[3], mining.weight, triples.MINED).SerializeToString())))
+      (_mined_status(m[1], m[3]), triples.to_example(m[3], mining.weight, triples.MINED).SerializeToString())))
   counts = [mined | 'CountMined' >> beam.Map(lambda m: (f'mined.{m[0]}.{m[1]}', 1)),
-            mined | 'CountKnown' >> beam.Map(lambda m: (f'mined.{m[0]}.known', 1)),
+            mined | 'CountKnown' >> beam.FlatMap(
+                lambda m: [(f'mined.{m[0]}.known', 1)] if m[1] in catalog_mining.OUTCOMES else []),
             replaced | 'CountReplaced' >> beam.Map(lambda m: (f'mined.{m[0]}.{REPLACED_BY_REVIEW}', 1)),
             labels | 'CountKept' >> beam.Map(lambda m: (f'mined.{m[0]}.kept', 1))]
   return routed, counts
@@ -192,7 +206,8 @@ def _summary(counts, rule, triples_pattern):
     if key.startswith('mined.'):
       attribute, outcome = key[len('mined.'):].rsplit('.', 1)
       mined.setdefault(attribute, dict.fromkeys(
-          ('known',) + catalog_mining.OUTCOMES + (REPLACED_BY_REVIEW, 'kept'), 0))[outcome] = n
+          ('known',) + catalog_mining.OUTCOMES + catalog_mining.NEGATIVE_OUTCOMES
+          + (REPLACED_BY_REVIEW, 'kept'), 0))[outcome] = n
     elif key.startswith('reviewed.'):
       attribute, outcome = key[len('reviewed.'):].rsplit('.', 1)
       reviewed.setdefault(attribute, dict.fromkeys(review_queue.OUTCOMES, 0))[outcome] = n
@@ -237,19 +252,47 @@ def _write_summary(counts, output_uri, rule, triples_pattern):
     raise ValueError(_no_usable_triples(summary, triples_pattern, output_uri))
 
 
+def check_splits(summary):
+  """A ValueError naming the split rule and the counts when the train or the eval split is
+  empty: training, or the gate, would have nothing to read."""
+  for split in (splits.TRAIN, splits.EVAL):
+    if not summary[f'{split}_examples']:
+      raise ValueError(_empty_split(summary, split))
+
+
+def _empty_split(summary, split):
+  rule = summary['split_rule']
+  how = (f"held-out attributes {', '.join(rule['held_out_attributes']) or '(none)'}"
+         if rule['rule'] == 'zero_shot' else f"eval_percent {rule['eval_percent']}, seed {rule['seed']}")
+  other = splits.EVAL if split == splits.TRAIN else splits.TRAIN
+  sources = ', '.join(f'{k} {v}' for k, v in summary[f'{other}_sources'].items())
+  return (f'the {split} split is empty: split rule {rule["rule"]} ({how}) put all '
+          f'{summary[f"{other}_examples"]} examples in {other} ({sources}); mined and reviewed '
+          'triples are split by product, so a few products give one split only. Give more '
+          'data, or another --split / --eval-percent')
+
+
 def read_summary(examples_uri: str):
   """The ingest summary an output of this component holds (None for examples without one)."""
   return read_json(examples_uri, SUMMARY_FILE)
 
 
 def summary_lines(summary):
-  """What the console shows of an ingest: examples per split and source, and per mined
-  attribute what its known values gave."""
+  """What the console shows of an ingest: examples per split and source, and the totals of
+  what the known values and reviewed rows gave (per attribute: the summary file and the
+  run report)."""
   lines = [f"{split} examples: {summary[f'{split}_examples']} ("
            + ', '.join(f'{k} {v}' for k, v in summary[f'{split}_sources'].items()) + ')'
            for split in (splits.TRAIN, splits.EVAL)]
-  lines += [f'{kind} {attribute}: ' + ', '.join(f'{k} {v}' for k, v in outcomes.items())
-            for kind in ('mined', 'reviewed') for attribute, outcomes in summary.get(kind, {}).items()]
+  for kind in ('mined', 'reviewed'):
+    table = summary.get(kind, {})
+    if table:
+      totals = {}
+      for outcomes in table.values():
+        for outcome, n in outcomes.items():
+          totals[outcome] = totals.get(outcome, 0) + n
+      lines.append(f'{kind} ({len(table)} attributes): '
+                   + ', '.join(f'{k} {v}' for k, v in totals.items() if v))
   return lines
 
 
@@ -277,9 +320,10 @@ def TriplesExampleGen(
     held_out_attributes: Parameter[str],
     dedupe: Parameter[int],
     input_fingerprint: Parameter[str],
-    target_attributes: Parameter[str],
     use_description: Parameter[int],
     known_not_in_text: Parameter[str],
+    no_value_tokens: Parameter[str],
+    value_removed_negatives: Parameter[int],
     max_mined_per_attribute: Parameter[int],
     mined_weight: Parameter[float],
     reviewed_pattern: Parameter[str],
@@ -287,8 +331,9 @@ def TriplesExampleGen(
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
   """Labelled triples (local or gs:// file pattern; '' for none) and, given catalog_rows
-  (CatalogQuestionGen's accepted rows), the triples mined from their known values ->
-  train/eval Examples; reviewed_pattern: filled-in review queues ('' for none).
+  (CatalogQuestionGen's accepted rows, with the attributes of each category in its
+  summary), the triples mined from their known values -> train/eval Examples;
+  reviewed_pattern: filled-in review queues ('' for none); no_value_tokens: comma-separated.
   input_fingerprint: as CatalogQuestionGen's, only TFX's cache reads it."""
   rule = splits.SplitRule(split_rule, seed, eval_percent,
                           tuple(a.strip() for a in held_out_attributes.split(',') if a.strip()))
@@ -296,14 +341,17 @@ def TriplesExampleGen(
   mining = None
   if catalog_rows is not None:
     mining = Mining(os.path.join(catalog_rows.uri, 'accepted', '*.parquet'),
-                    tuple(a.strip() for a in target_attributes.split(',') if a.strip()),
+                    CategoryRules.from_json(catalog_questions.read_summary(catalog_rows.uri)['rules']),
                     bool(use_description), known_not_in_text, max_mined_per_attribute, mined_weight,
-                    reviewed_keys(reviewed_rows))
+                    reviewed_keys(reviewed_rows), catalog_questions.parse_attributes(no_value_tokens),
+                    bool(value_removed_negatives))
   with beam_pipeline as pipeline:
     write_examples(pipeline, triples_pattern, rule, examples.uri, bool(dedupe), mining, reviewed_rows)
   # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
-  for line in summary_lines(read_summary(examples.uri)):
+  summary = read_summary(examples.uri)
+  for line in summary_lines(summary):
     log.info('%s', line)
+  check_splits(summary)
   examples.split_names = artifact_utils.encode_split_names([splits.TRAIN, splits.EVAL])
   examples.set_string_custom_property('file_format', 'tfrecords_gzip')
   examples.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

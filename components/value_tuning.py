@@ -1,7 +1,9 @@
-"""After training: which attributes the model was trained on, the value threshold that is
-best on the dev slice held out of the train split, and the rule for attributes never
-trained on, chosen on pseudo-unseen attributes: rare training attributes held out of
-training for it (choose_pseudo_unseen). Never on the eval split."""
+"""Decisions tuned on the train split, never on the eval split: the rule for attributes never
+trained on, chosen on pseudo-unseen attributes (rare training attributes held out of the
+first part of training for it: choose_pseudo_unseen, choose_unseen_rule; the Trainer then
+trains on them too, so the served model knows every attribute it has data for); after
+training, which attributes the model was trained on and the value threshold that is best
+on the dev slice held out of the train split."""
 import hashlib
 import json
 import logging
@@ -17,23 +19,30 @@ from model import value_threshold
 log = logging.getLogger(__name__)
 
 
+def span_texts(features, begins, ends):
+  """The text of each question's predicted span [begin, end] (title token indices), from the
+  passed-through title and its tokens' byte offsets; '' where the title has no token."""
+  titles = tf.reshape(features[p.TITLE_TEXT], [-1]).numpy()
+  starts = tf.RaggedTensor.from_sparse(features[p.TITLE_TOKEN_STARTS]).to_list()
+  stops = tf.RaggedTensor.from_sparse(features[p.TITLE_TOKEN_ENDS]).to_list()
+  return [title[s[b]:e[last]].decode('utf-8', errors='replace') if b < len(s) and last < len(e) else ''
+          for title, s, e, b, last in zip(titles, starts, stops, begins, ends)]
+
+
 def _answers(model, questions):
-  """{value_prob, no_answer_prob, attribute_seen, predicted, gold, has_value}: lists over
-  batches of Transform's features, on whole questions (every window of a long title read);
-  gold is a token span, or ('unmatchable', status) for a value no span can match."""
+  """{value_prob, no_answer_prob, attribute_seen, predicted, gold}: lists over batches of
+  Transform's features, on whole questions (every window of a long title read); predicted:
+  the best span's text; gold: the value, None for "no value"."""
   predict = tf.function(model.predict_questions, reduce_retracing=True)
-  out = {k: [] for k in ('value_prob', 'no_answer_prob', 'attribute_seen', 'predicted', 'gold', 'has_value')}
+  out = {k: [] for k in ('value_prob', 'no_answer_prob', 'attribute_seen', 'predicted', 'gold')}
   for features in questions:
     answers = predict(*training_data.question_tokens(features))
     for k in ('value_prob', 'no_answer_prob', 'attribute_seen'):
       out[k].extend(answers[k].numpy())
-    out['predicted'].extend(zip(answers['begin'].numpy(), answers['end'].numpy()))
+    out['predicted'].extend(span_texts(features, answers['begin'].numpy(), answers['end'].numpy()))
     status = tf.reshape(features[p.SPAN_STATUS], [-1]).numpy()
-    # A gold value the title does not hold (or too long to train on) cannot be matched.
-    out['gold'].extend((b, e) if s == p.ALIGNED else ('unmatchable', s) for b, e, s in zip(
-        tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]).numpy(),
-        tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]).numpy(), status))
-    out['has_value'].extend(status != p.NULL)
+    values = tf.reshape(features[p.VALUE_TEXT], [-1]).numpy()
+    out['gold'].extend(None if s == p.NULL else v.decode('utf-8') for s, v in zip(status, values))
   return out
 
 
@@ -43,7 +52,7 @@ def tune_value_threshold(model, dev):
   a = _answers(model, dev)
   score = value_threshold.decision_score(a['value_prob'], a['no_answer_prob'], a['attribute_seen'],
                                          model.config.unseen_kind, model.config.unseen_threshold)
-  rows = value_threshold.sweep(score.numpy(), a['predicted'], a['gold'], a['has_value'])
+  rows = value_threshold.sweep_values(score.numpy(), a['predicted'], a['gold'])
   chosen = value_threshold.best_threshold(rows, model.config.value_threshold)
   model.config.value_threshold = chosen
   return {'dev_examples': len(a['gold']), 'threshold': chosen, 'sweep': rows}
@@ -54,7 +63,7 @@ def tune_unseen_rule(model, questions):
   questions of attributes the model was not trained on. Returns the rule and its sweeps."""
   a = _answers(model, questions)
   kind, threshold, sweeps = value_threshold.best_unseen_rule(
-      a['value_prob'], a['no_answer_prob'], a['predicted'], a['gold'], a['has_value'])
+      a['value_prob'], a['no_answer_prob'], a['predicted'], a['gold'])
   model.config.unseen_kind, model.config.unseen_threshold = kind, threshold
   return {'questions': len(a['gold']), 'kind': kind, 'threshold': threshold, 'sweeps': sweeps}
 
@@ -94,33 +103,39 @@ def trained_attribute_keys(model, train):
   return keys
 
 
-def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, dev_fraction,
-                     tuning_dir=None, pseudo_unseen=frozenset()):
-  """After training: the model remembers the attributes it was trained on and, when
-  tuning_dir is given, takes the rule for the others that is best on the pseudo_unseen
-  attributes' questions (attribute keys held out of training) and the value threshold
-  that is best on the dev slice (when one was held out). Both are written to
-  tuning_dir/TUNING_FILE. Returns that tuning, or None."""
-  model.remember_attributes(trained_attribute_keys(model, training_data.trainable_dataset(
-      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction,
-      pseudo_unseen)))
-  log.info('%d attributes trained on', model.seen_attributes.size().numpy())
-  if tuning_dir is None or (dev_fraction <= 0 and not pseudo_unseen):
+def choose_unseen_rule(model, train_files, data_accessor, tft_output, batch_size, pseudo_unseen):
+  """The rule for attributes never trained on, chosen on the pseudo_unseen attributes'
+  questions while the model has not been trained on them (the Trainer trains on them
+  afterwards); None when there are none."""
+  if not pseudo_unseen:
     return None
-  unseen = None
-  if pseudo_unseen:
-    unseen = tune_unseen_rule(model, training_data.attribute_dataset(
-        train_files, data_accessor, tft_output, batch_size, pseudo_unseen))
-    unseen['attributes'] = len(pseudo_unseen)
-    log.info('attributes never trained on: a value when %s >= %s, the best exact-match F1 on %d '
-             'questions of %d pseudo-unseen attributes', value_threshold.UNSEEN_SCORE_NAMES[unseen['kind']],
-             unseen['threshold'], unseen['questions'], unseen['attributes'])
-  else:
+  unseen = tune_unseen_rule(model, training_data.attribute_dataset(
+      train_files, data_accessor, tft_output, batch_size, pseudo_unseen))
+  unseen['attributes'] = len(pseudo_unseen)
+  log.info('attributes never trained on: a value when %s >= %s, the best exact-match F1 on %d '
+           'questions of %d pseudo-unseen attributes', value_threshold.UNSEEN_SCORE_NAMES[unseen['kind']],
+           unseen['threshold'], unseen['questions'], unseen['attributes'])
+  return unseen
+
+
+def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, dev_fraction,
+                     tuning_dir=None, unseen=None):
+  """After training: the model remembers the attributes it was trained on (every attribute
+  of the train split outside the dev slice) and, when tuning_dir is given, takes the value
+  threshold that is best on the dev slice (when one was held out). The rule for other
+  attributes (unseen: choose_unseen_rule's, None when not tuned) and the threshold are
+  written to tuning_dir/TUNING_FILE. Returns that tuning, or None."""
+  model.remember_attributes(trained_attribute_keys(model, training_data.trainable_dataset(
+      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction)))
+  log.info('%d attributes trained on', model.seen_attributes.size().numpy())
+  if tuning_dir is None or (dev_fraction <= 0 and not unseen):
+    return None
+  if not unseen:
     log.info('attributes never trained on: a value when %s >= %s (not tuned)',
              value_threshold.UNSEEN_SCORE_NAMES[model.config.unseen_kind], model.config.unseen_threshold)
   if dev_fraction > 0:
     tuning = tune_value_threshold(model, training_data.dev_dataset(
-        train_files, data_accessor, tft_output, batch_size, dev_fraction, pseudo_unseen))
+        train_files, data_accessor, tft_output, batch_size, dev_fraction))
     log.info('value threshold %s: the best exact-match F1 on %d dev examples held out of the '
              'train split', tuning['threshold'], tuning['dev_examples'])
   else:

@@ -12,18 +12,22 @@ benchmark code and the AVEQA / OpenTag papers:
   precision = VC / (NV + VC + VW)      recall = VC / (VN + VC + VW)
   F1 = harmonic mean of the two (0 when both are 0)
 
-"The same value" means equal after collapsing whitespace runs and trimming. Case is
-NOT folded by default: extracted values are copied from the title, so a right span
-has the right case; fold_case=True gives the lenient variant.
+"The same value" is one rule for the whole project: equal after collapsing whitespace runs,
+trimming and folding case. The gate, the value threshold's tuning and the mining of a
+catalog's known values (components/span_alignment.py: case and spacing insensitive) all
+use it, so a catalog's "Black" and a title's "BLACK" are the same value everywhere. A gold
+value may have several surface forms (a tuple): a prediction equal to any of them is right.
+fold_case=False gives the strict variant, for comparisons with case-sensitive papers.
 """
 import collections
 import dataclasses
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple, Union
 
 NULL_VALUE = 'NULL'
+Gold = Union[None, str, Sequence[str]]   # a value, or its surface forms; None / 'NULL': no value
 
 
-def normalize(value: Optional[str], fold_case: bool = False) -> str:
+def normalize(value: Optional[str], fold_case: bool = True) -> str:
   """'' for NULL/empty, else the value with whitespace collapsed."""
   if value is None:
     return ''
@@ -36,14 +40,25 @@ def normalize(value: Optional[str], fold_case: bool = False) -> str:
 OUTCOMES = ('nn', 'nv', 'vn', 'vc', 'vw')
 
 
-def outcome(gold: Optional[str], predicted: Optional[str], fold_case: bool = False) -> str:
+def gold_forms(gold: Gold, fold_case: bool = True) -> Tuple[str, ...]:
+  """The normalised surface forms of a gold value; () for no value."""
+  forms = (gold,) if gold is None or isinstance(gold, str) else tuple(gold)
+  return tuple(f for f in (normalize(g, fold_case) for g in forms) if f)
+
+
+def same_value(predicted: Optional[str], gold: Gold, fold_case: bool = True) -> bool:
+  """Whether a predicted value is the gold value (any of its surface forms)."""
+  value = normalize(predicted, fold_case)
+  return bool(value) and value in gold_forms(gold, fold_case)
+
+
+def outcome(gold: Gold, predicted: Optional[str], fold_case: bool = True) -> str:
   """Which of the five counters one triple falls in."""
-  gold, predicted = normalize(gold, fold_case), normalize(predicted, fold_case)
-  if not gold:
-    return 'nv' if predicted else 'nn'
-  if not predicted:
+  if not gold_forms(gold, fold_case):
+    return 'nv' if normalize(predicted, fold_case) else 'nn'
+  if not normalize(predicted, fold_case):
     return 'vn'
-  return 'vc' if predicted == gold else 'vw'
+  return 'vc' if same_value(predicted, gold, fold_case) else 'vw'
 
 
 @dataclasses.dataclass
@@ -54,7 +69,7 @@ class Counts:
   vc: int = 0
   vw: int = 0
 
-  def add(self, gold: Optional[str], predicted: Optional[str], fold_case: bool = False):
+  def add(self, gold: Gold, predicted: Optional[str], fold_case: bool = True):
     counter = outcome(gold, predicted, fold_case)
     setattr(self, counter, getattr(self, counter) + 1)
 
@@ -85,8 +100,8 @@ class Counts:
             'recall': self.recall, 'f1': self.f1}
 
 
-def score(triples: Iterable[Tuple[str, Optional[str], Optional[str]]],
-          fold_case: bool = False) -> Tuple[Counts, Dict[str, Counts]]:
+def score(triples: Iterable[Tuple[str, Gold, Optional[str]]],
+          fold_case: bool = True) -> Tuple[Counts, Dict[str, Counts]]:
   """Micro counts overall and per attribute from (attribute, gold, predicted) triples."""
   overall = Counts()
   per_attribute = collections.defaultdict(Counts)

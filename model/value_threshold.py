@@ -9,8 +9,9 @@ withholding unsure spans pays, which p(no answer) alone cannot see.
 
 Like SQuAD 2.0 systems tuning their null-score threshold on dev data, the Trainer holds
 a slice of the training split out of training ("dev", never the eval split) and keeps
-the t that maximises exact-match F1 there. Spans are compared by token positions, which
-on aligned training examples is the same as comparing text.
+the t that maximises exact-match F1 there. The best span's text is compared with the gold
+value as the gate compares them (model/exact_match.py: one equality), so another
+occurrence of the value, or the value in another case, is right here as it is there.
 
 t is only trusted on the attributes it was tuned on. On an attribute never seen in
 training the span probability is low even when the span is right, so any in-domain t
@@ -78,25 +79,19 @@ def sweep_values(score: Sequence[float], predicted: Sequence, gold: Sequence,
   return rows
 
 
-def sweep(score: Sequence[float], predicted_spans: Sequence, gold_spans: Sequence,
-          has_answer: Sequence[bool], grid=GRID) -> List[Dict[str, float]]:
-  """sweep_values on token spans (begin, end)."""
-  gold = [f'{b}:{e}' if answer else None for (b, e), answer in zip(gold_spans, has_answer)]
-  return sweep_values(score, [f'{b}:{e}' for b, e in predicted_spans], gold, grid)
-
-
 def best_threshold(rows: List[Dict[str, float]], default: float = 0.5) -> float:
   """The threshold of highest F1; ties go to the one nearest the default."""
   return max(rows, key=lambda r: (round(r['f1'], 12), -abs(r['threshold'] - default)))['threshold']
 
 
-def best_unseen_rule(value_prob, no_answer_prob, predicted_spans, gold_spans, has_answer, grid=GRID):
+def best_unseen_rule(value_prob, no_answer_prob, predicted, gold, grid=GRID):
   """The (kind, threshold) of UNSEEN_SCORES x grid with the highest exact-match F1 on
-  questions of attributes the model was not trained on; ties go to the default rule's
-  kind, then to the threshold nearest 0.5. Returns (kind, threshold, {kind: sweep})."""
+  questions of attributes the model was not trained on (predicted: the best span's text;
+  gold: the value, None for no value); ties go to the default rule's kind, then to the
+  threshold nearest 0.5. Returns (kind, threshold, {kind: sweep})."""
   value_prob, no_answer_prob = np.asarray(value_prob, float), np.asarray(no_answer_prob, float)
-  sweeps = {kind: sweep(unseen_score(kind, value_prob, no_answer_prob), predicted_spans, gold_spans,
-                        has_answer, grid) for kind in UNSEEN_SCORES}
+  sweeps = {kind: sweep_values(unseen_score(kind, value_prob, no_answer_prob), predicted, gold, grid)
+            for kind in UNSEEN_SCORES}
   kind, threshold, _ = max(
       ((kind, row['threshold'], row['f1']) for kind, rows in sweeps.items() for row in rows),
       key=lambda c: (round(c[2], 12), c[0] == DEFAULT_UNSEEN_RULE[0],

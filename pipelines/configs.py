@@ -48,12 +48,31 @@ def setting(default, help, flag=None, choices=None):
 
 @dataclasses.dataclass
 class DataConfig:
-  triples: str = setting(SAMPLE_TRIPLES, "labelled triples, AE-pub format (local or gs://, file "
-                         "patterns allowed; default: the embedded sample; '' for none: train on the "
-                         "catalog's known values alone)")
-  catalog: str = setting(SAMPLE_CATALOG, 'catalog Parquet file pattern (default: the embedded sample)')
-  attributes: Tuple[str, ...] = setting((), 'comma-separated target attributes '
-                                        '(default: schemas/target_attributes.txt)')
+  """What to read. With neither --triples nor --catalog the embedded sample runs; with a
+  catalog alone the pipeline learns from its known values and fills its attribute columns."""
+  triples: Optional[str] = setting(None, "labelled triples, AE-pub format (local or gs://, file "
+                                   "patterns allowed; '' for none); default: the embedded sample "
+                                   "when no --catalog is given, else none: the catalog's known "
+                                   "values are the training data")
+  catalog: Optional[str] = setting(None, 'catalog Parquet file pattern to fill (default: the embedded '
+                                   'sample, only when no --triples is given)')
+  attributes: Tuple[str, ...] = setting((), "comma-separated target attributes (default: the catalog's "
+                                        'attribute columns, every text column but product_id, title, '
+                                        'description and the category; for the embedded sample '
+                                        'schemas/target_attributes.txt)')
+  category_column: str = setting('category', 'the column naming each row\'s category, used when the '
+                                 "catalog has it: a row is asked only its category's attributes "
+                                 "(components/categories.py; '' for none)")
+  attribute_map: str = setting('', 'CSV of category,attribute: the attributes of each category '
+                               "(default: learned from the catalog's known values)")
+  min_category_share: float = setting(0.01, "an attribute applies to a category when at least this "
+                                      "share of the category's rows (and two rows) know it")
+  no_value_tokens: Tuple[str, ...] = setting(('n/a',), 'comma-separated cell texts (any case) that '
+                                             'say a product has no such value: not asked, and "no '
+                                             'value" examples for training')
+  value_removed_negatives: bool = setting(True, 'each known value found in its text also gives a "no '
+                                          'value" example: the text with the value removed '
+                                          '(components/catalog_mining.py)')
   dedupe_triples: bool = setting(True, 'drop repeated identical triple lines')
   use_description: bool = setting(False, 'append the catalog description to the title')
   repredict_known: bool = setting(False, 'also predict attributes the catalog already has (auditing)')
@@ -76,6 +95,34 @@ class DataConfig:
     if not self.mined_weight > 0:
       raise ValueError(f'mined_weight must be above 0 (--no-mine-known-values turns mining off), '
                        f'got {self.mined_weight}')
+    if not 0 <= self.min_category_share <= 1:
+      raise ValueError(f'min_category_share must be in [0, 1], got {self.min_category_share}')
+    if self.triples is not None and self.catalog is None:
+      raise ValueError('--triples needs --catalog, the catalog to fill: the embedded sample runs '
+                       'only when neither is given')
+
+  @property
+  def is_sample(self) -> bool:
+    return self.catalog is None and self.triples is None
+
+  def triples_pattern(self) -> str:
+    """The labelled triples read: --triples, the sample's, or '' (the catalog alone)."""
+    if self.triples is not None:
+      return self.triples
+    return SAMPLE_TRIPLES if self.is_sample else ''
+
+  def catalog_pattern(self) -> str:
+    return SAMPLE_CATALOG if self.catalog is None else self.catalog
+
+  def target_attributes(self) -> Tuple[str, ...]:
+    """--attributes; the sample's list; or () for the catalog's attribute columns, which
+    CatalogQuestionGen reads from the catalog itself."""
+    if self.attributes:
+      return tuple(self.attributes)
+    if self.is_sample:
+      import schemas
+      return tuple(schemas.read_target_attributes())
+    return ()
 
 
 @dataclasses.dataclass
@@ -225,13 +272,6 @@ class PipelineConfig:
       raise ValueError(f'--model-type {self.model.model_type} --runtime {self.inference.runtime} '
                        f'--precision {self.inference.precision}: {e}') from None
 
-  def attributes(self) -> List[str]:
-    """The target attributes: --attributes, else schemas/target_attributes.txt."""
-    if self.data.attributes:
-      return list(self.data.attributes)
-    import schemas
-    return schemas.read_target_attributes()
-
 
 SECTIONS = ('data', 'split', 'model', 'adaptation', 'training', 'inference', 'gate')
 
@@ -332,7 +372,8 @@ def add_flags(parser: argparse.ArgumentParser):
     group = groups.setdefault(section, parser.add_argument_group(section or 'run'))
     default = getattr(getattr(defaults, section) if section else defaults, name)
     shown = ','.join(default) if isinstance(default, tuple) else default
-    kwargs = dict(dest=key, default=argparse.SUPPRESS, help=f"{field.metadata['help']} (default: {shown})")
+    help_text = field.metadata['help'] + ('' if default is None else f' (default: {shown})')
+    kwargs = dict(dest=key, default=argparse.SUPPRESS, help=help_text)
     annotation = hints[section][name]
     if annotation is bool:
       group.add_argument(f'--{flag}', action=argparse.BooleanOptionalAction, **kwargs)

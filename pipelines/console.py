@@ -130,8 +130,14 @@ def print_outcome(outputs, wall_seconds: float) -> int:
   else:
     print(f"Rows in {summary['rows_in']} = rows out {summary['rows_out']} + quarantined "
           f"{summary['quarantined']}")
-    filled = ', '.join(f'{a} {n}' for a, n in summary['values_filled'].items())
-    print(f'Values filled: {filled}')
+    filled = {a: n for a, n in summary['values_filled'].items() if n}
+    print(f"Values filled: {sum(filled.values())} of {sum(summary['questions'].values())} questions "
+          f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)")
+    categories = summary.get('categories') or {}
+    if categories.get('column'):
+      saved = sum(e['questions_saved'] for e in categories['per_category'].values())
+      print(f"Categories ({categories['column']}): {len(categories['per_category'])}; {saved} questions "
+            "about other categories' attributes not asked")
     print('Filled catalog:', summary['catalog_files'])
     print('Quarantine:    ', summary['quarantine_files'])
     if summary.get('review_queue'):

@@ -40,7 +40,10 @@ def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
   catalog_fingerprint: of the catalog files as the run starts (runners.input_fingerprint);
   it keys the step's cache, so a catalog replaced in place is read again."""
   return CatalogQuestionGen(
-      catalog_pattern=config.data.catalog, target_attributes=','.join(config.attributes()),
+      catalog_pattern=config.data.catalog_pattern(),
+      target_attributes=','.join(config.data.target_attributes()),
+      category_column=config.data.category_column, attribute_map=config.data.attribute_map,
+      min_category_share=config.data.min_category_share,
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
       input_fingerprint=catalog_fingerprint).with_beam_pipeline_args(config.inference.beam_args)
@@ -50,7 +53,6 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   """The catalog's steps after catalog_questions, given a model channel and its blessing
   (None: a model blessed before): bulk inference, and the enriched Parquet with its
   report. The training pipeline and the enrichment pipeline share them."""
-  attributes = ','.join(config.attributes())
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
       precision=config.inference.precision, runtime=config.inference.runtime,
@@ -58,8 +60,7 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   ).with_beam_pipeline_args(config.inference.beam_args)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
-      model=model, model_blessing=blessing, evaluation=evaluation, target_attributes=attributes,
-      use_description=int(config.data.use_description), review_size=config.inference.review_size,
+      model=model, model_blessing=blessing, evaluation=evaluation, use_description=int(config.data.use_description), review_size=config.inference.review_size,
   ).with_beam_pipeline_args(config.inference.beam_args)
   return [inferrer, writer]
 
@@ -106,14 +107,15 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
 
   catalog = catalog_questions(config, catalog_fingerprint)
   triples = TriplesExampleGen(
-      triples_pattern=config.data.triples, split_rule=config.split.rule, seed=config.seed,
+      triples_pattern=config.data.triples_pattern(), split_rule=config.split.rule, seed=config.seed,
       eval_percent=config.split.eval_percent, held_out_attributes=','.join(config.split.held_out),
       dedupe=int(config.data.dedupe_triples), input_fingerprint=triples_fingerprint,
       # Mining the catalog's known values: its accepted rows, and the rules.
       catalog_rows=catalog.outputs['catalog_rows'] if config.data.mine_known_values else None,
-      target_attributes=','.join(config.attributes()),
       use_description=int(config.data.use_description),
       known_not_in_text=config.data.known_not_in_text,
+      no_value_tokens=','.join(config.data.no_value_tokens),
+      value_removed_negatives=int(config.data.value_removed_negatives),
       max_mined_per_attribute=config.data.max_mined_per_attribute,
       mined_weight=config.data.mined_weight, reviewed_pattern=config.data.reviewed)
   # The checkpoint's masked-LM training continued on this run's text: the Trainer's
@@ -140,6 +142,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       transform_graph=transform.outputs['transform_graph'],
       schema=schema.outputs['schema'],
       base_model=adaptation.outputs['adapted_checkpoint'] if adaptation else None,
+      # The Trainer's own count (training.epochs, when set, makes it from the train split).
       train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
       eval_args=tfx.proto.EvalArgs(num_steps=None),
       custom_config={'model': configs.to_dict(model_settings),

@@ -2,34 +2,11 @@
 compiled into a KFP v2 spec that Vertex AI Pipelines and Kubeflow Pipelines both run."""
 import contextlib
 import hashlib
-import math
 import os
 import shutil
 import tempfile
 
 from pipelines import configs, console, run_outputs
-
-
-def with_train_steps(config: configs.PipelineConfig) -> configs.PipelineConfig:
-  """An epoch-based budget turned into steps: the train split's size times epochs over
-  the batch size (counted as TriplesExampleGen will split, so it reads the triples and,
-  when it mines them, the catalog's known values)."""
-  if config.training.epochs is None:
-    return config
-  from components import catalog_mining, review_queue, splits, triples
-  from components.triples_example_gen import reviewed_keys
-  rule = splits.SplitRule(config.split.rule, config.seed, config.split.eval_percent, config.split.held_out)
-  data = config.data
-  count = (triples.count_split_triples(data.triples, rule, splits.TRAIN, data.dedupe_triples)
-           if data.triples else 0)
-  reviewed = review_queue.read_reviewed(data.reviewed) if data.reviewed else []
-  if data.mine_known_values:
-    count += catalog_mining.count_mined(data.catalog, config.attributes(), data.use_description,
-                                        data.known_not_in_text, data.max_mined_per_attribute, rule,
-                                        splits.TRAIN, reviewed_keys(reviewed))
-  count += review_queue.count_reviewed(reviewed, rule, splits.TRAIN)
-  steps = max(1, math.ceil(count * config.training.epochs / config.training.batch_size))
-  return configs.with_overrides(config, {'training.train_steps': steps})
 
 
 def input_fingerprint(pattern: str) -> str:
@@ -46,16 +23,15 @@ def input_fingerprint(pattern: str) -> str:
 
 def training_inputs_fingerprint(data: configs.DataConfig) -> str:
   """Of the labelled triples and, when given, the reviewed queues: ingest reads both."""
-  fingerprint = input_fingerprint(data.triples)
+  fingerprint = input_fingerprint(data.triples_pattern())
   return fingerprint + ('+' + input_fingerprint(data.reviewed) if data.reviewed else '')
 
 
 def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outputs.RunOutputs:
   """Runs every step here and returns what the run wrote (summary, anomalies, report)."""
   from pipelines.pipeline import create_pipeline
-  config = with_train_steps(config)
   fingerprints = {'triples_fingerprint': training_inputs_fingerprint(config.data),
-                  'catalog_fingerprint': input_fingerprint(config.data.catalog)}
+                  'catalog_fingerprint': input_fingerprint(config.data.catalog_pattern())}
   return _run_here(config, lambda metadata: create_pipeline(config, metadata, **fingerprints),
                    config.name, verbose)
 
@@ -68,7 +44,7 @@ def run_enrichment(config: configs.PipelineConfig, model_dir=None,
   if not model_dir and not run_outputs.has_blessed_model(config.metadata_path, config.name):
     raise LookupError(f'no blessed model in {config.metadata_path} for pipeline {config.name!r}: '
                       'run the training pipeline first, or pass --model DIR')
-  catalog = input_fingerprint(config.data.catalog)
+  catalog = input_fingerprint(config.data.catalog_pattern())
   return _run_here(config, lambda metadata: create_enrichment_pipeline(
       config, model_dir, metadata, catalog_fingerprint=catalog), config.name, verbose)
 
@@ -107,16 +83,10 @@ def _run_temp_dir():
 def compile_kfp(config: configs.PipelineConfig, output: str, enrich_only: bool = False,
                 model_dir=None) -> str:
   """Writes the KFP v2 pipeline spec (Vertex AI and Kubeflow read the same file) of the
-  training pipeline, or with enrich_only of the enrichment one; no network. An epoch
-  budget needs the data to count steps: give --train-steps instead."""
+  training pipeline, or with enrich_only of the enrichment one; no network."""
   from tfx import v1 as tfx
   from pipelines.pipeline import create_enrichment_pipeline, create_pipeline
-  if enrich_only:
-    pipeline = create_enrichment_pipeline(config, model_dir)
-  elif config.training.epochs is not None:
-    raise ValueError('--epochs needs the triples to count the steps; compile with --train-steps')
-  else:
-    pipeline = create_pipeline(config)
+  pipeline = create_enrichment_pipeline(config, model_dir) if enrich_only else create_pipeline(config)
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
       output_filename=output)

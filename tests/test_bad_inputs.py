@@ -268,7 +268,8 @@ def write_catalog_file(path, rows_or_bytes, schema=STRINGS):
 def _catalog(tmp_path, pattern, use_description=False):
   rows_uri, questions_uri = str(tmp_path / 'rows'), str(tmp_path / 'questions')
   with beam.Pipeline() as pipeline:
-    cq.build_questions(pipeline, pattern, ATTRIBUTES, rows_uri, questions_uri, use_description)
+    cq.build_questions(pipeline, pattern, rows_uri, questions_uri,
+                       cq.Settings(tuple(ATTRIBUTES), use_description=use_description))
   with open(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     summary = json.load(f)
   read = lambda folder: [r for path in sorted(glob.glob(os.path.join(rows_uri, folder, '*.parquet')))

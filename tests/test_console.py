@@ -57,11 +57,16 @@ def test_the_native_log_filter_drops_tensorflows_notices_and_keeps_the_rest(tmp_
 
 
 def test_the_last_lines_say_where_the_output_is_and_the_exit_code_says_what_happened(capsys):
-  summary = {'filled': True, 'rows_in': 5, 'rows_out': 4, 'quarantined': 1, 'values_filled': {'Color': 3},
+  summary = {'filled': True, 'rows_in': 5, 'rows_out': 4, 'quarantined': 1,
+             'values_filled': {'Color': 3, 'Size': 0}, 'questions': {'Color': 4, 'Size': 4},
+             'categories': {'column': 'category', 'per_category': {'Shoes': {'questions_saved': 7}}},
              'catalog_files': '/out/catalog-*.parquet', 'quarantine_files': '/q/*.parquet'}
   assert console.print_outcome(RunOutputs(summary, {'train': []}, '/out/report.html'), 12) == 0
   out = capsys.readouterr().out
-  assert 'Rows in 5 = rows out 4 + quarantined 1' in out and 'Color 3' in out
+  assert 'Rows in 5 = rows out 4 + quarantined 1' in out
+  # Totals, however many attributes: the per-attribute table is the report's.
+  assert 'Values filled: 3 of 8 questions (1 of 2 attributes; per attribute: the run report)' in out
+  assert "Categories (category): 1; 7 questions about other categories' attributes not asked" in out
   assert out.rstrip().splitlines()[-1] == 'Run report:     /out/report.html'
   assert console.print_outcome(RunOutputs({'filled': False, 'reason': 'model not blessed: F1 low'},
                                           {'eval': ['title: missing']}, None), 1) == 2

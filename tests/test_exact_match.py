@@ -1,6 +1,6 @@
 import pytest
 
-from model.exact_match import Counts, normalize, score
+from model.exact_match import Counts, normalize, same_value, score
 
 
 def test_five_counters_by_hand():
@@ -37,14 +37,24 @@ def test_non_null_gold_predicted_null_only_hurts_recall():
   assert c.recall == pytest.approx(0.5)
 
 
-def test_whitespace_normalised_case_kept_unless_folded():
+def test_one_equality_whitespace_and_case_with_a_strict_variant():
   c = Counts()
   c.add('Rose Gold', ' Rose   Gold ')
-  c.add('Rose Gold', 'rose gold')
-  assert (c.vc, c.vw) == (1, 1)
-  folded = Counts()
-  folded.add('Rose Gold', 'rose gold', fold_case=True)
-  assert folded.vc == 1
+  c.add('Black', 'BLACK')   # a catalog's spelling against the title's: the same value
+  assert (c.vc, c.vw) == (2, 0)
+  strict = Counts()
+  strict.add('Black', 'BLACK', fold_case=False)
+  assert strict.vw == 1
+
+
+def test_a_value_with_several_surface_forms_is_right_as_any_of_them():
+  forms = ('Xeon E5335', 'Intel Xeon E5335')
+  assert same_value('intel xeon e5335', forms) and not same_value('Xeon', forms)
+  c = Counts()
+  c.add(forms, 'Intel Xeon E5335')
+  c.add(forms, 'E5335')
+  c.add((), 'E5335')   # no form: no value
+  assert (c.vc, c.vw, c.nv) == (1, 1, 1)
 
 
 def test_empty_counts_are_zero_not_nan():

@@ -239,12 +239,13 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
   import tensorflow as tf
   from tensorflow_serving.apis import prediction_log_pb2
   from components import catalog_inferrer, catalog_questions
+  from components.categories import CategoryRules
   questions = tmp_path / 'questions.tfrecord.gz'
   asked = []
   with tf.io.TFRecordWriter(str(questions), 'GZIP') as writer:
     for i in range(300):
       row = {'product_id': str(i), 'title': f'Trailwise Running Shoes {"Black " * (i % 7)}Mesh'}
-      for question in catalog_questions.questions_for(row, ['Color'], False, True):
+      for question in catalog_questions.questions_for(row, CategoryRules(('Color',)), False, True):
         writer.write(question)
         asked.append(question)
   with beam.Pipeline() as pipeline:
@@ -342,20 +343,22 @@ def test_the_rule_for_unseen_attributes_is_tuned_on_attributes_held_out_of_train
   held_out = max(counts, key=counts.get)
   settings = configs.ModelConfig(checkpoint=tiny_checkpoint_dir, max_seq_length=48)
   model, _, _ = trainer.build_extractor(read_checkpoint(tiny_checkpoint_dir), settings, configs.TrainingConfig())
+  # The rule is chosen while the model has not trained on the held-out attribute ...
+  unseen = value_tuning.choose_unseen_rule(model, train_files, accessor, tft_output, 8, {held_out})
   tuning = value_tuning.settle_decisions(model, train_files, accessor, tft_output, 8, 0.05, str(tmp_path),
-                                         {held_out})
-  # Trained on the four others; the rule tuned on every train question of the fifth.
-  assert model.seen_attributes.size().numpy() == len(ATTRIBUTES) - 1
+                                         unseen)
+  # ... which the Trainer's last pass then trains on: the served model knows all five.
+  assert model.seen_attributes.size().numpy() == len(ATTRIBUTES)
   rule = tuning['unseen_rule']
   assert (rule['questions'], rule['attributes']) == (counts[held_out], 1)
   assert (model.config.unseen_kind, model.config.unseen_threshold) == (rule['kind'], rule['threshold'])
   with open(tmp_path / 'value_threshold.json') as f:
     assert json.load(f)['unseen_rule']['kind'] == rule['kind']
-  # The export serves the tuned rule on the attribute it never trained on.
+  # The export serves the tuned rule on an attribute the catalog never had data for.
   serving_export.export_serving_model(model, tft_output, str(tmp_path / 'export'),
                                       read_checkpoint(tiny_checkpoint_dir).approximate_gelu)
   titles = ['Trailwise Running Shoes Black Mesh Men', 'Kitchara Steel Water Bottle Red 500ml']
-  questions = [(t, a) for t in titles for a in ATTRIBUTES]
+  questions = [(t, a) for t in titles for a in ATTRIBUTES + ('Frame Color',)]
   answers = inference.predict(inference.load(str(tmp_path / 'export')), *map(list, zip(*questions)), 16)
   unseen = ~answers['attribute_seen'].astype(bool)
   assert unseen.sum() == len(titles)
@@ -431,9 +434,7 @@ def test_a_catalog_replaced_under_the_same_path_is_read_again(pushed_model, run_
 
 
 def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first_run, run_dir):
-  """Issue 18: the embedded catalog knows some brands and colours; the run mines them."""
-  from components import splits
-  from components.catalog_mining import count_mined
+  """The embedded catalog knows some brands and colours; the run mines them."""
   first = min(glob.glob(str(run_dir / 'root' / 'TriplesExampleGen' / 'examples' / '*')),
               key=lambda p: int(os.path.basename(p)))
   with open(os.path.join(first, 'ingest_summary.json')) as f:
@@ -443,11 +444,11 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
     assert outcomes['known'] > 0
     assert outcomes['known'] == (outcomes['aligned'] + outcomes['not_in_text_as_null']
                                  + outcomes['not_in_text_skipped'] + outcomes['not_a_label'])
-  rule = splits.SplitRule('random', 0, 20, configs.SplitConfig().held_out)
-  assert summary['train_sources']['mined'] == count_mined(SAMPLE_CATALOG, ATTRIBUTES, False,
-                                                         configs.DataConfig().known_not_in_text, 0,
-                                                         rule, splits.TRAIN) > 0
-  assert summary['train_sources']['labelled'] > 0
+  # Every mined triple kept (value-removed negatives included) is an example of one split.
+  assert sum(o['kept'] for o in summary['mined'].values()) == (
+      summary['train_sources']['mined'] + summary['eval_sources']['mined'])
+  assert summary['mined']['Color']['value_removed'] == summary['mined']['Color']['aligned'] > 0
+  assert summary['train_sources']['mined'] > 0 and summary['train_sources']['labelled'] > 0
   # The gate and the report say how many triples came from each source.
   evaluation = min(glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*')),
                    key=lambda p: int(os.path.basename(p)))
@@ -466,10 +467,13 @@ def test_the_default_run_also_learns_from_the_sample_catalogs_known_values(first
 
 def test_a_catalog_without_labelled_triples_learns_from_its_known_values_and_fills_the_rest(
     tiny_checkpoint_dir, tmp_path):
-  """Issue 18: `--catalog my.parquet --triples ''`: the catalog's known values are the only
-  labels; the run trains on them, is gated on them and fills the cells the catalog lacks."""
-  run = runners.run_local(_config(tmp_path, tiny_checkpoint_dir, **{
-      'data.triples': '', 'data.catalog': SAMPLE_CATALOG, 'gate.min_f1': 0.0}))
+  """`--catalog my.parquet` alone: the catalog's known values are the only labels; the run
+  trains on them, is gated on them and fills the cells the catalog lacks, in the catalog's
+  own attribute columns (Brand Name and Color: nothing of the sample's target list)."""
+  config = configs.with_overrides(_config(tmp_path, tiny_checkpoint_dir, **{'gate.min_f1': 0.0}),
+                                  {'data.catalog': SAMPLE_CATALOG, 'data.attributes': ()})
+  assert config.data.triples_pattern() == '' and config.data.target_attributes() == ()
+  run = runners.run_local(config)
   examples = glob.glob(str(tmp_path / 'root' / 'TriplesExampleGen' / 'examples' / '*'))
   with open(os.path.join(examples[0], 'ingest_summary.json')) as f:
     summary = json.load(f)

@@ -12,6 +12,7 @@ import pytest
 from components import review_queue as rq
 from components import splits
 from components.catalog_columns import output_columns
+from components.categories import CategoryRules
 from components.triples_example_gen import SUMMARY_FILE, Mining, reviewed_keys, write_examples
 
 TEXT = 'Voltis Kettle Red Stainless Steel 1.7L'
@@ -115,7 +116,7 @@ def test_reviewed_rows_are_labelled_triples_that_replace_mined_ones(tmp_path):
       {'product_id': 'P2', 'attribute': 'Material', 'text': 'Voltis Kettle Red Steel K2', 'reviewed_value': ''},
       {'product_id': 'P3', 'attribute': 'Material', 'text': 'Voltis Kettle Red Steel K3', 'reviewed_value': 'Inox'}]
   rule = splits.SplitRule('random', 0, 30, ())
-  mining = Mining(str(rows_dir / '*.parquet'), ('Color', 'Material'), False, 'null', 0, 1.0,
+  mining = Mining(str(rows_dir / '*.parquet'), CategoryRules(('Color', 'Material')), False, 'null', 0, 1.0,
                   reviewed_keys(reviewed))
   out = str(tmp_path / 'out')
   with beam.Pipeline() as pipeline:

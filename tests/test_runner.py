@@ -17,7 +17,7 @@ def test_flags_fill_the_config():
       '--dev-fraction', '0.1', '--max-attribute-tokens', '8', '--temperature', '3',
       '--no-dedupe-triples', '--', '--runner=DataflowRunner', '--project=p', '--region=europe-west4'])
   assert config.data.triples == 'gs://bucket/triples.txt' and config.data.catalog == '/data/*.parquet'
-  assert config.attributes() == ['Brand Name', 'Color'] and config.data.dedupe_triples is False
+  assert config.data.target_attributes() == ('Brand Name', 'Color') and config.data.dedupe_triples is False
   assert config.split.rule == 'zero_shot' and config.split.held_out == ('Frame Color',)
   assert (config.model.alpha, config.model.beta, config.model.temperature) == (0.0, 0.25, 3.0)
   assert config.model.max_attribute_tokens == 8
@@ -57,6 +57,18 @@ def test_an_unknown_setting_is_an_error():
     configs.section_from_dict(configs.ModelConfig, {'alpha': 0.5, 'gamma': 1})
 
 
+def test_a_catalog_alone_trains_on_its_known_values_and_fills_its_own_columns():
+  _, config = pipeline_runner.parse(['--local', '--catalog', 'my.parquet'])
+  assert config.data.catalog_pattern() == 'my.parquet'
+  assert config.data.triples_pattern() == ''          # nothing of the sample
+  assert config.data.target_attributes() == ()        # CatalogQuestionGen reads the catalog's columns
+
+
+def test_triples_without_a_catalog_to_fill_is_an_error_not_the_sample_catalog():
+  with pytest.raises(ValueError, match='--triples needs --catalog'):
+    pipeline_runner.parse(['--local', '--triples', 'mine.txt'])
+
+
 def test_a_section_survives_custom_config_json():
   model = configs.ModelConfig(alpha=0.0, checkpoint='/ckpt')
   assert configs.section_from_dict(configs.ModelConfig, json.loads(json.dumps(configs.to_dict(model)))) == model
@@ -72,8 +84,9 @@ def test_the_precision_flag_offers_exactly_the_exported_signatures():
 
 def test_defaults_are_the_embedded_sample_and_direct_runner():
   _, config = pipeline_runner.parse(['--local'])
-  assert config.data.triples.endswith('data/sample/triples/*.txt')
-  assert config.attributes() == ['Brand Name', 'Material', 'Color', 'Gender', 'Item Type']
+  assert config.data.triples_pattern().endswith('data/sample/triples/*.txt')
+  assert config.data.catalog_pattern().endswith('data/sample/catalog/*.parquet')
+  assert config.data.target_attributes() == ('Brand Name', 'Material', 'Color', 'Gender', 'Item Type')
   assert '--direct_running_mode=multi_processing' in config.beam_args
   assert '--beam_plugins=tensorflow_text' in config.beam_args
 
@@ -124,9 +137,12 @@ def test_the_enrichment_pipeline_compiles_without_training(tmp_path):
   assert any(name.startswith('latest_blessed_model_resolver') for name in tasks)
 
 
-def test_compiling_an_epoch_budget_asks_for_steps(tmp_path):
-  with pytest.raises(ValueError, match='--train-steps'):
-    pipeline_runner.main(['--vertex', '--budget', 'cpu', '--output', str(tmp_path / 'p.json')])
+def test_an_epoch_budget_compiles_the_trainer_counts_its_steps(tmp_path):
+  # The Trainer turns epochs into steps from the train split it reads: nothing is counted
+  # before the pipeline runs, so a compiled spec can carry an epoch budget.
+  assert pipeline_runner.main(['--vertex', '--budget', 'cpu', '--output', str(tmp_path / 'p.json')]) == 0
+  spec = (tmp_path / 'p.json').read_text()
+  assert '\\"epochs\\": 4' in spec
 
 
 DATAFLOW_ARGS = ['--runner=DataflowRunner', '--project=my-project', '--region=europe-west4',

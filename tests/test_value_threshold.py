@@ -5,11 +5,11 @@ from model import value_threshold as vt
 
 
 def test_sweep_counts_by_hand():
-  # Row 1: gold NULL, p(value) 0.7. Row 2: gold span 1:2, predicted 1:2, p(value) 0.4.
-  # Row 3: gold span 3:3, predicted 4:4 (wrong), p(value) 0.9. Row 4: gold value not in title.
-  rows = vt.sweep([0.7, 0.4, 0.9, 0.2], [(1, 1), (1, 2), (4, 4), (2, 2)],
-                  [(0, 0), (1, 2), (3, 3), ('unmatchable', 2)], [False, True, True, True],
-                  grid=(0.1, 0.3, 0.5, 0.8))
+  # Row 1: gold NULL, p(value) 0.7. Row 2: gold "Rose Gold", the span "ROSE  gold" (the same
+  # value: one equality), p(value) 0.4. Row 3: gold "Steel", span "Red" (wrong), p(value)
+  # 0.9. Row 4: gold value not in the title, so no span can be it.
+  rows = vt.sweep_values([0.7, 0.4, 0.9, 0.2], ['Red', 'ROSE  gold', 'Red', 'Kettle'],
+                         [None, 'Rose Gold', 'Steel', 'Stainless Steel'], grid=(0.1, 0.3, 0.5, 0.8))
   by_t = {r['threshold']: r for r in rows}
   # t = 0.8: only row 3 gets a value (wrong); rows 2 and 4 are missed.
   assert (by_t[0.8]['nn'], by_t[0.8]['nv'], by_t[0.8]['vn'], by_t[0.8]['vc'], by_t[0.8]['vw']) == (1, 0, 2, 0, 1)
@@ -53,19 +53,17 @@ def test_unseen_attributes_keep_their_own_rules_decision_at_every_threshold():
 
 
 def test_the_unseen_rule_is_the_best_kind_and_threshold_on_the_questions_given():
-  # Four unseen questions, gold spans; p(no answer) says nothing (always 0.4: every
-  # question answered at any answer-threshold <= 0.6), p(value) separates right from wrong.
+  # Four unseen questions; p(no answer) says nothing (always 0.4: every question answered
+  # at any answer-threshold <= 0.6), p(value) separates right from wrong.
   value_prob, no_answer_prob = [0.8, 0.7, 0.2, 0.1], [0.4] * 4
-  predicted = [(1, 1), (2, 2), (3, 3), (4, 4)]
-  gold = [(1, 1), (2, 2), (0, 0), (0, 0)]
-  has_value = [True, True, False, False]   # rows 3 and 4: "no value" is right
-  kind, threshold, sweeps = vt.best_unseen_rule(value_prob, no_answer_prob, predicted, gold, has_value,
+  predicted = ['Red', 'steel', 'Kettle', 'Voltis']
+  gold = ['Red', 'Steel', None, None]   # rows 3 and 4: "no value" is right
+  kind, threshold, sweeps = vt.best_unseen_rule(value_prob, no_answer_prob, predicted, gold,
                                                 grid=(0.3, 0.5, 0.9))
   assert (kind, threshold) == ('value', 0.5)   # 0.3 ties at F1 1.0; 0.5 is nearest the default
   assert max(r['f1'] for r in sweeps['answer']) < 1.0
   # When both kinds tie, the default rule's kind wins.
-  kind, _, _ = vt.best_unseen_rule([0.9, 0.1], [0.1, 0.9], [(1, 1), (2, 2)], [(1, 1), (0, 0)],
-                                   [True, False], grid=(0.5,))
+  kind, _, _ = vt.best_unseen_rule([0.9, 0.1], [0.1, 0.9], ['Red', 'Kettle'], ['Red', None], grid=(0.5,))
   assert kind == vt.DEFAULT_UNSEEN_RULE[0]
   with pytest.raises(ValueError, match='unseen score'):
     vt.unseen_score('span', 0.5, 0.5)

@@ -15,15 +15,19 @@ COPY --from=apache/beam_python3.11_sdk:2.77.0 /opt/apache/beam /opt/apache/beam
 WORKDIR /opt/aveqa
 COPY pyproject.toml requirements.txt requirements.lock pipeline_runner.py ./
 COPY setup/ setup/
+COPY catalog/ catalog/
 COPY components/ components/
+COPY evaluation/ evaluation/
 COPY model/ model/
 COPY pipelines/ pipelines/
+COPY serving/ serving/
+COPY training/ training/
 COPY schemas/ schemas/
 COPY data/ data/
 
 # The same script that builds a developer machine and CI: requirements.txt constrained
 # by requirements.lock, the checkpoint package with --no-deps, this package (editable, so
-# components.*, model.*, pipelines.* and schemas import from /opt/aveqa), then an import
+# every package of the project imports from /opt/aveqa), then an import
 # check of ml-metadata, TFDV, TFX and tensorflow-text. glibc 2.36 < 2.39, so it also
 # applies setup/glibc_compat/, which needs g++ and readelf only while it runs; they
 # leave in the same layer, with the pip and apt caches.

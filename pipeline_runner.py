@@ -54,7 +54,7 @@ def main(argv=None):
   console.quiet_native_logs(args.verbose)
   from pipelines import runners, run_outputs
   if args.eval_triples:
-    from components.offline_evaluation import evaluate_triples_file, markdown_table
+    from evaluation.offline import evaluate_triples_file, markdown_table
     console.setup_logging(args.verbose)
     report = evaluate_triples_file(args.eval_triples, args.model or run_outputs.newest_pushed_model(
         config.serving_model_dir), args.report_dir, config.inference.precision, config.gate.batch_size,

@@ -89,8 +89,8 @@ class PeakRss:
 
 def titles_pool():
   """Distinct real titles (AE-pub, read in place) or the embedded sample's."""
-  from components import triples
-  from pipelines.configs import SAMPLE_TRIPLES
+  from catalog import triples
+  from catalog.config import SAMPLE_TRIPLES
   pattern = AE_PUB if glob.glob(AE_PUB) else SAMPLE_TRIPLES
   titles = sorted({parsed.title for path in sorted(glob.glob(pattern))
                    for _, parsed, _ in triples.read_triples(path) if not isinstance(parsed, str)})
@@ -168,7 +168,7 @@ def run_in_process(questions_file, model_dir, serving, batch_size):
 def run_in_process_here(questions_file, model_dir, serving, batch_size):
   """The served model on every question, sorted by length and batched
   (components/inference.predict), timed after a warm-up batch."""
-  from components import inference
+  from serving import inference
   with open(questions_file, encoding='utf-8') as f:
     questions = [json.loads(line) for line in f]
   titles, attributes = [q['title'] for q in questions], [q['attribute'] for q in questions]
@@ -199,7 +199,7 @@ def run_theirs(script, questions_file, checkpoint_dir, batch_size):
 def mean_tokens(checkpoint, titles, attributes, max_seq_length=128):
   """Mean sequence length of the questions' windows ([CLS] title [SEP] attribute [SEP])."""
   import tensorflow as tf
-  from components import preprocessing
+  from model import features as preprocessing
   from model import windows
   from pipelines import configs
   settings = configs.ModelConfig(max_seq_length=max_seq_length)
@@ -224,8 +224,8 @@ def flops_per_question(config, length, top_k=5):
 
 def f1_by_serving(model_dir, experiment, results_dir, eval_triples, servings):
   """Exact-match F1 of each runtime:precision, and of tensorflow:float32 (the reference)."""
-  from components import splits, triples
-  from components.offline_evaluation import evaluate_model
+  from catalog import splits, triples
+  from evaluation.offline import evaluate_model
   if eval_triples:
     rows = [(p.title, p.attribute, p.value) for path in sorted(glob.glob(eval_triples))
             for _, p, _ in triples.read_triples(path) if not isinstance(p, str)]
@@ -255,7 +255,7 @@ def main():
   if len(sys.argv) == 3 and sys.argv[1] in CHILD_MODES:   # a child of in_child
     print(json.dumps(CHILD_MODES[sys.argv[1]](**json.loads(sys.argv[2]))))
     return
-  from components.serving_contract import ONNX_FILES, PRECISIONS, RUNTIMES
+  from serving.contract import ONNX_FILES, PRECISIONS, RUNTIMES
   from pipelines.run_outputs import newest_pushed_model
   servings = [f'tensorflow:{p}' for p in PRECISIONS] + [f'onnx:{p}' for p in ONNX_FILES]
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -78,8 +78,8 @@ def main(argv=None):
   import keras
   import tensorflow as tf
   from benchmarks.matmul_rates import cpu_line
-  from components import domain_adaptation
-  from components.preprocessing import tokenizer_for
+  from training import domain_adaptation
+  from model.features import tokenizer_for
   from model import checkpoint as checkpoints
   from model.aveqa import VocabularyProjection
   from pipelines import configs

@@ -32,7 +32,7 @@ os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from components import splits  # noqa: E402
+from catalog import splits  # noqa: E402
 from pipelines import configs  # noqa: E402
 
 AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'opentags.*')
@@ -113,7 +113,7 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
   with open(metrics_file) as f:
     metrics = json.load(f)
   predictions = os.path.join(os.path.dirname(metrics_file), 'predictions.jsonl')
-  from components.serving_contract import TUNING_FILE
+  from serving.contract import TUNING_FILE
   tuning_files = [tuning_file] if tuning_file else glob.glob(
       os.path.join(pipeline_root, 'Trainer', 'model_run', '*', TUNING_FILE))
   tuning = None
@@ -137,8 +137,8 @@ def evaluate_pushed_model(pipeline_root):
   """`pipeline_runner.py --eval-triples` of the run's pushed model on its own eval split;
   returns the metrics.json path. The pipeline's evaluator scored the same model on the
   same triples, so a different F1 means the two paths disagree: that stops the run."""
-  from components import triples
-  from components.offline_evaluation import evaluate_triples_file
+  from catalog import triples
+  from evaluation.offline import evaluate_triples_file
   root = os.path.dirname(pipeline_root)
   work = os.path.join(root, 'eval')
   os.makedirs(work, exist_ok=True)
@@ -160,7 +160,7 @@ def evaluate_pushed_model(pipeline_root):
 
 
 def write_result(results_dir, name, result):
-  from components.offline_evaluation import markdown_table
+  from evaluation.offline import markdown_table
   os.makedirs(results_dir, exist_ok=True)
   with open(os.path.join(results_dir, f'{name}.json'), 'w') as f:
     json.dump(result, f, indent=2)
@@ -175,8 +175,8 @@ def write_result(results_dir, name, result):
 
 def baselines(args):
   from benchmarks import dictionary_baseline
-  from components import triples
-  from components.offline_evaluation import evaluate_predictions
+  from catalog import triples
+  from evaluation.offline import evaluate_predictions
   import numpy as np
   with open(os.path.join(args.results_dir, f'{args.name}.json')) as f:
     source = json.load(f)

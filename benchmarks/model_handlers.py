@@ -22,9 +22,10 @@ from apache_beam.ml.inference.base import RunInference  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from benchmarks.bulk_inference import ATTRIBUTES, titles_pool  # noqa: E402
-from components import catalog_inferrer, catalog_questions  # noqa: E402
-from components.categories import CategoryRules  # noqa: E402
-from components.serving_contract import signature_names  # noqa: E402
+from serving import batch_inference as catalog_inferrer  # noqa: E402
+from catalog import questions as catalog_questions  # noqa: E402
+from catalog.categories import CategoryRules  # noqa: E402
+from serving.contract import signature_names  # noqa: E402
 
 
 def tfx_bsl_handler(model_dir, precision, batch_size):
@@ -66,7 +67,7 @@ def run(handler, questions_file, output, bucket_size):
 
 
 def main():
-  from components.serving_contract import PRECISIONS
+  from serving.contract import PRECISIONS
   from pipelines.run_outputs import newest_pushed_model
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--experiment', default='aveqa-random')

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.matmul_rates import cpu_line  # noqa: E402
-from components.trainer import build_extractor, model_config  # noqa: E402
+from components.trainer import build_extractor  # noqa: E402
 from model import aveqa  # noqa: E402
 from pipelines import configs  # noqa: E402
 from model.checkpoint import read_checkpoint  # noqa: E402
@@ -65,7 +65,7 @@ def show(rates, per_call):
 
 def aveqa_config(alpha):
   """The pipeline's default model settings with the given distilled-MLM weight."""
-  return model_config(configs.ModelConfig(alpha=alpha), configs.TrainingConfig())
+  return aveqa.AveqaConfig.from_settings(configs.ModelConfig(alpha=alpha))
 
 
 def main():

@@ -1,7 +1,7 @@
 """Static against dynamic int8 for the encoder's ONNX graph (issue 20): does quantizing the
 activations with calibrated scales buy encoder speed that dynamic quantization leaves?
 
-The served int8 graph (model/onnx_encoder.py) quantizes the weights ahead and each batch's
+The served int8 graph (serving/onnx_encoder.py) quantizes the weights ahead and each batch's
 activations at run time. Static quantization (onnxruntime.quantization.quantize_static,
 QDQ format, MinMax calibration on AE-pub questions other than the timed ones) fixes the
 activation scales ahead, so the per-batch scale computation goes away. This times float32,
@@ -73,7 +73,7 @@ def quantize_static(float32_path: str, output_path: str, calibration: Sequence[D
 
 def drift(session, reference: Sequence[np.ndarray], batches) -> Dict[str, float]:
   """Largest absolute difference and mean cosine of the real tokens' hidden states."""
-  from model import onnx_encoder
+  from serving import onnx_encoder
   worst, cosines = 0.0, []
   for batch, expected in zip(batches, reference):
     got = session.run([onnx_encoder.OUTPUT], batch)[0]
@@ -96,10 +96,10 @@ def main(argv=None):
   import tensorflow as tf
   from benchmarks.bulk_inference import spread, titles_pool
   from benchmarks.matmul_rates import cpu_line
-  from components import onnx_serving
-  from components import preprocessing as p
-  from components.serving_contract import ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS
-  from model import onnx_encoder
+  from serving import onnx_serving
+  from model import features as p
+  from serving.contract import ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS
+  from serving import onnx_encoder
 
   tokenize = onnx_serving.load_zipped(os.path.join(args.model, ONNX_ENDPOINTS)).signatures[ONNX_INPUTS]
 

@@ -53,7 +53,7 @@ def answers_of_run(results_dir: str, name: str, result: Optional[dict] = None) -
   the order of its own eval.txt; ours keeps them in the run's predictions.jsonl, named in
   its results JSON (`result`, read from results_dir when not given)."""
   if '.hf-squad' in name:
-    from components import triples
+    from catalog import triples
     work = os.path.join(results_dir, name)
     if not os.path.exists(os.path.join(work, 'predictions.jsonl')):
       return None

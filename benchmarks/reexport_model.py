@@ -40,8 +40,10 @@ def main():
                       help='tune the value threshold again on the run\'s dev slice')
   args = parser.parse_args()
   import tensorflow_transform as tft
-  from components import serving_export, trainer, training_data, value_tuning
-  from components.serving_contract import TUNING_FILE
+  from serving import export as serving_export
+  from components import trainer
+  from training import data as training_data, value_tuning
+  from serving.contract import TUNING_FILE
   from model.checkpoint import read_checkpoint
 
   model_settings, training, seed = _trainer_settings(args.metadata or os.path.join(

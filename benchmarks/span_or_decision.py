@@ -71,7 +71,8 @@ def markdown(name: str, table: Dict[str, Dict[str, float]]) -> str:
 
 def run_breakdown(run_dir: str, batch_size: int = 64) -> Dict[str, Dict[str, float]]:
   """Serves the run's pushed model (float32, TensorFlow) on the run's eval/eval.txt."""
-  from components import inference, triples
+  from serving import inference
+  from catalog import triples
   rows = [t for _, t, _ in triples.read_triples(os.path.join(run_dir, 'eval', 'eval.txt'))
           if not isinstance(t, str)]
   pushed = sorted(glob.glob(os.path.join(run_dir, 'serving_model', '*', 'saved_model.pb')))

@@ -44,16 +44,18 @@ def main(argv=None):
   parser.add_argument('--seed', type=int, default=0)
   args = parser.parse_args(argv)
 
-  from components import domain_adaptation
+  from training import domain_adaptation
   from model.checkpoint import default_checkpoint_dir
   examples = max(glob.glob(os.path.join(args.results_dir, args.experiment, 'pipeline_root',
                                         'TriplesExampleGen', 'examples', '*')), key=os.path.getmtime)
   output = os.path.join(REPO, 'outputs', 'teacher-quality', f'{args.experiment}-{args.steps}')
   print('CPU:', cpu_model())
   started = time.time()
+  settings = configs.AdaptationConfig(args.steps, args.batch_size, args.mask_rate, args.max_length,
+                                      args.learning_rate, defaults.dropout)
   summary = domain_adaptation.adapt_checkpoint(
-      examples, args.catalog_rows, output, args.checkpoint or default_checkpoint_dir(), args.steps,
-      args.batch_size, args.mask_rate, args.max_length, args.learning_rate, args.seed, False)
+      examples, args.catalog_rows, output, args.checkpoint or default_checkpoint_dir(), settings, args.seed,
+      False)
   print(f'{time.time() - started:.0f} s; examples: {examples}')
   print(json.dumps({k: v for k, v in summary.items() if k != 'mlm_loss'}, indent=2))
   for line in domain_adaptation.summary_lines(summary):

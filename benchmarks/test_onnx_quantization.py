@@ -18,9 +18,9 @@ def test_batches_are_length_sorted_and_cut_to_their_longest_row():
 
 def test_static_int8_of_the_encoder_graph_stays_close_to_float32(tmp_path):
   import onnx
-  from components.onnx_serving import session
+  from serving.onnx_serving import session
   from model import checkpoint as checkpoints
-  from model import onnx_encoder
+  from serving import onnx_encoder
   from tests import tiny_bert
   checkpoint = checkpoints.read_checkpoint(tiny_bert.make_checkpoint(
       str(tmp_path / 'checkpoint'), hidden=64, layers=2, heads=4, intermediate=128))

@@ -67,7 +67,7 @@ def _predictions(path, gold, values):
 
 
 def test_report_tests_differences_on_the_same_triples(tmp_path):
-  from components import triples
+  from catalog import triples
   gold = [f'v{i}' for i in range(600)]
   ours = [g if i % 10 else 'wrong' for i, g in enumerate(gold)]          # 540 right
   ablation = [g if i % 2 else 'wrong' for i, g in enumerate(gold)]        # 300 right

@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks import wdc_pave_catalog as wdc
 from benchmarks import wdc_pave_score as score
-from components.catalog_columns import output_columns
+from catalog.columns import output_columns
 
 RING = {'id': 1, 'category': 'Jewelry', 'input_title': 'Aurel Sterling Silver Ring', 'input_description': 'A ring.',
         'target_scores': {'Metal Type': {'Sterling Silver': {'pid': [0], 'score': 1},

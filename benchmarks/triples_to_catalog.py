@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from components import splits, triples  # noqa: E402
-from components.span_alignment import find_value_span  # noqa: E402
+from catalog import splits, triples  # noqa: E402
+from catalog.span_alignment import find_value_span  # noqa: E402
 from pipelines import configs  # noqa: E402
 
 

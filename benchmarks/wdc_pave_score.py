@@ -21,7 +21,7 @@ import json
 from typing import Dict, Iterable, List, Optional
 
 from benchmarks import wdc_pave_catalog as wdc
-from components.catalog_columns import output_columns
+from catalog.columns import output_columns
 from model import exact_match
 
 

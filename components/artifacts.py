@@ -1,8 +1,4 @@
-"""Artifact types of the catalog side of the pipeline, and reading the JSON files that
-artifact folders hold beside their data."""
-import json
-import os
-
+"""Artifact types of the catalog side of the pipeline."""
 from tfx.types.artifact import Artifact
 
 
@@ -14,13 +10,3 @@ class CatalogRows(Artifact):
 class EnrichedCatalog(Artifact):
   """The filled catalog: Parquet files (schemas/catalog_output.md) and summary.json."""
   TYPE_NAME = 'aveqa.EnrichedCatalog'
-
-
-def read_json(folder: str, name: str):
-  """The JSON file `name` in an artifact folder (local or gs://), or None when absent."""
-  import tensorflow as tf
-  path = os.path.join(folder, name)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)

@@ -1,111 +1,20 @@
-"""BulkInferrer's work on the catalog questions, with control over how they are batched.
-
-Same inputs and output as TFX's BulkInferrer (the SavedModel's examples signature on
-the serialized questions, PredictionLogs in the InferenceResult artifact; nothing runs
-for an unblessed model), plus what the stock component cannot be told:
-
-- length bucketing: questions are read in chunks of bucket_size, each chunk sorted by
-  record length (the title dominates it), so consecutive batches hold questions of
-  similar length and each is padded only to its own longest row. Memory stays bounded
-  by one chunk per worker, whatever the catalog's size;
-- a fixed batch size instead of Beam's adaptive one, which grows batches to
-  thousands of rows and so pads them to the longest title of the lot;
-- the runtime (TensorFlow or ONNX Runtime) and serving precision (float32, bfloat16, int8).
-
-The model handler is Beam's RunInference API over the TF2 SavedModel: the signature is
-called once per batch and answers with one PredictionLog per batch, the batch's
-PredictRequest and PredictResponse as TF Serving answers a batched request (rather than
-one PredictionLog per question, built output by output).
-"""
+"""CatalogBulkInferrer: BulkInferrer's work on the catalog questions, with the batching, runtime
+and precision the stock component cannot be told (serving/batch_inference.py does the work).
+Same inputs and output as TFX's BulkInferrer: PredictionLogs in an InferenceResult."""
 import logging
 import os
-import time
-from typing import Any, Dict, Iterable, Optional, Sequence
 
 import apache_beam as beam
-import numpy as np
-import tensorflow as tf
-from apache_beam.ml.inference.base import ModelHandler, RunInference
-from tensorflow_serving.apis import prediction_log_pb2
-from tfx.dsl.component.experimental.annotations import BeamComponentParameter, InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, InputArtifact,
+                                                        OutputArtifact, Parameter)
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import inference
-from components.catalog_questions import QUESTIONS_SPLIT
-from components.inference import serving_dir
+from catalog.questions import QUESTIONS_SPLIT
+from serving import batch_inference
+from serving.inference import serving_dir
 
 log = logging.getLogger(__name__)
-
-PREDICTION_LOGS = 'prediction_logs'
-PROGRESS_SECONDS = 30
-
-
-def sorted_chunks(records, bucket_size):
-  """The records re-ordered by length inside consecutive chunks of bucket_size."""
-  return (records
-          | 'Chunk' >> beam.BatchElements(min_batch_size=bucket_size, max_batch_size=bucket_size)
-          | 'SortByLength' >> beam.FlatMap(lambda chunk: sorted(chunk, key=len)))
-
-
-class Progress:
-  """A log line at most every PROGRESS_SECONDS: questions answered so far by this worker."""
-
-  def __init__(self):
-    self.count, self.started, self.last = 0, None, 0.0
-
-  def answered(self, questions):
-    now = time.time()
-    if self.started is None:
-      self.started = self.last = now
-    self.count += questions
-    if now - self.last >= PROGRESS_SECONDS:
-      self.last = now
-      log.info('bulk inference: %d questions answered (%.0f/s)', self.count,
-               self.count / max(now - self.started, 1e-3))
-
-
-class ServingHandler(ModelHandler):
-  """Serialized tf.Examples -> PredictionLogs, one per batch of batch_size questions,
-  from the model in model_dir (local or gs://) served by the runtime at the precision
-  (components/inference.load)."""
-
-  def __init__(self, model_dir: str, precision: str, runtime: str, batch_size: int):
-    super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
-    self._model_dir, self._precision, self._runtime = model_dir, precision, runtime
-    self._progress = Progress()
-
-  def load_model(self):
-    return inference.load(self._model_dir, self._precision, self._runtime)
-
-  def run_inference(self, batch: Sequence[bytes], model: Any,
-                    inference_args: Optional[Dict[str, Any]] = None) -> Iterable[Any]:
-    outputs = model.examples(examples=tf.constant(batch))
-    self._progress.answered(len(batch))
-    log = prediction_log_pb2.PredictionLog()
-    log.predict_log.request.model_spec.signature_name = model.name
-    log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto(list(batch), tf.string))
-    for name, tensor in outputs.items():
-      log.predict_log.response.outputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(tensor)))
-    return [log]
-
-  def get_num_bytes(self, batch: Sequence[bytes]) -> int:
-    return sum(len(record) for record in batch)
-
-  def get_metrics_namespace(self) -> str:
-    return 'CatalogBulkInferrer'
-
-
-def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, runtime, batch_size,
-                  bucket_size, num_shards=0):
-  """Beam part: questions (gzipped TFRecords of serialized tf.Example, passed to the
-  model as they are) -> PredictionLog TFRecords."""
-  records = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
-  return (sorted_chunks(records, bucket_size)
-          | 'RunInference' >> RunInference(ServingHandler(model_dir, precision, runtime, batch_size))
-          | 'WritePredictionLogs' >> beam.io.WriteToTFRecord(
-              os.path.join(output_uri, PREDICTION_LOGS), file_name_suffix='.gz', num_shards=num_shards,
-              coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog)))
 
 
 @component(use_beam=True)
@@ -127,5 +36,5 @@ def CatalogBulkInferrer(
     return
   questions = os.path.join(artifact_utils.get_split_uri([examples], QUESTIONS_SPLIT), '*')
   with beam_pipeline as pipeline:
-    run_inference(pipeline, questions, serving_dir(model.uri), inference_result.uri,
-                  precision, runtime, batch_size, bucket_size)
+    batch_inference.run_inference(pipeline, questions, serving_dir(model.uri), inference_result.uri,
+                                  precision, runtime, batch_size, bucket_size)

@@ -2,10 +2,10 @@
 Transform's output and exports the serving model.
 
   custom_config: {'model': ModelConfig, 'training': TrainingConfig, 'seed': int} as dicts
-  (pipelines/configs.py), plus a code fingerprint that only TFX's cache reads.
+  (model/config.py, training/config.py), plus a code fingerprint that only TFX's cache reads.
 
-The input pipeline is components/training_data.py, the value threshold's tuning
-components/value_tuning.py, the export components/serving_export.py.
+The input pipeline is training/data.py, the value threshold's tuning
+training/value_tuning.py, the export serving/export.py.
 """
 import json
 import logging
@@ -18,11 +18,14 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops of the Transform graph)
 import tensorflow_transform as tft
 
-from components import domain_adaptation, serving_export, training_data, value_tuning
-from components.serving_contract import TRAINING_FILE
+from training import domain_adaptation
+from serving import export as serving_export
+from training import data as training_data, value_tuning
+from serving.contract import TRAINING_FILE
 from model import aveqa, suopentag
 from model.checkpoint import read_checkpoint
-from pipelines import configs
+from model.config import ModelConfig, from_dict
+from training.config import TrainingConfig
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 50   # a progress line (and a Keras "epoch") every this many steps
@@ -41,7 +44,7 @@ def choose_strategy(tpu=None):
   return tf.distribute.get_strategy(), None
 
 
-def learning_rate(training: configs.TrainingConfig, steps, lr):
+def learning_rate(training: TrainingConfig, steps, lr):
   """lr constant, or linear warm-up over warmup_fraction of the steps then linear decay."""
   warmup = int(steps * training.warmup_fraction)
   if warmup <= 0:
@@ -55,22 +58,13 @@ def learning_rate(training: configs.TrainingConfig, steps, lr):
   return WarmupThenDecay()
 
 
-def model_config(model: configs.ModelConfig, training: configs.TrainingConfig) -> aveqa.AveqaConfig:
-  return aveqa.AveqaConfig(
-      alpha=model.alpha, beta=model.beta, temperature=model.temperature, mask_rate=model.mask_rate,
-      dropout=model.dropout, top_k_begins=model.top_k_begins,
-      max_answer_tokens=model.max_answer_tokens, value_threshold=training.value_threshold,
-      max_seq_length=model.max_seq_length, window_overlap=model.window_overlap)
-
-
-def build_extractor(checkpoint, model: configs.ModelConfig, training: configs.TrainingConfig):
+def build_extractor(checkpoint, model: ModelConfig, training: TrainingConfig):
   """(the model of model.model_type, its learning rate, its summary lines)."""
   if model.model_type == 'suopentag':
-    tagger = suopentag.build_model(checkpoint, suopentag.SuOpenTagConfig(
-        units=model.tagger_units, dropout=model.dropout, value_threshold=training.value_threshold,
-        max_seq_length=model.max_seq_length, window_overlap=model.window_overlap))
+    tagger = suopentag.build_model(checkpoint, suopentag.SuOpenTagConfig.from_settings(
+        model, training.value_threshold))
     return tagger, training.tagger_learning_rate, suopentag.summary_lines(tagger)
-  extractor = aveqa.build_model(checkpoint, model_config(model, training))
+  extractor = aveqa.build_model(checkpoint, aveqa.AveqaConfig.from_settings(model, training.value_threshold))
   return extractor, training.learning_rate, aveqa.summary_lines(extractor)
 
 
@@ -89,7 +83,7 @@ class ProgressLog(keras.callbacks.Callback):
              time.time() - self.started)
 
 
-def train_steps(training: configs.TrainingConfig, train_examples: int) -> int:
+def train_steps(training: TrainingConfig, train_examples: int) -> int:
   """training.train_steps, or with training.epochs that many passes over the train split's
   examples in batches of training.batch_size (counted here, where the data is)."""
   if training.epochs is None:
@@ -117,8 +111,8 @@ def fit(model, dataset, steps, callbacks, evaluation=None, eval_steps=None):
 def run_fn(fn_args):
   """TFX Trainer entry point."""
   custom = fn_args.custom_config
-  model_settings = configs.section_from_dict(configs.ModelConfig, custom['model'])
-  training = configs.section_from_dict(configs.TrainingConfig, custom['training'])
+  model_settings = from_dict(ModelConfig, custom['model'])
+  training = from_dict(TrainingConfig, custom['training'])
   keras.utils.set_random_seed(custom['seed'])
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
   strategy, precision = choose_strategy(training.tpu)

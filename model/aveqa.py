@@ -35,12 +35,14 @@ import keras
 import tensorflow as tf
 
 from model import decoding, masking, value_threshold
+from model.config import DEFAULT_VALUE_THRESHOLD, ModelConfig
 from model.extraction import QuestionModel
 
 
 @dataclasses.dataclass
 class AveqaConfig:
-  """The model's settings; their defaults live in pipelines/configs.py (ModelConfig)."""
+  """What the network and its decisions need (from_settings: of ModelConfig, whose defaults
+  are the model's)."""
   alpha: float                    # weight of the distilled MLM loss
   beta: float                     # weight of the no-answer loss
   temperature: float              # softening of both vocabulary distributions
@@ -54,6 +56,14 @@ class AveqaConfig:
   # The rule for attributes never trained on (model/value_threshold.py), tuned after training.
   unseen_kind: str = value_threshold.DEFAULT_UNSEEN_RULE[0]
   unseen_threshold: float = value_threshold.DEFAULT_UNSEEN_RULE[1]
+
+  @classmethod
+  def from_settings(cls, settings: ModelConfig = ModelConfig(),
+                    threshold: float = DEFAULT_VALUE_THRESHOLD) -> 'AveqaConfig':
+    return cls(alpha=settings.alpha, beta=settings.beta, temperature=settings.temperature,
+               mask_rate=settings.mask_rate, dropout=settings.dropout, top_k_begins=settings.top_k_begins,
+               max_answer_tokens=settings.max_answer_tokens, value_threshold=threshold,
+               max_seq_length=settings.max_seq_length, window_overlap=settings.window_overlap)
 
 
 class VocabularyProjection(keras.layers.Layer):
@@ -89,7 +99,7 @@ class AveqaModel(QuestionModel):
   """Inputs: dict of token_ids, segment_ids, padding_mask [B, T] (+ labels when training:
   begin_position, end_position [B], has_answer [B])."""
 
-  model_type = 'aveqa'   # components/serving_contract.py MODEL_TYPES
+  model_type = 'aveqa'   # serving/contract.py MODEL_TYPES
 
   def __init__(self, encoder, special_ids, config: AveqaConfig, teacher=None,
                vocab_projection=None, **kwargs):

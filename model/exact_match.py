@@ -14,7 +14,7 @@ benchmark code and the AVEQA / OpenTag papers:
 
 "The same value" is one rule for the whole project: equal after collapsing whitespace runs,
 trimming and folding case. The gate, the value threshold's tuning and the mining of a
-catalog's known values (components/span_alignment.py: case and spacing insensitive) all
+catalog's known values (catalog/span_alignment.py: case and spacing insensitive) all
 use it, so a catalog's "Black" and a title's "BLACK" are the same value everywhere. A gold
 value may have several surface forms (a tuple): a prediction equal to any of them is right.
 fold_case=False gives the strict variant, for comparisons with case-sensitive papers.

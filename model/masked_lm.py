@@ -92,7 +92,7 @@ class MaskedLm(keras.Model):
     return [self.loss_tracker]
 
 
-def build(checkpoint: checkpoints.Checkpoint, mask_rate: float, dropout: float = 0.1) -> MaskedLm:
+def build(checkpoint: checkpoints.Checkpoint, mask_rate: float, dropout: float) -> MaskedLm:
   encoder = checkpoints.load_encoder(checkpoint, dropout=dropout, name='encoder')
   encoder.get_layer('pooled_dense').trainable = False   # no next-sentence objective here
   head = MaskedLmHead(checkpoint.config['vocab_size'], checkpoint.config['hidden_size'],

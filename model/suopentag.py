@@ -30,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from model import crf, value_threshold
+from model.config import DEFAULT_VALUE_THRESHOLD, ModelConfig
 from model.extraction import QuestionModel
 
 O, B, I = 0, 1, 2   # noqa: E741  (the tag names of the paper)
@@ -39,7 +40,8 @@ FORBIDDEN = -1e4    # emission of B or I outside the title
 
 @dataclasses.dataclass
 class SuOpenTagConfig:
-  """The model's settings; their defaults live in pipelines/configs.py (ModelConfig)."""
+  """What the network and its decisions need (from_settings: of ModelConfig, whose defaults
+  are the model's)."""
   units: int                      # LSTM units per direction
   dropout: float
   value_threshold: float          # a value is returned when p(value) reaches it
@@ -48,6 +50,12 @@ class SuOpenTagConfig:
   # The rule for attributes never trained on (model/value_threshold.py), tuned after training.
   unseen_kind: str = value_threshold.DEFAULT_UNSEEN_RULE[0]
   unseen_threshold: float = value_threshold.DEFAULT_UNSEEN_RULE[1]
+
+  @classmethod
+  def from_settings(cls, settings: ModelConfig = ModelConfig(),
+                    threshold: float = DEFAULT_VALUE_THRESHOLD) -> 'SuOpenTagConfig':
+    return cls(units=settings.tagger_units, dropout=settings.dropout, value_threshold=threshold,
+               max_seq_length=settings.max_seq_length, window_overlap=settings.window_overlap)
 
 
 def bio_tags(begin, end, has_answer, length):
@@ -80,7 +88,7 @@ class SuOpenTagModel(QuestionModel):
   """Inputs as AveqaModel's: token_ids, segment_ids, padding_mask [B, T] (+ labels when
   training: begin_position, end_position, has_answer [B])."""
 
-  model_type = 'suopentag'   # components/serving_contract.py MODEL_TYPES
+  model_type = 'suopentag'   # serving/contract.py MODEL_TYPES
 
   def __init__(self, word_embeddings, special_ids, config: SuOpenTagConfig, **kwargs):
     super().__init__(**kwargs)

@@ -18,7 +18,7 @@ training the span probability is low even when the span is right, so any in-doma
 withholds nearly everything (docs/model.md, "Attributes never trained on"). Those get a
 rule of their own: a threshold on one of two scores (UNSEEN_SCORES), chosen like t but on
 pseudo-unseen attributes, rare training attributes held out of training for it
-(components/value_tuning.py), never on the eval split. Until tuned: the no-answer head
+(training/value_tuning.py), never on the eval split. Until tuned: the no-answer head
 alone, a value when 1 - p(no answer) >= 0.5.
 """
 import math

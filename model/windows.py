@@ -10,8 +10,8 @@ value wins (best_window). So a question gets "no value" only when no window hold
 nothing of a long title goes unread.
 
 Questions that fit (nearly all titles) are one window, the same sequence as before windows.
-The same functions build the training examples (components/training_data.py) and the
-serving graph (components/serving_export.py), so both read a title the same way.
+The same functions build the training examples (training/data.py) and the
+serving graph (serving/export.py), so both read a title the same way.
 """
 import dataclasses
 from typing import NamedTuple

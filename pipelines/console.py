@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-OUR_LOGGERS = ('components', 'pipelines', 'model')
+OUR_LOGGERS = ('catalog', 'components', 'evaluation', 'model', 'pipelines', 'serving', 'training')
 STEP_STARTED, STEP_FINISHED, STEP_CACHED = (
     'Component %s is running.', 'Component %s is finished.', 'A cached execution %d is used.')
 

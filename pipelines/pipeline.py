@@ -15,22 +15,24 @@ from tfx import v1 as tfx
 
 import schemas
 from components.catalog_inferrer import CatalogBulkInferrer
-from components.catalog_questions import CatalogQuestionGen
+from components.catalog_question_gen import CatalogQuestionGen
 from components.catalog_writer import CatalogWriter
 from components.domain_adaptation import DomainAdaptation
 from components.exact_match_evaluator import ExactMatchEvaluator
 from components.triples_example_gen import TriplesExampleGen
 from pipelines import configs
 
+# The packages whose code Transform, the Trainer and the steps they feed run.
+CODE_PACKAGES = ('catalog', 'components', 'evaluation', 'model', 'serving', 'training')
+
 
 def code_fingerprint() -> str:
-  """Hash of the model and component code. Transform and Trainer name their functions
+  """Hash of the library and component code. Transform and Trainer name their functions
   by module path, which TFX's cache cannot see into; passing this in their
   custom_config makes a code change re-run them instead of reusing stale outputs."""
   digest = hashlib.sha256()
   root = pathlib.Path(__file__).resolve().parent.parent
-  for path in sorted(list((root / 'components').glob('*.py')) + list((root / 'model').glob('*.py'))
-                     + [root / 'pipelines' / 'configs.py']):
+  for path in sorted(p for package in CODE_PACKAGES for p in (root / package).glob('*.py')):
     digest.update(path.read_bytes())
   return digest.hexdigest()[:16]
 
@@ -127,7 +129,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
         checkpoint=model_settings.checkpoint, steps=config.adaptation.steps,
         batch_size=config.adaptation.batch_size, mask_rate=config.adaptation.mask_rate,
         max_length=config.adaptation.max_length, learning_rate=config.adaptation.learning_rate,
-        seed=config.seed, use_description=int(config.data.use_description), code_fingerprint=fingerprint)
+        dropout=config.adaptation.dropout, seed=config.seed, use_description=int(config.data.use_description), code_fingerprint=fingerprint)
   statistics = tfx.components.StatisticsGen(examples=triples.outputs['examples'])
   schema = tfx.components.ImportSchemaGen(schema_file=schemas.TRAINING_TRIPLES_SCHEMA)
   validator = tfx.components.ExampleValidator(

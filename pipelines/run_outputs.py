@@ -9,7 +9,7 @@ import tensorflow as tf
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components.catalog_writer import REPORT_FILE, SUMMARY_FILE, read_summary
+from catalog.writer import REPORT_FILE, SUMMARY_FILE, read_summary
 
 
 @dataclasses.dataclass

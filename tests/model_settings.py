@@ -1,8 +1,8 @@
-"""AVEQA's settings for model tests: the pipeline's defaults (pipelines/configs.py), as the
-Trainer turns them into an AveqaConfig, with some ModelConfig fields overridden."""
-from pipelines import configs
+"""AVEQA's settings for model tests, from model/ alone: the model's defaults
+(model/config.py ModelConfig) with some fields overridden."""
+from model.aveqa import AveqaConfig
+from model.config import ModelConfig
 
 
 def aveqa_config(**model_overrides):
-  from components.trainer import model_config
-  return model_config(configs.ModelConfig(**model_overrides), configs.TrainingConfig())
+  return AveqaConfig.from_settings(ModelConfig(**model_overrides))

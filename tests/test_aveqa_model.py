@@ -172,7 +172,7 @@ def test_an_attribute_not_trained_on_is_decided_by_the_unseen_rule(ckpt):
   np.testing.assert_array_equal(has_value[2:], 1 - spans['no_answer_prob'].numpy()[2:] >= 0.5)
   model.config.value_threshold = 0.0
   assert model.predict_spans(batch)['has_value'].numpy()[:2].all()
-  # A tuned rule of its own (components/value_tuning.py): p(value) against its threshold,
+  # A tuned rule of its own (training/value_tuning.py): p(value) against its threshold,
   # whatever the value threshold of seen attributes.
   value_prob = spans['value_prob'].numpy()[2:]
   model.config.unseen_kind, model.config.unseen_threshold = 'value', float(value_prob.min())
@@ -262,7 +262,7 @@ def test_without_the_no_answer_loss_inference_ignores_the_untrained_head(ckpt):
 
 def test_mixed_bfloat16_training_with_every_loss_is_finite_and_serves_float32(ckpt):
   import keras
-  from components import serving_export
+  from serving import export as serving_export
   keras.mixed_precision.set_global_policy('mixed_bfloat16')   # what TPUs (and Keras on CPU) run
   try:
     model = aveqa.build_model(ckpt, aveqa_config(alpha=0.5, beta=0.5))

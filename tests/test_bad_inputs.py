@@ -31,10 +31,10 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
-from components import catalog_questions as cq
-from components import catalog_writer as cw
-from components import splits, triples
-from components.triples_example_gen import SUMMARY_FILE, write_examples
+from catalog import questions as cq
+from catalog import writer as cw
+from catalog import splits, triples
+from catalog.ingest import SUMMARY_FILE, write_examples
 
 # ---------------------------------------------------------------------------------------
 # Triples: each bad line goes in a file with one good line, so the run has an example.

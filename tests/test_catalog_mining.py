@@ -1,8 +1,8 @@
-"""Labels mined from a catalog's known values (components/catalog_mining.py)."""
+"""Labels mined from a catalog's known values (catalog/mining.py)."""
 import pytest
 
-from components import catalog_mining as cm
-from components.span_alignment import NULL_VALUE
+from catalog import mining as cm
+from catalog.span_alignment import NULL_VALUE
 
 ATTRIBUTES = ('Brand Name', 'Color', 'Material')
 
@@ -86,9 +86,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components import splits  # noqa: E402
-from components.categories import CategoryRules  # noqa: E402
-from components.triples_example_gen import SUMMARY_FILE, Mining, write_examples  # noqa: E402
+from catalog import splits  # noqa: E402
+from catalog.categories import CategoryRules  # noqa: E402
+from catalog.ingest import SUMMARY_FILE, Mining, write_examples  # noqa: E402
 
 ROWS = [{'product_id': f'P{i:03d}', 'title': f'Voltis Kettle {color} Steel K{i:03d}', 'Color': color,
          'Material': material, 'Brand Name': None}
@@ -174,7 +174,7 @@ def test_only_the_attributes_of_a_rows_category_are_mined(tmp_path):
 
 def test_an_empty_eval_split_is_an_error_naming_the_rule_and_the_counts(tmp_path):
   import pytest
-  from components.triples_example_gen import check_splits
+  from catalog.ingest import check_splits
   _, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Size',)))
   with pytest.raises(ValueError, match=r'the eval split is empty: split rule zero_shot \(held-out '
                                        r'attributes Size\) put all 70 examples in train \(labelled 0, '
@@ -190,7 +190,7 @@ def test_labelled_triples_and_mined_ones_train_together(tmp_path):
   out, summary = _mine(tmp_path, splits.SplitRule('zero_shot', 0, 20, ('Material',)), str(source), weight=0.25)
   assert summary['train_sources'] == {'labelled': 2, 'mined': 40, 'reviewed': 0}   # Material is held out
   assert summary['eval_sources'] == {'labelled': 0, 'mined': 30, 'reviewed': 0}
-  from components.triples_example_gen import summary_lines
+  from catalog.ingest import summary_lines
   lines = summary_lines(summary)
   assert lines[:2] == ['train examples: 42 (labelled 2, mined 40, reviewed 0)',
                        'eval examples: 30 (labelled 0, mined 30, reviewed 0)']

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from components import catalog_questions as cq
-from components import catalog_writer as cw
+from catalog import questions as cq
+from catalog import writer as cw
 
 ATTRIBUTES = ['Brand Name', 'Color', 'Material']
 BAD_ROWS = [
@@ -45,7 +45,7 @@ def _schema(title_type=pa.string()):
 def _questions(tmp_path, catalog_pattern):
   rows_uri, questions_uri = str(tmp_path / 'rows'), str(tmp_path / 'questions')
   with beam.Pipeline() as pipeline:
-    cq.build_questions(pipeline, catalog_pattern, ATTRIBUTES, rows_uri, questions_uri)
+    cq.build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, cq.Settings(tuple(ATTRIBUTES)))
   with open(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     summary = json.load(f)
   quarantined = [r for path in glob.glob(os.path.join(rows_uri, 'quarantined', '*.parquet'))

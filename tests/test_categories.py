@@ -1,4 +1,4 @@
-"""A product is asked only the attributes of its category (components/categories.py and
+"""A product is asked only the attributes of its category (catalog/categories.py and
 catalog_questions.build_questions)."""
 import glob
 import json
@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
-from components import catalog_questions as cq
-from components import categories
+from catalog import questions as cq
+from catalog import categories
 
 ATTRIBUTES = ('Color', 'Heel Height', 'Processor Type')
 

@@ -8,11 +8,14 @@ import sys
 import time
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 
-from pipelines.configs import SAMPLE_TRIPLES
+from catalog.config import SAMPLE_TRIPLES
 from pipelines.run_outputs import newest_run
 from tests.conftest import sample_titles
+
+pytestmark = pytest.mark.pipeline   # whole pipeline runs: the slow tier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = 3000

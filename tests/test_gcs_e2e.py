@@ -14,8 +14,10 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.configs import SAMPLE_CATALOG, SAMPLE_TRIPLES
+from catalog.config import SAMPLE_CATALOG, SAMPLE_TRIPLES
 from tests.gcs_emulator import gcs_emulator
+
+pytestmark = pytest.mark.pipeline   # whole pipeline runs: the slow tier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUCKET = 'catalog-team'

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model import checkpoint, int8_serving
+from model import checkpoint
+from serving import int8 as int8_serving
 
 
 def test_the_onednn_kernel_returns_exact_integer_products():

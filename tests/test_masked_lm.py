@@ -13,7 +13,7 @@ from tests.conftest import sample_titles
 
 
 def _token_ids(ckpt, texts):
-  from components.preprocessing import tokenizer_for
+  from model.features import tokenizer_for
   return tokenizer_for(ckpt).tokenize(tf.constant(texts)).to_list()
 
 
@@ -32,7 +32,7 @@ def test_a_seeded_masking_is_the_same_on_every_call_and_differs_by_seed():
 def test_the_adapted_checkpoint_is_read_back_exactly_head_included(tmp_path, with_head):
   source = checkpoints.read_checkpoint(tiny_bert.make_checkpoint(
       str(tmp_path / 'source'), texts=sample_titles(), with_mlm_head=with_head))
-  model = masked_lm.build(source, mask_rate=0.15)
+  model = masked_lm.build(source, mask_rate=0.15, dropout=0.1)
   masked_lm.adapt(model, _token_ids(source, sample_titles()), steps=2, batch_size=8, max_length=32,
                   learning_rate=1e-3, seed=0)
   masked_lm.save(model, source, str(tmp_path / 'adapted'))
@@ -62,7 +62,7 @@ def test_adapting_learns_the_texts_and_the_measure_sees_it(tmp_path, tiny_checkp
   before = masked_lm.measure(encoder, tied, ids, source.special_ids, 0.15, 32, seed=3)
   assert before == masked_lm.measure(encoder, tied, ids, source.special_ids, 0.15, 32, seed=3)
 
-  model = masked_lm.build(source, mask_rate=0.15)
+  model = masked_lm.build(source, mask_rate=0.15, dropout=0.1)
   losses = masked_lm.adapt(model, ids, steps=200, batch_size=16, max_length=32, learning_rate=2e-3, seed=0)
   masked_lm.save(model, source, str(tmp_path / 'adapted'))
   adapted = checkpoints.read_checkpoint(str(tmp_path / 'adapted'))
@@ -83,5 +83,5 @@ def test_adapting_learns_the_texts_and_the_measure_sees_it(tmp_path, tiny_checkp
 def test_no_text_is_a_clear_error(tiny_checkpoint_dir):
   source = checkpoints.read_checkpoint(tiny_checkpoint_dir)
   with pytest.raises(ValueError, match='no text'):
-    masked_lm.adapt(masked_lm.build(source, 0.15), [[]], steps=1, batch_size=2, max_length=8,
+    masked_lm.adapt(masked_lm.build(source, 0.15, 0.1), [[]], steps=1, batch_size=2, max_length=8,
                     learning_rate=1e-3, seed=0)

@@ -1,4 +1,4 @@
-"""The encoder's ONNX graph (model/onnx_encoder.py): fused by ONNX Runtime's optimizer and
+"""The encoder's ONNX graph (serving/onnx_encoder.py): fused by ONNX Runtime's optimizer and
 equal to the Keras encoder it was written from."""
 import json
 import os
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model import checkpoint as checkpoints
-from model import onnx_encoder
+from serving import onnx_encoder
 from tests import tiny_bert
 
 
@@ -31,7 +31,7 @@ def _export(checkpoint, tmp_path):
 
 
 def _run(path, inputs):
-  from components.onnx_serving import session
+  from serving.onnx_serving import session
   with open(path, 'rb') as f:
     return session(f.read()).run([onnx_encoder.OUTPUT], inputs)[0]
 

@@ -9,11 +9,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from components import offline_evaluation
-from components.catalog_columns import output_columns
+from evaluation import offline as offline_evaluation
+from catalog.columns import output_columns
 from pipelines import configs, runners
-from pipelines.configs import SAMPLE_CATALOG, SAMPLE_TRIPLES
+from catalog.config import SAMPLE_CATALOG, SAMPLE_TRIPLES
 from pipelines.run_outputs import newest_pushed_model
+
+pytestmark = pytest.mark.pipeline   # whole pipeline runs: the slow tier
 
 ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Gender', 'Item Type')
 
@@ -176,7 +178,7 @@ def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(pushed_mod
 
 @pytest.mark.parametrize('precision', ['bfloat16', 'int8'])
 def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(pushed_model, precision):
-  from components import inference
+  from serving import inference
   titles = ['Trailwise Running Shoes Black Mesh', 'Kitchara Glass Water Bottle 750ml Red Leakproof']
   attributes = ['Color', 'Material']
   full = inference.predict(inference.load(pushed_model), titles, attributes, batch_size=64)
@@ -191,7 +193,8 @@ def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpo
   """Issue 19 item 3: nothing past max_seq_length goes unread. The served model reads a long
   title in windows and answers with a span of the whole title, in the title's own bytes."""
   import tensorflow as tf
-  from components import inference, preprocessing
+  from serving import inference
+  from model import features as preprocessing
   from model.checkpoint import read_checkpoint
   model = inference.load(pushed_model)
   title = ' '.join(['Trailwise Running Shoes Mesh Sole'] * 40) + ' Black Leather'   # 7,000+ characters
@@ -211,7 +214,7 @@ def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpo
 
 @pytest.mark.parametrize('runtime', ['tensorflow', 'onnx'])
 def test_the_catalog_step_serves_int8_on_either_runtime(pushed_model, run_dir, tiny_checkpoint_dir, runtime):
-  from components import inference
+  from serving import inference
   # Same pipeline root: only the gate and the catalog steps run again, in int8.
   run = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
       'gate.min_f1': 0.0, 'inference.precision': 'int8', 'inference.runtime': runtime}))
@@ -238,8 +241,9 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
   import apache_beam as beam
   import tensorflow as tf
   from tensorflow_serving.apis import prediction_log_pb2
-  from components import catalog_inferrer, catalog_questions
-  from components.categories import CategoryRules
+  from serving import batch_inference as catalog_inferrer
+  from catalog import questions as catalog_questions
+  from catalog.categories import CategoryRules
   questions = tmp_path / 'questions.tfrecord.gz'
   asked = []
   with tf.io.TFRecordWriter(str(questions), 'GZIP') as writer:
@@ -268,7 +272,8 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
 
 def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
   import shutil
-  from components import catalog_inferrer, serving_contract
+  from serving import batch_inference as catalog_inferrer
+  from serving import contract as serving_contract
   model = catalog_inferrer.serving_dir(pushed_model)
   with pytest.raises(ValueError, match="precision must be one of .* not 'fp8'"):
     catalog_inferrer.ServingHandler(model, 'fp8', 'tensorflow', 16).load_model()
@@ -286,8 +291,9 @@ def test_onnx_runtime_answers_as_tensorflow_does(pushed_model, tmp_path):
   and a title longer than a sequence included. ONNX serving reads only the encoder graphs
   and their small endpoints SavedModel, never the full one (12 s of loading on 2 cores)."""
   import shutil
-  from components import inference, triples
-  from components.serving_contract import ONNX_FUSIONS_FILE
+  from serving import inference
+  from catalog import triples
+  from serving.contract import ONNX_FUSIONS_FILE
   questions = [(t.title, t.attribute) for path in sorted(glob.glob(SAMPLE_TRIPLES))
                for _, t, _ in triples.read_triples(path) if not isinstance(t, str)]
   questions += [('Ćevapi grill — Edelstahl Grillrost 40×30 cm, schwarz 🔥', 'Color'),
@@ -310,7 +316,7 @@ def test_onnx_runtime_answers_as_tensorflow_does(pushed_model, tmp_path):
 
 
 def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
-  from components import inference
+  from serving import inference
   model = inference.load(pushed_model)
   title = 'Trailwise Running Shoes Black Mesh'
   predictions = inference.predict(model, [title, title], ['Color', 'Warranty Period'], batch_size=64)
@@ -327,7 +333,9 @@ def test_the_rule_for_unseen_attributes_is_tuned_on_attributes_held_out_of_train
   import types
   import tensorflow_transform as tft
   from tfx_bsl.public import tfxio
-  from components import inference, serving_export, trainer, training_data, value_tuning
+  from serving import inference, export as serving_export
+  from components import trainer
+  from training import data as training_data, value_tuning
   from model import value_threshold
   from model.checkpoint import read_checkpoint
   # The run's Trainer consulted the hold-out: the sample's attributes are too few to draw.
@@ -388,7 +396,7 @@ def test_enrich_only_trains_nothing_and_fills_as_the_full_pipeline(first_run, pu
   assert strip(by_id(given.summary)) == strip(full)
   # Same model: the same saved_model.pb hash in the version, whatever folder it was read from.
   assert given.summary['model_version'].split('-')[-1] == first_run.summary['model_version'].split('-')[-1]
-  from components.catalog_writer import model_version
+  from catalog.writer import model_version
   newest_blessed = model_version(newest_pushed_model(str(run_dir / 'serving')))
   assert newest.summary['model_version'].split('-')[-1] == newest_blessed.split('-')[-1]
   assert given.report and newest.report
@@ -510,8 +518,8 @@ def test_suopentag_trains_is_gated_fills_the_catalog_and_serves_enrich_only(tiny
     assert 0.0 <= json.load(f)['model']['overall']['f1'] <= 1.0
   pushed = newest_pushed_model(str(tmp_path / 'serving'))
   assert not os.path.exists(os.path.join(pushed, 'onnx'))   # no encoder graphs: TensorFlow serves it
-  from components import inference
-  from components.serving_contract import NotExported
+  from serving import inference
+  from serving.contract import NotExported
   titles, attributes = ['Lumora Running Shoes Khaki'] * 2, ['Color', 'Brand Name']
   answers = {precision: inference.predict(inference.load(pushed, precision), titles, attributes, 8)
              for precision in ('float32', 'bfloat16')}
@@ -533,7 +541,7 @@ def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_c
   in it are labelled triples of the next run."""
   import pyarrow as pa
   import pyarrow.csv as pacsv
-  from components import review_queue
+  from catalog import review_queue
   assert os.path.exists(first_run.summary['review_queue']['csv'])   # every run writes one
   # The tiny model of 4 steps fills nothing at its tuned threshold: with the threshold at 0,
   # it fills every question on an attribute it was trained on.
@@ -577,7 +585,7 @@ def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_c
   assert outcomes == {'value': 1, 'no_value': 1, 'value_not_in_text': 0,
                       'unreviewed': len(reviewed) - 2, 'incomplete': 0}
   assert summary['train_sources']['reviewed'] + summary['eval_sources']['reviewed'] == 2
-  from components import triples
+  from catalog import triples
   written = set()
   for split in ('train', 'eval'):
     written |= set(triples.read_split(examples, split))

@@ -1,4 +1,4 @@
-"""The review loop (components/review_queue.py): the queue a run writes, and the reviewed
+"""The review loop (catalog/review_queue.py): the queue a run writes, and the reviewed
 rows a later run learns from."""
 import json
 import os
@@ -9,11 +9,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from components import review_queue as rq
-from components import splits
-from components.catalog_columns import output_columns
-from components.categories import CategoryRules
-from components.triples_example_gen import SUMMARY_FILE, Mining, reviewed_keys, write_examples
+from catalog import review_queue as rq
+from catalog import splits
+from catalog.columns import output_columns
+from catalog.categories import CategoryRules
+from catalog.ingest import SUMMARY_FILE, Mining, reviewed_keys, write_examples
 
 TEXT = 'Voltis Kettle Red Stainless Steel 1.7L'
 

@@ -4,7 +4,7 @@ import html.parser
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components import run_report
+from evaluation import run_report
 
 ATTRIBUTES = ['Brand Name', 'Material']
 TRICKY_TITLE = 'Sneakers <Air> "Max" & Co by Nike'   # the value after the HTML specials

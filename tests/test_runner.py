@@ -4,7 +4,7 @@ import json
 import pytest
 
 import pipeline_runner
-from components import serving_contract
+from serving import contract as serving_contract
 from pipelines import configs
 
 

@@ -1,4 +1,4 @@
-from components.span_alignment import find_value_span
+from catalog.span_alignment import find_value_span
 
 
 def _text(title, span):

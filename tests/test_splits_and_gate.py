@@ -1,7 +1,7 @@
 import pytest
 
-from components.exact_match_evaluator import decide
-from components.splits import EVAL, SplitRule
+from evaluation.gate import decide
+from catalog.splits import EVAL, SplitRule
 
 
 def rule_of(rule, seed=0, eval_percent=20, held_out_attributes=()):

@@ -5,8 +5,8 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from components import splits, triples
-from components.triples_example_gen import SUMMARY_FILE, write_examples
+from catalog import splits, triples
+from catalog.ingest import SUMMARY_FILE, write_examples
 
 LINES = [b'Trailwise Running Shoes Black\x01Color\x01Black',
          b'Trailwise Running Shoes Black\x01Color\x01Black',          # duplicate line

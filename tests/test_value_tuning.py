@@ -1,5 +1,5 @@
-"""Which rare training attributes are held out as pseudo-unseen (components/value_tuning.py)."""
-from components import value_tuning as vtune
+"""Which rare training attributes are held out as pseudo-unseen (training/value_tuning.py)."""
+from training import value_tuning as vtune
 
 
 def _counts():

@@ -11,7 +11,8 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from components import inference, triples
+from serving import inference
+from catalog import triples
 from model import exact_match, value_threshold
 
 log = logging.getLogger(__name__)

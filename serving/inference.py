@@ -12,7 +12,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-from components.serving_contract import OUTPUTS, NotExported, check_serving, signature_names
+from serving.config import InferenceConfig
+from serving.contract import OUTPUTS, NotExported, check_serving, signature_names
+
+DEFAULTS = InferenceConfig()
 
 
 def serving_dir(model_uri: str) -> str:
@@ -37,12 +40,13 @@ class SavedModelServing:
     self.raw = loaded.signatures[raw_name]
 
 
-def load(model_uri: str, precision: str = 'float32', runtime: str = 'tensorflow'):
-  """The model served as bulk inference serves it: .examples(examples=serialized
-  tf.Examples) and .raw(title=, attribute=) return the OUTPUTS (serving_contract.py)."""
+def load(model_uri: str, precision: str = DEFAULTS.precision, runtime: str = DEFAULTS.runtime):
+  """The model served as bulk inference serves it (by default as serving/config.py says):
+  .examples(examples=serialized tf.Examples) and .raw(title=, attribute=) return the
+  OUTPUTS (serving/contract.py)."""
   check_serving(runtime, precision)
   if runtime == 'onnx':
-    from components.onnx_serving import OnnxServing
+    from serving.onnx_serving import OnnxServing
     return OnnxServing(serving_dir(model_uri), precision)
   return SavedModelServing(tf.saved_model.load(serving_dir(model_uri)), precision)
 

@@ -1,7 +1,7 @@
 """Labels from the values a catalog already knows.
 
 Sellers fill some attributes of some rows. For each accepted catalog row and each
-attribute of its category (components/categories.py) whose column holds a value
+attribute of its category (catalog/categories.py) whose column holds a value
 (catalog_questions.is_known), the row's text (the title, plus the description with
 --use-description) gives a training triple:
 
@@ -29,10 +29,10 @@ import hashlib
 import re
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from components import catalog_questions as cq
-from components.span_alignment import NULL_VALUE, find_value_span, has_letters_or_digits, without_value
-from components.triples import Triple
-from pipelines.configs import KNOWN_NOT_IN_TEXT
+from catalog import questions as cq
+from catalog.span_alignment import NULL_VALUE, find_value_span, has_letters_or_digits, without_value
+from catalog.triples import Triple
+from catalog.config import KNOWN_NOT_IN_TEXT
 ALIGNED, NOT_IN_TEXT_NULL, NOT_IN_TEXT_SKIPPED, NOT_A_LABEL, NO_VALUE_MARKER = (
     'aligned', 'not_in_text_as_null', 'not_in_text_skipped', 'not_a_label', 'no_value_marker')
 OUTCOMES = (ALIGNED, NOT_IN_TEXT_NULL, NOT_IN_TEXT_SKIPPED, NOT_A_LABEL, NO_VALUE_MARKER)

@@ -17,8 +17,8 @@ import tensorflow as tf
 from matplotlib.figure import Figure  # no pyplot: no global state, no display backend needed
 from matplotlib.ticker import MaxNLocator
 
-from components import parquet_files
-from components.catalog_columns import output_columns
+from catalog import files
+from catalog.columns import output_columns
 
 REPORT_FILE = 'report.html'
 ID, TITLE, REASON = 'product_id', 'title', 'quarantine_reason'
@@ -51,7 +51,7 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
 
 def _read(path, wanted):
   """Only the columns the report shows (a catalog can be wide and large)."""
-  return parquet_files.read_columns(path, wanted)
+  return files.read_columns(path, wanted)
 
 
 def _files(pattern):

@@ -1,30 +1,31 @@
 """What an exported AVEQA SavedModel promises its callers: signature names per serving
 precision, their outputs, and the files beside the weights.
 
-Shared by the export (components/serving_export.py), the gate, bulk inference, offline
+Shared by the export (serving/export.py), the gate, bulk inference, offline
 evaluation and the runner's flags; it imports no TensorFlow.
 
 Per precision the export has an examples signature (serialized tf.Examples with title and
 attribute, what bulk inference feeds) and a raw-strings one (title, attribute: string[B]).
 bfloat16 computes with the float32 variables in bfloat16 (Keras mixed_bfloat16), for
 CPUs with AVX512-BF16/AMX and TPUs; int8 runs the encoder's dense layers as uint8 x int8
-products on oneDNN (model/int8_serving.py; x86 CPUs only).
+products on oneDNN (serving/int8.py; x86 CPUs only).
 """
+from model.config import MODEL_TYPES
+
 PRECISIONS = ('float32', 'bfloat16', 'int8')
 
 # What computes the encoder: TensorFlow (the SavedModel's signatures, every precision) or
 # ONNX Runtime (float32 or int8 graphs of the encoder beside the SavedModel, run between
 # two endpoints: ONNX_INPUTS tokenises serialized questions into the encoder's inputs,
-# ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; components/
+# ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; serving/
 # onnx_serving.py). Both answer with the same tokeniser, heads and decoding. The two
 # endpoints are a SavedModel of their own (the Transform graph, the heads and the
 # decoding, no encoder), which loads in a fraction of the full one's time. It travels as
 # one zip file, ONNX_ENDPOINTS: TFX's Pusher drops every saved_model.pb below the top one.
 RUNTIMES = ('tensorflow', 'onnx')
-# The extractors the Trainer builds (pipelines/configs.py ModelConfig.model_type) and what
-# each export serves: SUOpenTag has no transformer encoder to quantise or to hand to ONNX
-# Runtime, so it serves float32 and bfloat16 on TensorFlow.
-MODEL_TYPES = ('aveqa', 'suopentag')
+# What each extractor's export serves (model/config.py MODEL_TYPES): SUOpenTag has no
+# transformer encoder to quantise or to hand to ONNX Runtime, so it serves float32 and
+# bfloat16 on TensorFlow.
 SERVED_PRECISIONS = {'aveqa': PRECISIONS, 'suopentag': ('float32', 'bfloat16')}
 SERVED_RUNTIMES = {'aveqa': RUNTIMES, 'suopentag': ('tensorflow',)}
 ONNX_FILES = {'float32': 'onnx/encoder_float32.onnx', 'int8': 'onnx/encoder_int8.onnx'}

@@ -11,7 +11,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import tensorflow as tf
 
-from components.span_alignment import (NULL_VALUE, find_value_span, has_letters_or_digits,
+from catalog.span_alignment import (NULL_VALUE, find_value_span, has_letters_or_digits,
                                        without_control_characters)
 
 SEPARATOR = '\u0001'
@@ -74,8 +74,8 @@ def triples_files(pattern: str) -> List[str]:
 
 
 # Where a training example came from: a labelled triples file, mined from the catalog's
-# known values (components/catalog_mining.py), or reviewed by a person.
-# Reviewed: a person's answer in a review queue (components/review_queue.py).
+# known values (catalog/mining.py), or reviewed by a person.
+# Reviewed: a person's answer in a review queue (catalog/review_queue.py).
 LABELLED, MINED, REVIEWED = 'labelled', 'mined', 'reviewed'
 
 

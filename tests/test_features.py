@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import preprocessing as p
-from components.span_alignment import find_value_span
+from catalog.span_alignment import find_value_span
+from model import features as p
 from model import windows
-from pipelines import configs
+from model.config import ModelConfig
 
 
 def _run(ckpt, rows, max_seq_length=128, **model_settings):
@@ -14,8 +14,8 @@ def _run(ckpt, rows, max_seq_length=128, **model_settings):
             'value': tf.constant([r[2] for r in rows]),
             'value_start': tf.constant([s[0] for s in spans], tf.int64),
             'value_end': tf.constant([s[1] for s in spans], tf.int64)}
-  model = configs.ModelConfig(checkpoint=ckpt.path, max_seq_length=max_seq_length, **model_settings)
-  out = p.preprocessing_fn(inputs, {'model': configs.to_dict(model)})
+  model = ModelConfig(checkpoint=ckpt.path, max_seq_length=max_seq_length, **model_settings)
+  out = p.transform(inputs, model)
   return {k: (tf.sparse.to_dense(v).numpy() if isinstance(v, tf.SparseTensor) else v.numpy())
           for k, v in out.items()}
 
@@ -85,7 +85,7 @@ def test_a_title_longer_than_a_sequence_is_kept_whole_with_its_value(ckpt):
 def test_the_attribute_is_capped(ckpt):
   out = _run(ckpt, [(' '.join(['shoes'] * 40), ' '.join(['color'] * 30), 'NULL')], max_seq_length=32,
              window_overlap=4)
-  assert (out[p.ATTRIBUTE_TOKEN_IDS][0] != 0).sum() == configs.ModelConfig().max_attribute_tokens == 16
+  assert (out[p.ATTRIBUTE_TOKEN_IDS][0] != 0).sum() == ModelConfig().max_attribute_tokens == 16
   w = _windows(ckpt, out, 32, 4)
   assert all(len(t) <= 32 and (np.array(s) == 1).sum() == 16 + 1   # the attribute and its [SEP]
              for t, s in zip(w.token_ids.to_list(), w.segment_ids.to_list()))
@@ -101,4 +101,16 @@ def test_the_attribute_cap_is_a_setting(ckpt):
                                       dict(max_seq_length=20, max_attribute_tokens=17)])
 def test_a_window_that_cannot_move_on_is_refused(settings):
   with pytest.raises(ValueError, match='window_overlap|no room'):
-    configs.ModelConfig(**settings)
+    ModelConfig(**settings)
+
+
+def test_transforms_preprocessing_fn_is_the_models_features_of_its_custom_config(ckpt):
+  import dataclasses
+  from components.preprocessing import preprocessing_fn
+  inputs = {'title': tf.constant(['Trailwise Running Shoes Black']), 'attribute': tf.constant(['Color'])}
+  model = ModelConfig(checkpoint=ckpt.path, max_attribute_tokens=1)
+  ours = preprocessing_fn(inputs, {'model': dataclasses.asdict(model), 'code_fingerprint': 'x'})
+  theirs = p.transform(inputs, model)
+  assert set(ours) == set(theirs)
+  for key in ours:
+    np.testing.assert_array_equal(tf.sparse.to_dense(ours[key]).numpy(), tf.sparse.to_dense(theirs[key]).numpy())

@@ -9,7 +9,7 @@ of the weights per channel (onnxruntime.quantization.quantize_dynamic).
 
 Inputs token_ids, segment_ids, padding_mask (int32 [B, T], keras-hub's names); output
 sequence_output float32 [B, T, D]: what AvEqa.encode returns. The heads and the decoding
-stay in the SavedModel (components/onnx_serving.py), so both runtimes answer with the
+stay in the SavedModel (serving/onnx_serving.py), so both runtimes answer with the
 same function.
 """
 import math

@@ -1,5 +1,5 @@
 """The serving SavedModel: per precision, an examples signature and a raw-strings one
-(components/serving_contract.py), each applying the Transform graph to raw questions.
+(serving/contract.py), each applying the Transform graph to raw questions.
 
 Written with keras.export.ExportArchive tracking both the model and the TFT layer, so
 that both TF2 loaders (Beam's RunInference here) and TF1 ones (tfx-bsl's) load it.
@@ -14,12 +14,12 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from components import preprocessing as p
-from components.serving_contract import (ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_FUSIONS_FILE,
+from model import features as p
+from serving.contract import (ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_FUSIONS_FILE,
                                          ONNX_INPUTS, OUTPUTS, SERVED_PRECISIONS, SERVED_RUNTIMES,
                                          signature_names)
-from components.training_data import question_tokens
-from model import int8_serving, onnx_encoder
+from training.data import question_tokens
+from serving import int8 as int8_serving, onnx_encoder
 
 log = logging.getLogger(__name__)
 

@@ -27,13 +27,9 @@ from typing import Tuple
 import apache_beam as beam
 import pyarrow as pa
 import tensorflow as tf
-from tfx.dsl.component.experimental.annotations import BeamComponentParameter, OutputArtifact, Parameter
-from tfx.dsl.component.experimental.decorators import component
-from tfx.types import artifact_utils, standard_artifacts
 
-from components import categories, parquet_files
-from components.artifacts import CatalogRows, read_json
-from components.span_alignment import has_letters_or_digits, without_control_characters
+from catalog import categories, files
+from catalog.span_alignment import has_letters_or_digits, without_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +44,7 @@ def parse_attributes(text: str):
 
 
 def _read_file_schema(path: str) -> pa.Schema:
-  return parquet_files.read_schema(path)   # just the footer, local or gs://
+  return files.read_schema(path)   # just the footer, local or gs://
 
 
 def _checked_file_schema(path: str) -> pa.Schema:
@@ -197,7 +193,7 @@ def _validate(row):
 @dataclasses.dataclass(frozen=True)
 class Settings:
   """What CatalogQuestionGen is told: which attributes, which category column and how a
-  category's attributes are found (components/categories.py), and how rows are read."""
+  category's attributes are found (catalog/categories.py), and how rows are read."""
   attributes: Tuple[str, ...] = ()     # () : the catalog's attribute columns
   category_column: str = categories.DEFAULT_COLUMN
   attribute_map: str = ''              # a CSV of category,attribute; '': learned
@@ -311,7 +307,7 @@ def _write_summary(counts, rows_uri, attributes, rules_and_note):
 
 def read_summary(rows_uri: str):
   """The summary.json of a CatalogRows artifact."""
-  return read_json(rows_uri, SUMMARY_FILE)
+  return files.read_json(rows_uri, SUMMARY_FILE)
 
 
 def summary_lines(summary):
@@ -333,34 +329,3 @@ def summary_lines(summary):
   elif found and found.get('note'):
     log.warning('%s', found['note'])
   return lines
-
-
-@component(use_beam=True)
-def CatalogQuestionGen(
-    catalog_pattern: Parameter[str],
-    target_attributes: Parameter[str],
-    questions: OutputArtifact[standard_artifacts.Examples],
-    catalog_rows: OutputArtifact[CatalogRows],
-    category_column: Parameter[str],
-    attribute_map: Parameter[str],
-    min_category_share: Parameter[float],
-    use_description: Parameter[int],
-    repredict_known: Parameter[int],
-    input_fingerprint: Parameter[str],
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
-):
-  """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows.
-  target_attributes: comma-separated, '' for the catalog's attribute columns. The summary
-  (summary.json) holds the target attributes and each category's, for the later steps.
-  input_fingerprint: of the files the pattern matched when the run started; only TFX's
-  cache reads it (new or changed files under the same pattern make a new cache key)."""
-  settings = Settings(tuple(parse_attributes(target_attributes)), category_column, attribute_map,
-                      min_category_share, bool(use_description), bool(repredict_known))
-  with beam_pipeline as pipeline:
-    build_questions(pipeline, catalog_pattern, catalog_rows.uri, questions.uri, settings)
-  # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
-  for line in summary_lines(read_summary(catalog_rows.uri)):
-    log.info('%s', line)
-  questions.split_names = artifact_utils.encode_split_names([QUESTIONS_SPLIT])
-  questions.set_string_custom_property('file_format', 'tfrecords_gzip')
-  questions.set_string_custom_property('payload_format', 'FORMAT_TF_EXAMPLE')

@@ -11,9 +11,9 @@ import os
 
 import tensorflow as tf
 
-from components import preprocessing as p
-from components import training_data
-from components.serving_contract import TUNING_FILE
+from model import features as p
+from training import data as training_data
+from serving.contract import TUNING_FILE
 from model import value_threshold
 
 log = logging.getLogger(__name__)

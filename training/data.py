@@ -5,13 +5,13 @@ model's sequences, one per window of the title (model/windows.py: one window for
 every title), each with its own span labels. Only trainable questions (a value aligned to
 a span, or "no value") are trained on; a slice of the train split, chosen by a hash of each
 question's tokens, is held out as the dev slice on which the value threshold is tuned
-(components/value_tuning.py).
+(training/value_tuning.py).
 """
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
-from components import preprocessing as p
-from components.triples import LABELLED
+from model import features as p
+from catalog.triples import LABELLED
 from model import windows
 
 TRAINABLE_STATUSES = (p.ALIGNED, p.NULL)

@@ -23,9 +23,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from components import parquet_files
-from components.span_alignment import NULL_VALUE, find_value_span
-from components.triples import Triple
+from catalog import files
+from catalog.span_alignment import NULL_VALUE, find_value_span
+from catalog.triples import Triple
 
 QUEUE_DIR = 'review'
 QUEUE_NAME = 'review_queue'
@@ -42,7 +42,7 @@ OUTCOMES = (VALUE, NO_VALUE, NOT_IN_TEXT, UNREVIEWED, INCOMPLETE)
 
 def candidates(row, attributes, text: str, version: str) -> Iterator[Tuple[str, dict]]:
   """(attribute, queue row) for each value this run filled in an enriched row."""
-  from components.catalog_columns import output_columns
+  from catalog.columns import output_columns
   for attribute in attributes:
     value_col, confidence_col, _ = output_columns(attribute)
     if row.get(value_col):
@@ -90,7 +90,7 @@ def reviewed_files(pattern: str) -> List[str]:
 
 def _read_table(path: str) -> pa.Table:
   if path.endswith('.parquet'):
-    table = parquet_files.read_columns(path, COLUMNS)
+    table = files.read_columns(path, COLUMNS)
   else:
     with tf.io.gfile.GFile(path, 'rb') as f:
       data = pa.BufferReader(f.read())

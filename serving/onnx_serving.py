@@ -2,7 +2,7 @@
 
 Per batch: the onnx_encoder_inputs endpoint tokenises the serialized questions (the
 Transform graph, long titles split into windows), ONNX Runtime runs the encoder graph of
-the chosen precision (model/onnx_encoder.py), and the onnx_answers endpoint applies
+the chosen precision (serving/onnx_encoder.py), and the onnx_answers endpoint applies
 AVEQA's heads and the same decoding as the TensorFlow signatures. The endpoints are the
 export's small zipped SavedModel beside the encoder graphs (serving_contract.ONNX_ENDPOINTS);
 the full SavedModel is never loaded.
@@ -18,9 +18,9 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
-from components import preprocessing as p
-from components.serving_contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
-from model import onnx_encoder
+from model import features as p
+from serving.contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
+from serving import onnx_encoder
 
 
 def session(model_bytes: bytes):

@@ -1,8 +1,10 @@
-"""Parquet read through tf.io.gfile, local or gs://: the one file layer of the pipeline
-(TFX's artifact store uses it too). pyarrow's own gs:// layer finds its endpoint and
+"""Parquet and JSON files read through tf.io.gfile, local or gs://: the one file layer of the
+pipeline (TFX's artifact store uses it too). pyarrow's own gs:// layer finds its endpoint and
 credentials by itself: pointed at a local Cloud Storage emulator,
 pyarrow.fs.FileSystem.from_uri('gs://...') hung, so it is not used (docs/deployment.md)."""
 import io
+import json
+import os
 
 import pyarrow.parquet as pq
 import tensorflow as tf
@@ -48,3 +50,12 @@ def read_columns(path: str, wanted):
     parquet = pq.ParquetFile(f)
     names = parquet.schema_arrow.names
     return parquet.read(columns=[c for c in wanted if c in names])
+
+
+def read_json(folder: str, name: str):
+  """The JSON file `name` in a folder (an artifact's, local or gs://), or None when absent."""
+  path = os.path.join(folder, name)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)

@@ -1,0 +1,34 @@
+"""How bulk inference serves the blessed model, defaults included: runtime, precision, batching,
+and the review queue it writes beside the filled catalog."""
+import dataclasses
+from typing import List
+
+from model.config import setting
+from serving.contract import PRECISIONS, RUNTIMES, check_serving
+
+
+@dataclasses.dataclass
+class InferenceConfig:
+  precision: str = setting('float32', 'serving precision of bulk inference, and of what the gate '
+                           'and --eval-triples score (float32 runs anywhere; int8 is the x86 CPU '
+                           'fast path, bfloat16 needs AVX512-BF16/AMX, GPUs or TPUs: docs/deployment.md)',
+                           choices=PRECISIONS)
+  runtime: str = setting('tensorflow', "what computes the encoder in bulk inference and the gate: "
+                         "TensorFlow (every precision) or ONNX Runtime's fused CPU kernels (float32, "
+                         "int8; docs/deployment.md)", choices=RUNTIMES)
+  batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
+  bucket_size: int = setting(8192, 'questions sorted by length together before batching')
+  review_size: int = setting(50, 'filled values per attribute, the least sure first, written to '
+                             'the review queue beside the filled catalog (0: no queue)')
+  # Added to the Beam args of the catalog steps (questions, inference, writer). Locally:
+  # one process using every core (the runtime's own threads) rather than one process per
+  # core, each holding a copy of the model and each starting by importing TensorFlow: on
+  # 2 cores that start-up took longer than the steps' own work on 200 products (questions
+  # 24 s -> 7 s, writer 28 s -> 10 s in one process, measured beside a training run). Ignored by Dataflow and other runners.
+  beam_args: List[str] = setting(['--direct_running_mode=in_memory'], 'not a flag')
+
+  def __post_init__(self):
+    try:
+      check_serving(self.runtime, self.precision)
+    except ValueError as e:
+      raise ValueError(f'--runtime {self.runtime} --precision {self.precision}: {e}') from None

@@ -1,6 +1,6 @@
 """Catalog-scale bulk inference: our Beam step against Hugging Face's QA pipeline.
 
-  .venv/bin/python benchmarks/bulk_inference.py --experiment aveqa-random
+  .venv/bin/python -m benchmarks.bulk_inference --experiment aveqa-random
 
 Builds a synthetic catalog (--products rows, product titles drawn from the AE-pub files
 when they are there, else from the embedded sample; none of the --attributes known, so
@@ -43,7 +43,6 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
@@ -113,8 +112,8 @@ class ChildFailed(RuntimeError):
 def in_child(mode, **spec):
   """One of CHILD_MODES in a fresh child process (a cold start); its result plus peak RSS."""
   with PeakRss() as rss:
-    completed = subprocess.run([sys.executable, os.path.abspath(__file__), mode, json.dumps(spec)],
-                               capture_output=True, text=True)
+    completed = subprocess.run([sys.executable, '-m', 'benchmarks.bulk_inference', mode, json.dumps(spec)],
+                               capture_output=True, text=True, cwd=REPO)
   if completed.returncode != 0:
     ended = (signal.Signals(-completed.returncode).name if completed.returncode < 0
              else f'exit status {completed.returncode}')

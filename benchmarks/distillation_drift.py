@@ -8,7 +8,7 @@ eval titles their split did not train on, masked as the distilled MLM masks them
   top-1 / top-5 / perplexity of the student's hidden states through the teacher's frozen
                           MLM head (W_o): how much masked-LM knowledge the student kept.
 
-  .venv/bin/python benchmarks/distillation_drift.py --teacher outputs/checkpoints/adapted-random-600 \
+  .venv/bin/python -m benchmarks.distillation_drift --teacher outputs/checkpoints/adapted-random-600 \
       --experiments qa-random-adapted qa-cls-random-adapted qa-mlm-random-adapted aveqa-random-adapted
 
 The teacher row is the checkpoint itself (KL 0 by definition).
@@ -21,7 +21,6 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 
 def drift(student, teacher, projection, token_ids, special_ids, mask_rate, max_length, temperature,
@@ -56,10 +55,10 @@ def drift(student, teacher, projection, token_ids, special_ids, mask_rate, max_l
 
 def trained_encoder(results_dir, experiment, teacher_checkpoint):
   """The run's trained encoder (its weights file), and its alpha and beta."""
-  from benchmarks.reexport_model import _trainer_settings
+  from benchmarks.reexport_model import trainer_settings
   from components import trainer
   root = os.path.join(results_dir, experiment)
-  model_settings, training, _ = _trainer_settings(os.path.join(root, 'metadata.sqlite'))
+  model_settings, training, _ = trainer_settings(os.path.join(root, 'metadata.sqlite'))
   model, _, _ = trainer.build_extractor(teacher_checkpoint, model_settings, training)
   weights = max(glob.glob(os.path.join(root, 'pipeline_root', 'Trainer', 'model_run', '*', 'aveqa.weights.h5')),
                 key=os.path.getmtime)

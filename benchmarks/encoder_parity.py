@@ -3,7 +3,7 @@ by model/checkpoint.py) against Hugging Face transformers' BertModel, an indepen
 implementation, on the same checkpoint and the same WordPiece ids.
 
   bash benchmarks/install_comparison.sh     # once: torch (CPU) + transformers 4.x, apart
-  .venv/bin/python benchmarks/encoder_parity.py [--checkpoint DIR]
+  .venv/bin/python -m benchmarks.encoder_parity [--checkpoint DIR]
 
 Prints the max absolute difference of the final hidden states over real (non-padding)
 tokens; exits 1 if it is not below --tolerance (1e-4).
@@ -15,7 +15,6 @@ import sys
 import tempfile
 
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

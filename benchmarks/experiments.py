@@ -2,23 +2,24 @@
 and a Markdown table under outputs/experiments/ (or --results-dir).
 
   # Table 2/3: overall and Brand Name / Material / Color / Category, random 80/20 split
-  .venv/bin/python benchmarks/experiments.py run --name aveqa-random --split random
+  .venv/bin/python -m benchmarks.experiments run --name aveqa-random --split random
   # Table 4: the five zero-shot attributes held out of training
-  .venv/bin/python benchmarks/experiments.py run --name aveqa-zero-shot --split zero_shot
-  # Figure 3: ablations (QA: --alpha 0 --beta 0; QA+CLS: --alpha 0; QA+MLM: --beta 0)
-  .venv/bin/python benchmarks/experiments.py run --name qa-random --split random --alpha 0 --beta 0
+  .venv/bin/python -m benchmarks.experiments run --name aveqa-zero-shot --split zero_shot
+  # Figure 3: ablations, each a named set of overrides (EXPERIMENTS): qa, qa-cls, qa-mlm
+  .venv/bin/python -m benchmarks.experiments run --name qa-random --experiment qa --split random
   # The paper's baseline SUOpenTag on the same split: a column beside AVEQA in the report
-  .venv/bin/python benchmarks/experiments.py run --name suopentag-random --split random --model-type suopentag
+  .venv/bin/python -m benchmarks.experiments run --name suopentag-random --experiment suopentag --split random
   # Baselines on the split of a finished run: the dictionary baseline and, with
   # benchmarks/install_comparison.sh done, Hugging Face's standard extractive-QA recipe
-  .venv/bin/python benchmarks/experiments.py baselines --name aveqa-random
+  .venv/bin/python -m benchmarks.experiments baselines --name aveqa-random
   # Everything found under --results-dir, with plots: report.md
-  .venv/bin/python benchmarks/experiments.py report
+  .venv/bin/python -m benchmarks.experiments report
 
-Data: --triples (default the AE-pub-21k files in ../shared/data/ae-pub, read in place,
-never copied). Budget: --budget sets epochs, batch, learning rate and max length; the
-`cpu` budget (4 epochs) is the best F1 this 2-core machine reaches in about an hour of training; `accelerator`
-is for a GPU or TPU (pair it with --checkpoint BERT-base): the paper's learning rate, fewer steps.
+An experiment is the pipeline's own configuration: the pipeline's defaults, the budget
+(--budget, `cpu` unless given), the experiments' data (ON_AE_PUB: the AE-pub-21k files in
+../shared/data/ae-pub, read in place, never copied, and the gate open), the named
+overrides of --experiment, then any of the pipeline's own flags (`pipeline_runner.py
+--help`: --split, --seed, --epochs, --alpha, --checkpoint, --triples, ...).
 """
 import argparse
 import glob
@@ -29,14 +30,41 @@ import sys
 import time
 
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
+import schemas  # noqa: E402
 from catalog import splits  # noqa: E402
+from catalog.config import SAMPLE_CATALOG  # noqa: E402
 from pipelines import configs  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 AE_PUB = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'ae-pub', 'opentags.*')
 FOUR_ATTRIBUTES = ['Brand Name', 'Material', 'Color', 'Category']
+DEFAULT_BUDGET = 'cpu'
+# Every experiment trains on AE-pub and fills the embedded sample catalog without learning
+# from its known values (so AE-pub alone is the training data); the gate blesses whatever
+# is trained, the experiment scores it.
+ON_AE_PUB = {'data.triples': AE_PUB, 'data.catalog': SAMPLE_CATALOG,
+             'data.attributes': tuple(schemas.read_target_attributes()), 'data.mine_known_values': False,
+             'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0}
+# The paper's Figure 3 ablations and its baseline, each a named set of overrides.
+EXPERIMENTS = {
+    'aveqa': {},
+    'qa': {'model.alpha': 0.0, 'model.beta': 0.0},
+    'qa-cls': {'model.alpha': 0.0},
+    'qa-mlm': {'model.beta': 0.0},
+    'suopentag': {'model.model_type': 'suopentag'},
+}
+
+
+def experiment_config(args) -> configs.PipelineConfig:
+  """The run's configuration: defaults, budget, ON_AE_PUB, the experiment, the flags."""
+  root = os.path.join(args.results_dir, args.name)
+  config = configs.with_budget(configs.PipelineConfig(
+      pipeline_root=os.path.join(root, 'pipeline_root'), metadata_path=os.path.join(root, 'metadata.sqlite'),
+      serving_model_dir=os.path.join(root, 'serving_model')), args.budget or DEFAULT_BUDGET)
+  config = configs.with_overrides(config, {**ON_AE_PUB, **EXPERIMENTS[args.experiment]})
+  return configs.with_overrides(config, configs.given_flags(args))
 
 
 def budget_fields(name):
@@ -65,47 +93,26 @@ def _examples_dir(pipeline_root):
 
 def run(args):
   from pipelines import runners
-  root = os.path.join(args.results_dir, args.name)
-  config = configs.with_budget(configs.PipelineConfig(
-      pipeline_root=os.path.join(root, 'pipeline_root'), metadata_path=os.path.join(root, 'metadata.sqlite'),
-      serving_model_dir=os.path.join(root, 'serving_model'), seed=args.seed), args.budget)
-  mining = {'data.mine_known_values': args.mine_known_values,
-            'data.known_not_in_text': args.known_not_in_text, 'data.mined_weight': args.mined_weight,
-            'data.max_mined_per_attribute': args.max_mined_per_attribute,
-            'split.eval_percent': args.eval_percent}
-  # The catalog the run fills (and mines with --mine-known-values): the embedded sample
-  # unless given, so an AE-pub experiment trains on AE-pub alone.
-  mining['data.catalog'] = args.catalog or configs.SAMPLE_CATALOG
-  if args.adapt_steps is not None:
-    mining['adaptation.steps'] = args.adapt_steps
-  if args.epochs is not None:
-    mining['training.epochs'] = args.epochs
-  if args.attributes:
-    mining['data.attributes'] = tuple(a.strip() for a in args.attributes.split(',') if a.strip())
-  config = configs.with_overrides(config, {
-      **mining,
-      'data.triples': args.triples, 'split.rule': args.split, 'model.checkpoint': args.checkpoint,
-      'model.alpha': args.alpha, 'model.beta': args.beta, 'model.model_type': args.model_type,
-      'gate.min_f1': 0.0, 'gate.max_f1_drop': 1.0})
+  config = experiment_config(args)
   started = time.time()
   runners.run_local(config)
   with open(_latest(config.pipeline_root, 'Trainer', 'model', '*', 'training.json')) as f:
     steps = json.load(f)['steps']   # the Trainer's count of an epoch budget
-  collect(args.results_dir, args.name, config.pipeline_root,
-          dict(budget_fields(args.budget), name=args.budget, steps=steps,
-               **({'epochs': args.epochs} if args.epochs is not None else {}),
-               **({'learning_rate': config.training.tagger_learning_rate}
-                  if args.model_type == 'suopentag' else {})),
-          args, time.time() - started, ' '.join(sys.argv))
+  budget = dict(budget_fields(args.budget or DEFAULT_BUDGET), name=args.budget or DEFAULT_BUDGET, steps=steps,
+                **({'epochs': config.training.epochs} if config.training.epochs is not None else {}),
+                **({'learning_rate': config.training.tagger_learning_rate}
+                   if config.model.model_type == 'suopentag' else {}))
+  collect(args.results_dir, args.name, config, budget, time.time() - started, ' '.join(sys.argv))
 
 
-def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, command, metrics_file=None,
+def collect(results_dir, name, config, budget, wall_seconds, command, metrics_file=None,
             tuning_file=None):
   """The results JSON of a finished pipeline run (its eval-split metrics and its split).
   metrics_file: a `pipeline_runner.py --eval-triples` report of the same model on the
   same eval split (its predictions.jsonl beside it); without one, the pushed model is
   scored here on the eval split, so that every result has per-triple predictions (for
   benchmarks/significance.py) and is checked against the pipeline's own evaluator."""
+  pipeline_root = config.pipeline_root
   with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
   if not metrics_file:
@@ -122,9 +129,9 @@ def collect(results_dir, name, pipeline_root, budget, args, wall_seconds, comman
       tuning = {k: v for k, v in json.load(f).items() if k != 'sweep'}
   result = {'name': name, 'split': ingest['split_rule'], 'ingest': ingest['counts'],
             'train_examples': ingest['train_examples'], 'eval_examples': ingest['eval_examples'],
-            'budget': budget, 'alpha': args.alpha, 'beta': args.beta,
-            'model_type': getattr(args, 'model_type', 'aveqa'),
-            'checkpoint': args.checkpoint or 'packaged MiniLM-L6-H384-uncased',
+            'budget': budget, 'alpha': config.model.alpha, 'beta': config.model.beta,
+            'model_type': config.model.model_type,
+            'checkpoint': config.model.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
             'value_threshold': tuning or 'fixed (not tuned)',
             'model': metrics, 'examples_dir': os.path.abspath(_examples_dir(pipeline_root))}
@@ -250,10 +257,14 @@ def main():
   for name in ('run', 'collect', 'baselines', 'report'):
     p = sub.add_parser(name)
     p.add_argument('--results-dir', default=os.path.join(REPO, 'outputs', 'experiments'))
-    p.add_argument('--checkpoint', default=None)
     if name != 'report':
       p.add_argument('--name', required=True)
+    if name in ('run', 'collect'):   # the pipeline's own settings, as pipeline_runner.py takes them
+      p.add_argument('--experiment', default='aveqa', choices=sorted(EXPERIMENTS),
+                     help='a named set of overrides (EXPERIMENTS)')
+      configs.add_flags(p)
     if name == 'baselines':
+      p.add_argument('--checkpoint', default=None, help="the HF recipe's checkpoint (default: the packaged one)")
       p.add_argument('--dictionary-only', action='store_true', help='skip the Hugging Face recipe')
       p.add_argument('--seed', type=int, default=0,
                      help='the HF recipe\'s training seed; not 0: written as <name>.hf-squad-seed<N>')
@@ -264,44 +275,19 @@ def main():
                      help='the HF recipe is trained on another machine (a GPU): the first call '
                           'writes its input files and says what to run there; a second, once its '
                           'predictions.jsonl and stats.json are back, records the result')
-    if name == 'collect':   # a run made with pipeline_runner.py directly
-      p.add_argument('--pipeline-root', required=True)
-      p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))
+    if name == 'collect':   # a run made with pipeline_runner.py directly, with these settings
       p.add_argument('--steps', type=int, required=True)
       p.add_argument('--wall-seconds', type=float, required=True)
       p.add_argument('--run-command', required=True)
       p.add_argument('--metrics', default=None, help='an --eval-triples metrics.json of the same model')
       p.add_argument('--tuning', default=None, help='the value_threshold.json of that model')
-      p.add_argument('--alpha', type=float, default=0.5)
-      p.add_argument('--beta', type=float, default=0.5)
-    if name == 'run':
-      p.add_argument('--triples', default=AE_PUB)
-      p.add_argument('--model-type', default='aveqa', choices=('aveqa', 'suopentag'))
-      p.add_argument('--epochs', type=float, default=None, help="passes over the train split (default: the budget's)")
-      p.add_argument('--split', default='random', choices=splits.RULES)
-      p.add_argument('--seed', type=int, default=0)
-      p.add_argument('--alpha', type=float, default=0.5)
-      p.add_argument('--beta', type=float, default=0.5)
-      p.add_argument('--budget', default='cpu', choices=sorted(configs.BUDGETS))
-      # Mining a catalog's known values (issue 18); off by default, so that the embedded
-      # sample catalog (the one enriched) adds nothing to an AE-pub experiment's training.
-      p.add_argument('--catalog', help="catalog Parquet pattern (default: the embedded sample)")
-      p.add_argument('--mine-known-values', action='store_true')
-      p.add_argument('--known-not-in-text', default=configs.DataConfig().known_not_in_text,
-                     choices=configs.KNOWN_NOT_IN_TEXT)
-      p.add_argument('--mined-weight', type=float, default=configs.DataConfig().mined_weight)
-      p.add_argument('--max-mined-per-attribute', type=int,
-                     default=configs.DataConfig().max_mined_per_attribute)
-      p.add_argument('--attributes', help='comma-separated target attributes')
-      p.add_argument('--adapt-steps', type=int, default=None,
-                     help="masked-LM steps before training (default: the budget's; 0: none)")
-      p.add_argument('--eval-percent', type=int, default=configs.SplitConfig().eval_percent)
   args = parser.parse_args()
   if args.command == 'run':
     run(args)
   elif args.command == 'collect':
-    collect(args.results_dir, args.name, args.pipeline_root,
-            dict(budget_fields(args.budget), name=args.budget, steps=args.steps), args,
+    config = experiment_config(args)
+    budget = args.budget or DEFAULT_BUDGET
+    collect(args.results_dir, args.name, config, dict(budget_fields(budget), name=budget, steps=args.steps),
             args.wall_seconds, args.run_command, args.metrics, args.tuning)
   elif args.command == 'baselines':
     baselines(args)

@@ -1,7 +1,7 @@
 """This CPU's matmul rate per precision at the encoder's shapes: what reduced precision
 can buy before any model code is written, and the floor of benchmarks/bulk_inference.py.
 
-  .venv/bin/python benchmarks/matmul_rates.py [--repeats 5]
+  .venv/bin/python -m benchmarks.matmul_rates [--repeats 5]
 
 float32 and bfloat16 are tf.matmul (oneDNN); int8 is TF's oneDNN kernel
 QuantizedMatMulWithBiasAndDequantize (quint8 activations x qint8 weights, float32 out:

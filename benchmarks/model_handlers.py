@@ -2,18 +2,16 @@
 (components/catalog_inferrer.ServingHandler, TensorFlow runtime): same questions, same batches,
 same Beam transforms around the handler, alternating, model load included.
 
-  .venv/bin/python benchmarks/model_handlers.py --experiment aveqa-random --questions 100000
+  .venv/bin/python -m benchmarks.model_handlers --experiment aveqa-random --questions 100000
 """
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 import apache_beam as beam  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,6 +1,6 @@
 """Training and inference throughput of AVEQA and of SUOpenTag on this machine.
 
-  .venv/bin/python benchmarks/model_throughput.py [--checkpoint DIR] [--lengths 64 128]
+  .venv/bin/python -m benchmarks.model_throughput [--checkpoint DIR] [--lengths 64 128]
 
 Full sequences of each length (every token real: the worst case a max length allows),
 the packaged MiniLM-L6 by default. Training: examples/s of the full multi-task step
@@ -13,12 +13,10 @@ the table shows median [min-max]. Run on a quiet machine.
 import argparse
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

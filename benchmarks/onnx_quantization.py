@@ -9,12 +9,11 @@ the served dynamic int8 and static int8 on the same length-sorted batches of rea
 questions, tokenised by the export's own endpoint, alternating the graphs in each repeat,
 and prints how far each graph's hidden states are from float32's.
 
-  .venv/bin/python benchmarks/onnx_quantization.py --model outputs/experiments/aveqa-random-4ep/reexported
+  .venv/bin/python -m benchmarks.onnx_quantization --model outputs/experiments/aveqa-random-4ep/reexported
 """
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from typing import Dict, List, Sequence
@@ -22,8 +21,6 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-  sys.path.insert(0, REPO)
 
 ATTRIBUTES = ('Brand Name', 'Material', 'Color', 'Category', 'Style', 'Type', 'Size', 'Pattern',
               'Gender', 'Feature')

@@ -7,9 +7,9 @@ exact-match counters it fell in, and a key that pairs it with the same triple in
 run. This file writes that as `benchmarks/outcomes/NAME.tsv`: a digest of the triple
 (title, attribute, gold value, repeat number; no text) and the outcome code.
 
-  python benchmarks/outcomes.py export --experiment aveqa-random-4ep
-  python benchmarks/outcomes.py export --experiment aveqa-random-4ep.hf-squad
-  python benchmarks/outcomes.py compare qa-mlm-zero-shot-rt qa-zero-shot-rt
+  .venv/bin/python -m benchmarks.outcomes export --experiment aveqa-random-4ep
+  .venv/bin/python -m benchmarks.outcomes export --experiment aveqa-random-4ep.hf-squad
+  .venv/bin/python -m benchmarks.outcomes compare qa-mlm-zero-shot-rt qa-zero-shot-rt
 """
 import argparse
 import hashlib
@@ -21,8 +21,6 @@ from typing import Dict, Hashable, Optional
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-  sys.path.insert(0, REPO)
 
 from benchmarks import significance  # noqa: E402
 from model import exact_match  # noqa: E402

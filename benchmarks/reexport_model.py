@@ -1,7 +1,7 @@
 """Re-exports a trained model with the current export code (e.g. to add signatures that
 an older Trainer did not write), from the Trainer's weights and Transform's graph.
 
-  .venv/bin/python benchmarks/reexport_model.py --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
+  .venv/bin/python -m benchmarks.reexport_model --pipeline-root outputs/experiments/aveqa-random/pipeline_root \
       --output outputs/experiments/aveqa-random/reexported [--retune]
 
 Takes the newest Trainer run under the pipeline root: its weights (AVEQA or SUOpenTag) and
@@ -17,10 +17,8 @@ import argparse
 import glob
 import json
 import os
-import sys
 
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _newest(pattern):
@@ -43,10 +41,10 @@ def main():
   from serving import export as serving_export
   from components import trainer
   from training import data as training_data, value_tuning
-  from serving.contract import TUNING_FILE
+  from serving.contract import TRAINING_FILE, TUNING_FILE
   from model.checkpoint import read_checkpoint
 
-  model_settings, training, seed = _trainer_settings(args.metadata or os.path.join(
+  model_settings, training, seed = trainer_settings(args.metadata or os.path.join(
       os.path.dirname(args.pipeline_root.rstrip('/')), 'metadata.sqlite'))
   # The Trainer's checkpoint: the run's domain-adapted one (with its masked-LM head) when
   # the pipeline had that step, else the configured one.
@@ -67,20 +65,28 @@ def main():
   tft_output = tft.TFTransformOutput(_newest(os.path.join(args.pipeline_root, 'Transform', 'transform_graph', '*')))
   train_files = [os.path.join(_newest(os.path.join(args.pipeline_root, 'Transform', 'transformed_examples', '*')),
                   'Split-train', '*')]
-  # The same pseudo-unseen attributes as the Trainer drew: not trained on, so not "seen".
-  pseudo_unseen, _ = value_tuning.choose_pseudo_unseen(
+  # A model trained before the Trainer's last pass existed never learnt the pseudo-unseen
+  # attributes it drew: the same draw, not "seen".
+  record = _newest(os.path.join(args.pipeline_root, 'Trainer', 'model', '*', TRAINING_FILE))
+  with open(record) as f:
+    has_last_pass = 'last_pass_steps' in json.load(f)
+  not_trained = frozenset() if has_last_pass else value_tuning.choose_pseudo_unseen(
       training_data.attribute_counts(train_files, _data_accessor(), tft_output),
-      training.pseudo_unseen_fraction, training.pseudo_unseen_max_questions, seed)
+      training.pseudo_unseen_fraction, training.pseudo_unseen_max_questions, seed)[0]
+  unseen = None
+  if args.retune and not_trained:
+    unseen = value_tuning.choose_unseen_rule(model, train_files, _data_accessor(), tft_output,
+                                             training.batch_size, not_trained)
   tuning = value_tuning.settle_decisions(model, train_files, _data_accessor(), tft_output, training.batch_size,
                                          training.dev_fraction, args.output if args.retune else None,
-                                         pseudo_unseen)
+                                         unseen, not_trained)
   serving_export.export_serving_model(model, tft_output, args.output, checkpoint.approximate_gelu)
   print(f'Re-exported {run_dir} (value threshold {model.config.value_threshold}, unseen attributes: '
         f'{model.config.unseen_kind} >= {model.config.unseen_threshold}'
         f'{" retuned on %d dev examples" % tuning["dev_examples"] if tuning else ""}) to {args.output}')
 
 
-def _trainer_settings(store_path):
+def trainer_settings(store_path):
   """(ModelConfig, TrainingConfig, seed) the newest Trainer run was given. Runs from before
   the typed configuration passed one flat dict of hyper-parameters; its keys are sorted
   into the two sections. Runs from before the pseudo-unseen hold-out held none out."""

@@ -7,19 +7,16 @@ or not), how often the model answers, the F1 it scored, and the F1 it would scor
 decision removed (every question answered with its best span). The last column reads the
 eval split, so it diagnoses and is never a result to choose a rule by.
 
-  .venv/bin/python benchmarks/span_or_decision.py qa-zero-shot-rt qa-mlm-zero-shot-rt
+  .venv/bin/python -m benchmarks.span_or_decision qa-zero-shot-rt qa-mlm-zero-shot-rt
 """
 import argparse
 import glob
 import os
-import sys
 from typing import Dict, Sequence
 
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-  sys.path.insert(0, REPO)
 
 from model import exact_match  # noqa: E402
 

@@ -2,7 +2,7 @@
 of a finished experiment: the same code as the pipeline's DomainAdaptation step, run on
 that experiment's ingest output (train titles to learn from, eval titles to measure on).
 
-  .venv/bin/python benchmarks/teacher_quality.py --experiment aveqa-random-windows --steps 600
+  .venv/bin/python -m benchmarks.teacher_quality --experiment aveqa-random-windows --steps 600
 
 Prints the CPU model, the step's settings, the masked-LM loss, and top-1 / top-5 accuracy
 and perplexity at the masked positions of the eval titles it did not train on, for the
@@ -13,11 +13,9 @@ import argparse
 import glob
 import json
 import os
-import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 from pipelines import configs  # noqa: E402
 

@@ -19,7 +19,7 @@ Two options make the catalog hold known values its titles do not state, the case
                       Under `null` mining these are wrong "no value" examples.
 Both draw with --seed, so a catalog is the same on every run.
 
-  .venv/bin/python benchmarks/triples_to_catalog.py --triples '../shared/data/ae-pub/opentags.*' \\
+  .venv/bin/python -m benchmarks.triples_to_catalog --triples '../shared/data/ae-pub/opentags.*' \\
       --split random --part train --output outputs/ae-pub-train-catalog/catalog.parquet \\
       --attributes-file outputs/ae-pub-train-catalog/attributes.txt
 """
@@ -27,12 +27,10 @@ import argparse
 import hashlib
 import os
 import random
-import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from catalog import splits, triples  # noqa: E402
 from catalog.span_alignment import find_value_span  # noqa: E402

@@ -175,4 +175,4 @@ def run_fn(fn_args):
   serving_export.export_serving_model(model, tft_output, fn_args.serving_model_dir, checkpoint.approximate_gelu)
   with tf.io.gfile.GFile(os.path.join(os.path.dirname(fn_args.serving_model_dir.rstrip('/')),
                                       TRAINING_FILE), 'w') as f:
-    json.dump({'steps': steps, 'adaptation': adaptation}, f)
+    json.dump({'steps': steps, 'last_pass_steps': last_pass, 'adaptation': adaptation}, f)

@@ -167,13 +167,17 @@ def add_flags(parser: argparse.ArgumentParser):
                          metavar=name.upper() if not field.metadata.get('choices') else None, **kwargs)
 
 
+def given_flags(args: argparse.Namespace) -> Dict[str, Any]:
+  """{'section.field': value} of the setting flags given on a command line (add_flags')."""
+  return {key: getattr(args, key) for key, _, _ in _flag_fields() if hasattr(args, key)}
+
+
 def from_flags(args: argparse.Namespace, beam_args: Optional[List[str]] = None) -> PipelineConfig:
   """The config: defaults, then the budget preset, then every flag given, then Beam args."""
   config = PipelineConfig()
   if getattr(args, 'budget', None):
     config = with_budget(config, args.budget)
-  given = {key: getattr(args, key) for key, _, _ in _flag_fields() if hasattr(args, key)}
-  config = with_overrides(config, given)
+  config = with_overrides(config, given_flags(args))
   if beam_args:
     if not any(a.startswith('--beam_plugins') for a in beam_args):
       beam_args = beam_args + ['--beam_plugins=tensorflow_text']   # Dataflow workers need it too

@@ -119,14 +119,17 @@ def choose_unseen_rule(model, train_files, data_accessor, tft_output, batch_size
 
 
 def settle_decisions(model, train_files, data_accessor, tft_output, batch_size, dev_fraction,
-                     tuning_dir=None, unseen=None):
+                     tuning_dir=None, unseen=None, not_trained=frozenset()):
   """After training: the model remembers the attributes it was trained on (every attribute
   of the train split outside the dev slice) and, when tuning_dir is given, takes the value
   threshold that is best on the dev slice (when one was held out). The rule for other
   attributes (unseen: choose_unseen_rule's, None when not tuned) and the threshold are
-  written to tuning_dir/TUNING_FILE. Returns that tuning, or None."""
+  written to tuning_dir/TUNING_FILE. not_trained: attribute keys a model trained before
+  the Trainer's last pass existed never learnt (its pseudo-unseen ones). Returns that
+  tuning, or None."""
   model.remember_attributes(trained_attribute_keys(model, training_data.trainable_dataset(
-      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction)))
+      train_files, data_accessor, tft_output, model.layout, batch_size, False, None, dev_fraction,
+      not_trained)))
   log.info('%d attributes trained on', model.seen_attributes.size().numpy())
   if tuning_dir is None or (dev_fraction <= 0 and not unseen):
     return None

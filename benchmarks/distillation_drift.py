@@ -1,4 +1,4 @@
-"""Does the distilled MLM keep the student near its teacher? (issue 17: why QA+MLM does not
+"""Does the distilled MLM keep the student near its teacher? (why QA+MLM does not
 beat QA). For finished runs that started from the same checkpoint (the teacher), on the
 eval titles their split did not train on, masked as the distilled MLM masks them (15%,
 80/10/10, a fixed seed: the same masks for every model):

@@ -1,4 +1,4 @@
-"""Static against dynamic int8 for the encoder's ONNX graph (issue 20): does quantizing the
+"""Static against dynamic int8 for the encoder's ONNX graph: does quantizing the
 activations with calibrated scales buy encoder speed that dynamic quantization leaves?
 
 The served int8 graph (serving/onnx_encoder.py) quantizes the weights ahead and each batch's

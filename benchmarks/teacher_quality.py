@@ -1,4 +1,4 @@
-"""The distilled MLM's teacher before and after domain adaptation (issue 17), on the split
+"""The distilled MLM's teacher before and after domain adaptation, on the split
 of a finished experiment: the same code as the pipeline's DomainAdaptation step, run on
 that experiment's ingest output (train titles to learn from, eval titles to measure on).
 

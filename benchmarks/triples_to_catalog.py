@@ -1,4 +1,4 @@
-"""An AE-pub-style triples file -> a catalog with known values (issue 18), so that mining
+"""An AE-pub-style triples file -> a catalog with known values, so that mining
 the catalog's known values can be measured on real data.
 
 One row per distinct title (product_id: a hash of the title), a column per attribute that

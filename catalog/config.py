@@ -52,8 +52,8 @@ class DataConfig:
   repredict_known: bool = setting(False, 'also predict attributes the catalog already has (auditing)')
   mine_known_values: bool = setting(True, "also train on triples mined from the values the catalog "
                                     "already knows (catalog/mining.py)")
-  # skip by the numbers in docs/results.md: null wins 3 F1 points when every unstated value
-  # is truly absent from the text, and loses 12 when 30% of them are respellings.
+  # skip, by the numbers in docs/results.md: null only wins when every value a text does
+  # not hold is truly absent from it, not a respelling.
   known_not_in_text: str = setting('skip', 'a known value the text does not hold: no example (skip) '
                                    'or a "no value" example (null, for catalogs whose values are '
                                    'taken from their text)', choices=KNOWN_NOT_IN_TEXT)

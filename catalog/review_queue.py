@@ -1,4 +1,4 @@
-"""The review loop (issue 18): the filled values the model is least sure of go to a person,
+"""The review loop: the filled values the model is least sure of go to a person,
 and what the person writes back becomes labelled training data.
 
 Each run that fills the catalog writes, beside its Parquet output, review/review_queue.parquet

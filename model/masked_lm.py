@@ -1,4 +1,4 @@
-"""Domain-adaptive masked-LM training of a BERT checkpoint (issue 17), and the measure of a
+"""Domain-adaptive masked-LM training of a BERT checkpoint, and the measure of a
 masked-LM teacher.
 
 AVEQA's distilled MLM keeps the trained encoder close to a frozen masked language model.

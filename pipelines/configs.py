@@ -70,7 +70,7 @@ SECTIONS = ('data', 'split', 'model', 'adaptation', 'training', 'inference', 'ga
 #   sample  the embedded demo run (the default): 150 steps, a few minutes on 2 cores
 #   smoke   a twentieth of an epoch: checks that a real data set runs end to end
 #   cpu     the best F1 a 2-core machine reaches on AE-pub-21k in about an hour of training:
-#           4 epochs gave 78.4 F1 on the random split where 2 gave 76.5 (docs/results.md)
+#           4 epochs (docs/results.md has what each budget gave)
 #   accelerator  3 epochs at lr 1e-5 (the paper's learning rate), length 128: for a GPU or
 #                TPU with a BERT-base checkpoint. Not the paper's budget, which trains far
 #                longer than it states in epochs.

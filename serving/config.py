@@ -23,8 +23,8 @@ class InferenceConfig:
   # Added to the Beam args of the catalog steps (questions, inference, writer). Locally:
   # one process using every core (the runtime's own threads) rather than one process per
   # core, each holding a copy of the model and each starting by importing TensorFlow: on
-  # 2 cores that start-up took longer than the steps' own work on 200 products (questions
-  # 24 s -> 7 s, writer 28 s -> 10 s in one process, measured beside a training run). Ignored by Dataflow and other runners.
+  # small machines that start-up takes longer than the steps' own work (docs/deployment.md).
+  # Ignored by Dataflow and other runners.
   beam_args: List[str] = setting(['--direct_running_mode=in_memory'], 'not a flag')
 
   def __post_init__(self):

@@ -1,4 +1,4 @@
-"""Bad input, tried for real (issue 19, item 2): malformed triples and catalogs, each
+"""Bad input, tried for real: malformed triples and catalogs, each
 driven through the functions the components call (triples_example_gen.write_examples,
 catalog_questions.build_questions and read_schema), each with the outcome it must
 produce: an error naming the file or pattern, or a quarantined line or row with its

@@ -1,4 +1,4 @@
-"""gs:// for real (issue 19 item 1): the runner reads the triples, the catalog and the
+"""gs:// for real: the runner reads the triples, the catalog and the
 checkpoint from a bucket and writes the pipeline root, the pushed model, the Parquet
 output and the run report to it, against a local Cloud Storage endpoint
 (tests/gcs_emulator.py: gcp-storage-emulator, with a TLS proxy for TensorFlow's own gs://

@@ -190,7 +190,7 @@ def test_the_reduced_precision_signatures_share_the_weights_and_answer_alike(pus
 
 
 def test_a_title_longer_than_a_sequence_is_read_whole(pushed_model, tiny_checkpoint_dir):
-  """Issue 19 item 3: nothing past max_seq_length goes unread. The served model reads a long
+  """Nothing past max_seq_length goes unread. The served model reads a long
   title in windows and answers with a span of the whole title, in the title's own bytes."""
   import tensorflow as tf
   from serving import inference
@@ -286,7 +286,7 @@ def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
 
 
 def test_onnx_runtime_answers_as_tensorflow_does(pushed_model, tmp_path):
-  """Issue 20: the same tokens (the SavedModel's own Transform graph) and the same heads and
+  """The same tokens (the SavedModel's own Transform graph) and the same heads and
   decoding around ONNX Runtime's encoder: the same answers on every sample title, unicode
   and a title longer than a sequence included. ONNX serving reads only the encoder graphs
   and their small endpoints SavedModel, never the full one (12 s of loading on 2 cores)."""
@@ -328,7 +328,7 @@ def test_the_export_knows_which_attributes_it_was_trained_on(pushed_model):
 
 def test_the_rule_for_unseen_attributes_is_tuned_on_attributes_held_out_of_training(
     first_run, run_dir, tiny_checkpoint_dir, tmp_path):
-  """Issue 17: the rule for attributes never trained on is chosen on training attributes
+  """The rule for attributes never trained on is chosen on training attributes
   held out of training (pseudo-unseen), never on the eval split, and the export serves it."""
   import types
   import tensorflow_transform as tft
@@ -504,7 +504,7 @@ def test_a_catalog_without_labelled_triples_learns_from_its_known_values_and_fil
 
 
 def test_suopentag_trains_is_gated_fills_the_catalog_and_serves_enrich_only(tiny_checkpoint_dir, tmp_path):
-  """Issue 21: --model-type suopentag goes through the same Trainer, gate, export and
+  """--model-type suopentag goes through the same Trainer, gate, export and
   catalog steps; its export serves float32 and bfloat16, and says so when asked for int8."""
   config = _config(tmp_path, tiny_checkpoint_dir, **{
       'model.model_type': 'suopentag', 'model.tagger_units': 8, 'training.train_steps': 20,
@@ -537,7 +537,7 @@ def test_suopentag_trains_is_gated_fills_the_catalog_and_serves_enrich_only(tiny
 
 
 def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_checkpoint_dir, tmp_path):
-  """Issue 18: the run's least sure filled values go to a review queue; a person's answers
+  """The run's least sure filled values go to a review queue; a person's answers
   in it are labelled triples of the next run."""
   import pyarrow as pa
   import pyarrow.csv as pacsv
@@ -594,7 +594,7 @@ def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_c
 
 
 def test_the_trainer_learns_from_the_checkpoint_adapted_to_this_runs_text(first_run, run_dir):
-  """Issue 17: a masked-LM step on the run's own text comes first, and the report compares
+  """A masked-LM step on the run's own text comes first, and the report compares
   the adapted teacher with the original one on the same masked eval titles."""
   assert any(line.startswith('checkpoint: adapted by 2 masked-LM steps on ') for line in first_run.log_lines)
   adapted = min(glob.glob(str(run_dir / 'root' / 'DomainAdaptation' / 'adapted_checkpoint' / '*')),

@@ -1,5 +1,5 @@
 """DomainAdaptation: the checkpoint's masked-LM training continued on the pipeline's own
-text before the Trainer (issue 17; model/masked_lm.py), so that AVEQA's distilled MLM
+text before the Trainer (model/masked_lm.py), so that AVEQA's distilled MLM
 distils a language model of this catalog's words.
 
 Text it trains on: the titles of the train split (TriplesExampleGen) and the text of the

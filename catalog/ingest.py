@@ -293,10 +293,14 @@ def summary_lines(summary):
 
 
 def _no_usable_triples(summary, triples_pattern, output_uri):
+  known = sum(o['known'] for o in summary['mined'].values())
+  if not triples_pattern and not known and not summary.get('reviewed'):
+    return ("the catalog knows no value of its target attributes, so there is nothing to learn "
+            "from: give labelled triples (--triples), filled-in review queues (--reviewed), or a "
+            "catalog with some known values in its attribute columns")
   message = (f'no usable triples in {triples_pattern or "(no triples given)"}: {summary["lines_read"]} '
              f'line(s) read, {summary["blank_lines"]} blank, {summary["malformed"]} malformed')
   if summary['mined'] or not triples_pattern:
-    known = sum(o['known'] for o in summary['mined'].values())
     message += f"; {known} known catalog value(s) mined, none usable"
   if summary.get('reviewed'):
     message += f"; {sum(sum(o.values()) for o in summary['reviewed'].values())} reviewed row(s), none usable"

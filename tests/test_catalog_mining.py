@@ -216,3 +216,11 @@ def test_without_triples_or_a_catalog_there_is_nothing_to_train_on(tmp_path):
   with pytest.raises(ValueError, match='no training data'):
     with beam.Pipeline() as pipeline:
       write_examples(pipeline, '', splits.SplitRule('random', 0, 20, ()), str(tmp_path / 'out'))
+
+
+def test_a_catalog_that_knows_no_value_is_an_error_that_says_so(tmp_path):
+  import pytest
+  rows = [{k: v for k, v in row.items() if k not in ATTRIBUTES} for row in ROWS]
+  with pytest.raises(ValueError, match='the catalog knows no value of its target attributes, so '
+                                       'there is nothing to learn from: give labelled triples'):
+    _mine(tmp_path, splits.SplitRule('random', 0, 30, ()), rows=rows)

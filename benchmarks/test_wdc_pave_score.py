@@ -1,50 +1,137 @@
 """The WDC-PAVE catalog converter and scorer on hand-made offers (no data copied)."""
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import wdc_pave_catalog as wdc
-from benchmarks import wdc_pave_score as score
+from benchmarks import wdc_pave_score
 from catalog.columns import output_columns
 
+
+def _value(*forms):
+  return {form: {'pid': [0], 'score': 1} for form in forms}
+
+
+NOT_STATED = {'n/a': 1}
 RING = {'id': 1, 'category': 'Jewelry', 'input_title': 'Aurel Sterling Silver Ring', 'input_description': 'A ring.',
-        'target_scores': {'Metal Type': {'Sterling Silver': {'pid': [0], 'score': 1},
-                                         'silver': {'pid': [1], 'score': 1}},
-                          'Brand': {'Aurel': {'pid': [0], 'score': 1}}, 'Gender': {'n/a': 1}}}
-CPU = {'id': 2, 'category': 'Computers', 'input_title': 'Xeon E5335 Quad Core', 'input_description': 'Intel Xeon E5335',
-       'target_scores': {'Processor Type': {'Intel Xeon E5335': {'pid': [1], 'score': 1},
-                                            'Xeon E5335': {'pid': [0], 'score': 1}},
-                         'Cache': {'n/a': 1}}}
+        'target_scores': {'Metal Type': _value('Sterling Silver', 'silver'), 'Brand': _value('Aurel'),
+                          'Gender': NOT_STATED, 'Stone Shape': NOT_STATED}}
+CPU = {'id': 2, 'category': 'Computers', 'input_title': 'Xeon E5335 2.0GHz 80W', 'input_description': '',
+       'target_scores': {'Processor Type': _value('Xeon E5335', 'Intel Xeon E5335'), 'Clock Speed': _value('2.0GHz'),
+                         'Thermal Design Power': _value('80W'), 'Cache': NOT_STATED}}
+# Every attribute of both categories, as a run targets them all; plus one WDC-PAVE does not annotate.
+ATTRIBUTES = sorted({*RING['target_scores'], *CPU['target_scores'], 'Color'})
 
 
 def _row(offer, **filled):
-  row = {'product_id': str(offer['id'])}
-  for attribute in ('Metal Type', 'Brand', 'Gender', 'Processor Type', 'Cache'):
-    row[output_columns(attribute)[0]] = filled.get(attribute)
+  """An enriched row with every attribute's columns; keywords fill values (Metal_Type='silver')."""
+  row = {'product_id': str(offer['id']), 'category': offer['category']}
+  for attribute in ATTRIBUTES:
+    value, confidence, version = output_columns(attribute)
+    row[value] = filled.get(attribute.replace(' ', '_'))
+    row[confidence], row[version] = (0.9, '1') if row[value] else (None, None)
   return row
 
 
-def test_each_counter_by_hand():
-  rows = [_row(RING, **{'Metal Type': 'SILVER', 'Brand': 'Aurelia', 'Gender': 'Women'}),
-          _row(CPU, **{'Processor Type': None, 'Cache': None, 'Brand': 'Intel'})]
-  report = score.score(rows, [RING, CPU])
+# RING: a second surface form (vc), another value (vw), an n/a filled (nv), an n/a left empty (nn).
+# CPU: a gold value left empty (vn), a right one (vc), a blank cell (vn), an n/a left blank (nn).
+RING_ROW = _row(RING, Metal_Type='silver', Brand='Aurelia', Gender='Women')
+CPU_ROW = _row(CPU, Clock_Speed='2.0GHz', Thermal_Design_Power='  ', Cache=' ')
+
+
+def test_each_counter_of_the_offers_categories_by_hand():
+  report = wdc_pave_score.score([RING_ROW, CPU_ROW], [RING, CPU])
   overall = report['overall']
-  # Metal Type: right (a second surface form, another case); Brand: wrong value; Gender n/a
-  # filled: spurious; Processor Type missed; Cache n/a left empty; Brand of a CPU: outside
-  # its category, spurious.
-  assert (overall['vc'], overall['vw'], overall['nv'], overall['vn'], overall['nn']) == (1, 1, 2, 1, 1)
-  assert overall['precision'] == pytest.approx(1 / 4) and overall['recall'] == pytest.approx(1 / 3)
-  assert report['fills_outside_category'] == 1 and report['fills'] == 4
-  assert report['na_cells'] == 2 and report['na_left_empty'] == 0.5
-  assert report['per_attribute']['Jewelry / Metal Type']['vc'] == 1
-  strict = score.score(rows, [RING, CPU], fold_case=False)
-  assert strict['overall']['vc'] == 0 and strict['overall']['vw'] == 2   # 'SILVER' is not 'silver'
+  assert [overall[k] for k in ('vc', 'vw', 'vn', 'nv', 'nn')] == [2, 1, 2, 1, 2]
+  assert overall['precision'] == pytest.approx(2 / 4) and overall['recall'] == pytest.approx(2 / 5)
+  assert overall['f1'] == pytest.approx(2 * (2 / 4) * (2 / 5) / (2 / 4 + 2 / 5))
+  assert (overall['fills'], overall['out_of_category_fills']) == (4, 0)
+  assert (overall['na_cells'], overall['na_left_empty']) == (3, pytest.approx(2 / 3))
+  jewelry, computers = report['per_category']['Jewelry'], report['per_category']['Computers']
+  assert (jewelry['precision'], jewelry['recall'], jewelry['na_left_empty']) == (
+      pytest.approx(1 / 3), pytest.approx(1 / 2), pytest.approx(1 / 2))
+  assert (computers['precision'], computers['recall'], computers['na_left_empty']) == (1.0, pytest.approx(1 / 3), 1.0)
+  assert report['per_attribute']['Jewelry']['Metal Type']['vc'] == 1
+  assert report['per_attribute']['Computers']['Thermal Design Power']['vn'] == 1
+  # Only each offer's own attributes have rows; the attributes of the run are every value column.
+  assert sorted(report['per_attribute']['Jewelry']) == sorted(RING['target_scores'])
+  assert report['attributes'] == ['Brand', 'Cache', 'Clock Speed', 'color', 'Gender', 'Metal Type',
+                                  'Processor Type', 'Stone Shape', 'Thermal Design Power']
+
+
+def test_a_fill_outside_the_offers_category_is_spurious_and_counted_apart():
+  ring = _row(RING, Metal_Type='silver', Brand='Aurelia', Gender='Women', Color='Silver', Processor_Type='')
+  cpu = _row(CPU, Clock_Speed='2.0GHz', Brand='Intel')
+  report = wdc_pave_score.score([ring, cpu], [RING, CPU])
+  overall = report['overall']
+  # Two more nv than above (Color of the ring, Brand of the CPU); the empty Processor Type of
+  # the ring is not counted; n/a left empty is about the offer's own n/a cells only.
+  assert [overall[k] for k in ('vc', 'vw', 'vn', 'nv', 'nn')] == [2, 1, 2, 3, 2]
+  assert overall['precision'] == pytest.approx(2 / 6) and overall['recall'] == pytest.approx(2 / 5)
+  assert (overall['fills'], overall['out_of_category_fills'], overall['na_left_empty']) == (6, 2, pytest.approx(2 / 3))
+  assert report['per_category']['Computers']['out_of_category_fills'] == 1
+  assert report['per_category']['Computers']['precision'] == pytest.approx(1 / 2)
+  assert 'Brand' not in report['per_attribute']['Computers']
+
+
+def test_case_is_folded_by_default_and_kept_with_strict_case():
+  shirt = {'id': 3, 'category': 'Clothing', 'target_scores': {'Colour': _value('Black')}}
+  row = {'product_id': '3', output_columns('Colour')[0]: 'BLACK'}
+  assert wdc_pave_score.score([row], [shirt])['overall']['vc'] == 1
+  strict = wdc_pave_score.score([row], [shirt], fold_case=False)['overall']
+  assert (strict['vc'], strict['vw'], strict['f1']) == (0, 1, 0.0)
+
+
+def test_same_value_is_any_surface_form_with_spacing_collapsed():
+  forms = ['Xeon E5335', 'Intel Xeon E5335']
+  assert wdc_pave_score.same_value('intel  xeon E5335 ', forms)
+  assert not wdc_pave_score.same_value('intel xeon e5335', forms, fold_case=False)
+  assert not wdc_pave_score.same_value('Xeon', forms)
 
 
 def test_a_test_offer_missing_from_the_catalog_is_an_error_naming_it():
-  with pytest.raises(ValueError, match=r"1 test offers are not in the enriched catalog, e\.g\. \['2'\]"):
-    score.score([_row(RING)], [RING, CPU])
+  with pytest.raises(ValueError, match=r'1 of 2 test offers are missing from the enriched catalog: 2$'):
+    wdc_pave_score.score([RING_ROW], [RING, CPU])
+
+
+def test_a_catalog_without_value_columns_is_an_error():
+  with pytest.raises(ValueError, match='no \\*__value column'):
+    wdc_pave_score.score([{'product_id': '1'}], [RING])
+
+
+def _write_test_offers(data_dir, *offers):
+  folder = data_dir / wdc.VARIANTS['raw']
+  folder.mkdir(parents=True)
+  (folder / 'test.jsonl').write_text(''.join(json.dumps(o) + '\n' for o in offers))
+
+
+def test_main_scores_the_test_offers_of_the_enriched_files(tmp_path, capsys):
+  _write_test_offers(tmp_path / 'data', RING, CPU)
+  known_offer = {**_row(CPU, Clock_Speed='3.0GHz'), 'product_id': '99'}   # a train offer: not scored
+  for name, rows in (('catalog-00000-of-00002.parquet', [RING_ROW, known_offer]),
+                     ('catalog-00001-of-00002.parquet', [CPU_ROW])):
+    pq.write_table(pa.Table.from_pylist(rows), str(tmp_path / name))
+  out = tmp_path / 'report.json'
+  wdc_pave_score.main(['--enriched', str(tmp_path / 'catalog-*.parquet'), '--data-dir', str(tmp_path / 'data'),
+                       '--json', str(out)])
+  printed = capsys.readouterr().out
+  assert '| **overall** | 2 | 1 | 2 | 1 | 2 | 50.0 | 40.0 | 44.4 | 66.7 | 0 |' in printed
+  assert '| Jewelry | Metal Type | 1 | 0 | 0 | 0 | 0 | 100.0 | 100.0 | 100.0 | – |' in printed
+  assert json.loads(out.read_text()) == json.loads(json.dumps(wdc_pave_score.score([RING_ROW, CPU_ROW], [RING, CPU])))
+  wdc_pave_score.main(['--enriched', str(tmp_path / 'catalog-*.parquet'), '--data-dir', str(tmp_path / 'data'),
+                       '--strict-case'])
+  assert 'case kept' in capsys.readouterr().out
+
+
+def test_main_says_what_is_missing(tmp_path):
+  _write_test_offers(tmp_path / 'data', RING, CPU)
+  with pytest.raises(SystemExit, match='no enriched catalog file matches'):
+    wdc_pave_score.main(['--enriched', str(tmp_path / 'catalog-*.parquet'), '--data-dir', str(tmp_path / 'data')])
+  pq.write_table(pa.Table.from_pylist([RING_ROW]), str(tmp_path / 'catalog-00000-of-00001.parquet'))
+  with pytest.raises(SystemExit, match='test offers are missing from the enriched catalog: 2'):
+    wdc_pave_score.main(['--enriched', str(tmp_path / 'catalog-*.parquet'), '--data-dir', str(tmp_path / 'data')])
 
 
 def test_the_catalog_holds_known_values_and_offers_to_fill(tmp_path):
@@ -59,5 +146,6 @@ def test_the_catalog_holds_known_values_and_offers_to_fill(tmp_path):
   assert (rows['1']['Metal Type'], rows['1']['Brand'], rows['1']['Gender']) == ('Sterling Silver', 'Aurel', 'n/a')
   assert rows['2']['category'] == 'Computers' and rows['2']['Processor Type'] is None
   assert (tmp_path / 'out' / 'attribute_map.csv').read_text().splitlines() == [
-      'category,attribute', 'Computers,Cache', 'Computers,Processor Type', 'Jewelry,Brand',
-      'Jewelry,Gender', 'Jewelry,Metal Type']
+      'category,attribute', 'Computers,Cache', 'Computers,Clock Speed', 'Computers,Processor Type',
+      'Computers,Thermal Design Power', 'Jewelry,Brand', 'Jewelry,Gender', 'Jewelry,Metal Type',
+      'Jewelry,Stone Shape']

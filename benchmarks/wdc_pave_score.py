@@ -1,121 +1,202 @@
 """Scores a filled WDC-PAVE catalog (benchmarks/wdc_pave_catalog.py) on its test offers.
 
   .venv/bin/python -m benchmarks.wdc_pave_score --enriched 'ROOT/CatalogWriter/enriched_catalog/N/catalog-*.parquet'
+  .venv/bin/python -m benchmarks.wdc_pave_score --enriched '...' --variant normalized --json OUT.json
 
-For each test offer and each attribute the run filled a column for, one of the five
-exact-match counters (model/exact_match.py):
+Only the test offers are scored (joined by product_id with the variant's test.jsonl), each
+on every attribute the run wrote a value column for, in one of the five exact-match
+counters (model/exact_match.py):
 
-  an attribute of the offer's category with a value   filled with any gold surface form: right
-                                                       (vc); another value: wrong (vw); empty: vn
-  an attribute of the offer's category marked n/a     filled: nv; empty: right (nn)
-  an attribute of another category                    filled: nv, and counted as a fill outside
-                                                       the offer's category; empty: not counted
+  an attribute of the offer's category with a value   filled with any gold surface form: vc;
+                                                       with another value: vw; empty: vn
+  an attribute of the offer's category marked n/a     filled: nv; empty: nn
+  an attribute outside the offer's category           filled: nv, and an out-of-category fill;
+                                                       empty: not counted (WDC-PAVE says nothing)
 
-"The same value" is the product's own equality (exact_match.same_value: case and spacing
-folded); --strict-case compares case too. Prints P/R/F1 overall, per category and per
-category attribute, the share of n/a cells left empty, and fills outside the category.
+"The same value" is the product's normalisation on both sides (case and spacing folded);
+--strict-case keeps case. Prints Markdown tables: P/R/F1 overall, per category and per
+category attribute, the share of n/a cells left empty and the fills outside the category.
 """
 import argparse
 import collections
+import dataclasses
+import glob
 import json
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import pyarrow.parquet as pq
 
 from benchmarks import wdc_pave_catalog as wdc
 from catalog.columns import output_columns
 from model import exact_match
 
-
-def read_enriched(pattern: str) -> List[dict]:
-  import pyarrow.parquet as pq
-  import tensorflow as tf
-  files = sorted(tf.io.gfile.glob(pattern))
-  if not files:
-    raise FileNotFoundError(f'no enriched catalog files match {pattern}')
-  return [row for path in files for row in pq.read_table(path).to_pylist()]
+# The value column's name ends so for every attribute; taken from the one place that names columns.
+VALUE_SUFFIX = output_columns('')[0]
 
 
-def filled_attributes(row: dict, attributes: Iterable[str]) -> Dict[str, Optional[str]]:
-  """{attribute: filled value or None} for the attributes with a value column in the row."""
-  found = {}
-  for attribute in attributes:
-    column = output_columns(attribute)[0]
-    if column in row:
-      value = row[column]
-      found[attribute] = value if value and value.strip() else None
-  return found
+def same_value(predicted: str, forms: Sequence[str], fold_case: bool = True) -> bool:
+  """Whether a fill is one of the gold surface forms: the product's own equality (the gate's,
+  the value threshold's tuning's and mining's)."""
+  return exact_match.same_value(predicted, tuple(forms), fold_case)
+
+
+def is_filled(value: Optional[str]) -> bool:
+  """Null, empty and blank cells are not filled (the product's notion of no value)."""
+  return bool(exact_match.normalize(value))
+
+
+def outcome(predicted: Optional[str], forms: Optional[Sequence[str]], fold_case: bool = True) -> str:
+  """The counter of one cell of the offer's category; forms None: annotated n/a."""
+  if forms is None:
+    return 'nv' if is_filled(predicted) else 'nn'
+  if not is_filled(predicted):
+    return 'vn'
+  return 'vc' if same_value(predicted, forms, fold_case) else 'vw'
+
+
+@dataclasses.dataclass
+class Tally:
+  """The counters of a group of cells, and how many of its nv were outside the offer's
+  category: the rest are n/a cells filled."""
+  counts: exact_match.Counts = dataclasses.field(default_factory=exact_match.Counts)
+  out_of_category_fills: int = 0
+
+  def add(self, counter: str, out_of_category: bool = False):
+    setattr(self.counts, counter, getattr(self.counts, counter) + 1)
+    self.out_of_category_fills += out_of_category
+
+  def as_dict(self) -> dict:
+    c = self.counts
+    na_cells = c.nn + c.nv - self.out_of_category_fills
+    return {**c.as_dict(), 'fills': c.nv + c.vc + c.vw, 'out_of_category_fills': self.out_of_category_fills,
+            'na_cells': na_cells, 'na_left_empty': c.nn / na_cells if na_cells else None}
+
+
+def rows_of_test_offers(enriched_rows: Iterable[dict], offers: Dict[str, dict]) -> Dict[str, dict]:
+  """{product_id: enriched row} of the test offers; every one must be there, once."""
+  rows, seen = {}, collections.Counter()
+  for row in enriched_rows:
+    product_id = str(row[wdc.ID])
+    if product_id in offers:
+      rows[product_id] = row
+      seen[product_id] += 1
+  twice = sorted(p for p, n in seen.items() if n > 1)
+  if twice:
+    raise ValueError(f'test offers found more than once in the enriched catalog: {", ".join(twice[:10])}')
+  missing = sorted(set(offers) - set(rows))
+  if missing:
+    raise ValueError(f'{len(missing)} of {len(offers)} test offers are missing from the enriched catalog: '
+                     f'{", ".join(missing[:10])}{" ..." if len(missing) > 10 else ""}')
+  return rows
 
 
 def score(enriched_rows: Iterable[dict], test_offers: Iterable[dict], fold_case: bool = True) -> dict:
-  """Counts and P/R/F1 of the test offers' fills: overall, per category, per category
-  attribute; n/a cells left empty; fills outside the offer's category."""
+  """Counts and P/R/F1 of the test offers' fills, overall, per category and per category
+  attribute; the attributes scored are those with a value column in the rows."""
   offers = {str(o['id']): o for o in test_offers}
-  rows = {str(r['product_id']): r for r in enriched_rows if str(r['product_id']) in offers}
-  missing = sorted(set(offers) - set(rows))
-  if missing:
-    raise ValueError(f'{len(missing)} test offers are not in the enriched catalog, e.g. {missing[:5]}')
-  categories = wdc.attribute_map(offers.values())
-  every_attribute = sorted({a for names in categories.values() for a in names})
-  overall = exact_match.Counts()
-  per_category = collections.defaultdict(exact_match.Counts)
-  per_pair = collections.defaultdict(exact_match.Counts)
-  outside, na_cells, na_filled, fills = 0, 0, 0, 0
-  for offer_id, offer in offers.items():
-    category = offer['category']
-    filled = filled_attributes(rows[offer_id], every_attribute)
-    for attribute, value in filled.items():
-      fills += value is not None
-      target = offer['target_scores'].get(attribute)
-      if target is None:   # not an attribute of the offer's category
-        if value is not None:
-          outside += 1
-          overall.add(None, value, fold_case)
-          per_category[category].add(None, value, fold_case)
+  enriched_rows = list(enriched_rows)
+  value_columns = sorted({c for row in enriched_rows for c in row if c.endswith(VALUE_SUFFIX)})
+  if not value_columns:
+    raise ValueError(f'the enriched catalog has no *{VALUE_SUFFIX} column: nothing was filled')
+  rows = rows_of_test_offers(enriched_rows, offers)
+  wdc_names = {output_columns(a)[0]: a for o in offers.values() for a in o['target_scores']}
+  overall, per_category = Tally(), collections.defaultdict(Tally)
+  per_attribute = collections.defaultdict(lambda: collections.defaultdict(Tally))
+  for product_id, offer in offers.items():
+    category, row = offer['category'], rows[product_id]
+    of_category = {output_columns(a)[0]: a for a in offer['target_scores']}
+    for column in value_columns:
+      predicted = row.get(column)
+      attribute = of_category.get(column)
+      if attribute is None:
+        if is_filled(predicted):
+          for tally in (overall, per_category[category]):
+            tally.add('nv', out_of_category=True)
         continue
-      gold = wdc.surface_forms(target) or ()
-      if not gold:
-        na_cells += 1
-        na_filled += value is not None
-      for counts in (overall, per_category[category], per_pair[(category, attribute)]):
-        counts.add(tuple(gold), value, fold_case)
-  return {'test_offers': len(offers), 'fold_case': fold_case, 'overall': overall.as_dict(),
-          'fills': fills, 'fills_outside_category': outside, 'na_cells': na_cells,
-          'na_left_empty': (na_cells - na_filled) / na_cells if na_cells else None,
-          'per_category': {c: n.as_dict() for c, n in sorted(per_category.items())},
-          'per_attribute': {f'{c} / {a}': n.as_dict() for (c, a), n in sorted(per_pair.items())}}
+      counter = outcome(predicted, wdc.surface_forms(offer['target_scores'][attribute]), fold_case)
+      for tally in (overall, per_category[category], per_attribute[category][attribute]):
+        tally.add(counter)
+  return {'test_offers': len(offers), 'fold_case': fold_case,
+          'attributes': [wdc_names.get(c, c[:-len(VALUE_SUFFIX)]) for c in value_columns],
+          'overall': overall.as_dict(),
+          'per_category': {c: t.as_dict() for c, t in sorted(per_category.items())},
+          'per_attribute': {c: {a: t.as_dict() for a, t in sorted(names.items())}
+                            for c, names in sorted(per_attribute.items())}}
+
+
+def _percent(share: Optional[float]) -> str:
+  return '–' if share is None else f'{100 * share:.1f}'
+
+
+def _cells(row: dict) -> str:
+  return ' | '.join([*(str(row[k]) for k in ('vc', 'vw', 'vn', 'nv', 'nn')),
+                     *(_percent(row[k]) for k in ('precision', 'recall', 'f1', 'na_left_empty'))])
 
 
 def markdown(report: dict) -> str:
-  def line(name, c):
-    return (f"| {name} | {c['vc'] + c['vw'] + c['vn']} | {c['nn'] + c['nv']} | {c['vc']} | {c['vw']} | "
-            f"{c['vn']} | {c['nv']} | {100 * c['precision']:.1f} | {100 * c['recall']:.1f} | {100 * c['f1']:.1f} |")
-  head = ('| | with a value | no value | right | wrong | missed | spurious | P | R | F1 |\n'
-          '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-  na = report['na_left_empty']
-  parts = [f"{report['test_offers']} test offers; {report['fills']} cells filled, "
-           f"{report['fills_outside_category']} outside the offer's category; n/a cells left empty: "
-           f"{'-' if na is None else f'{100 * na:.1f}%'} of {report['na_cells']}",
-           '', head, line('**overall**', report['overall'])]
-  parts += [line(c, counts) for c, counts in report['per_category'].items()]
-  parts += ['', head.replace('| |', '| category / attribute |', 1)]
-  parts += [line(a, counts) for a, counts in report['per_attribute'].items()]
-  return '\n'.join(parts)
+  """The report as Markdown tables, for the docs."""
+  overall = report['overall']
+  counters = 'vc | vw | vn | nv | nn | P % | R % | F1 % | n/a left empty %'
+  rule = '|---' + '|---:' * 9
+  lines = [
+      f"{report['test_offers']} test offers, {len(report['attributes'])} attribute columns, "
+      f"{'case folded' if report['fold_case'] else 'case kept'}.",
+      '',
+      '| F1 % | P % | R % | fills | out-of-category fills | n/a left empty % |',
+      '|---:|---:|---:|---:|---:|---:|',
+      f"| {_percent(overall['f1'])} | {_percent(overall['precision'])} | {_percent(overall['recall'])} | "
+      f"{overall['fills']} | {overall['out_of_category_fills']} | {_percent(overall['na_left_empty'])} |",
+      '',
+      f'| category | {counters} | out-of-category fills |',
+      rule + '|---:|',
+      f"| **overall** | {_cells(overall)} | {overall['out_of_category_fills']} |",
+      *(f"| {category} | {_cells(row)} | {row['out_of_category_fills']} |"
+        for category, row in report['per_category'].items()),
+      '',
+      f'| category | attribute | {counters} |',
+      '|---' + rule + '|',
+      *(f'| {category} | {attribute} | {_cells(row)} |'
+        for category, names in report['per_attribute'].items() for attribute, row in names.items()),
+      '',
+      'vc: a gold surface form; vw: another value; vn: a gold value left empty; nv: a fill where '
+      "WDC-PAVE has no value (n/a, or outside the offer's category); nn: n/a left empty.",
+  ]
+  return '\n'.join(lines)
+
+
+def read_enriched(pattern: str) -> List[dict]:
+  """product_id and the value columns of every enriched file matching the pattern."""
+  paths = sorted(glob.glob(pattern))
+  if not paths:
+    raise FileNotFoundError(f'no enriched catalog file matches {pattern}')
+  rows = []
+  for path in paths:
+    names = pq.read_schema(path).names
+    if wdc.ID not in names:
+      raise ValueError(f'{path} has no {wdc.ID} column')
+    rows += pq.read_table(path, columns=[c for c in names if c == wdc.ID or c.endswith(VALUE_SUFFIX)]).to_pylist()
+  return rows
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--enriched', required=True, help="the run's catalog-*.parquet files (a pattern)")
+  parser.add_argument('--enriched', required=True, help="the run's catalog-*.parquet files (a glob pattern)")
   parser.add_argument('--variant', choices=sorted(wdc.VARIANTS), default='raw',
                       help='whose gold: the surface forms as the text says them, or the normalised ones')
   parser.add_argument('--data-dir', default=wdc.DATA)
   parser.add_argument('--strict-case', action='store_true', help='a value in another case is wrong')
   parser.add_argument('--json', help='also write the report here')
   args = parser.parse_args(argv)
-  report = score(read_enriched(args.enriched), wdc.read_offers(wdc.offers_file('test', args.variant, args.data_dir)),
-                 fold_case=not args.strict_case)
+  try:
+    report = score(read_enriched(args.enriched),
+                   wdc.read_offers(wdc.offers_file('test', args.variant, args.data_dir)),
+                   fold_case=not args.strict_case)
+  except (FileNotFoundError, ValueError) as error:
+    raise SystemExit(f'wdc_pave_score: {error}')
   print(markdown(report))
   if args.json:
-    with open(args.json, 'w') as f:
-      json.dump(report, f, indent=1)
+    with open(args.json, 'w', encoding='utf-8') as f:
+      json.dump(report, f, indent=2, ensure_ascii=False)
   return report
 
 

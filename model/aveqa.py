@@ -12,7 +12,7 @@ language knowledge and so helps on attributes never seen in training.
 
   L = L_QA + alpha * L_DMLM + beta * L_NA
 
-Choices the paper leaves open (see README "Model decisions"):
+Choices the paper leaves open (see docs/model.md):
 - f_e is w_e . LayerNorm(tanh(W_c concat(H_i, H_b))) (as XLNet's conditioned end head).
   With a purely linear f_e the H_b term is the same for every i and cancels in the
   softmax, so the end distribution would not depend on the begin token at all.

@@ -242,6 +242,7 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
   import tensorflow as tf
   from tensorflow_serving.apis import prediction_log_pb2
   from serving import batch_inference as catalog_inferrer
+  from serving.inference import serving_dir
   from catalog import questions as catalog_questions
   from catalog.categories import CategoryRules
   questions = tmp_path / 'questions.tfrecord.gz'
@@ -253,7 +254,7 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
         writer.write(question)
         asked.append(question)
   with beam.Pipeline() as pipeline:
-    catalog_inferrer.run_inference(pipeline, str(questions), catalog_inferrer.serving_dir(pushed_model),
+    catalog_inferrer.run_inference(pipeline, str(questions), serving_dir(pushed_model),
                                    str(tmp_path / 'out'), precision='float32', runtime='tensorflow',
                                    batch_size=16, bucket_size=64)
   logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in tf.data.TFRecordDataset(
@@ -273,8 +274,9 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
 def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
   import shutil
   from serving import batch_inference as catalog_inferrer
+  from serving.inference import serving_dir
   from serving import contract as serving_contract
-  model = catalog_inferrer.serving_dir(pushed_model)
+  model = serving_dir(pushed_model)
   with pytest.raises(ValueError, match="precision must be one of .* not 'fp8'"):
     catalog_inferrer.ServingHandler(model, 'fp8', 'tensorflow', 16).load_model()
   with pytest.raises(ValueError, match="the onnx runtime serves .* not 'bfloat16'"):

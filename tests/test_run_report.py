@@ -203,3 +203,20 @@ def test_relative_paths(tmp_path, monkeypatch):
   with open(path, encoding='utf-8') as f:
     page = _Page(f.read())
   assert len(page.images) == 2 and page.find('Quarantine', 'missing product_id')[2:] == ['', 'No id shirt']
+
+
+def test_categories_and_what_the_known_values_gave_are_in_the_report(tmp_path):
+  summary = dict(_catalog(tmp_path), categories={
+      'column': 'category', 'applicable': {'Shoes': ['Brand Name']},
+      'per_category': {'Shoes': {'rows': 6, 'attributes': ['Brand Name'], 'questions': 5, 'questions_saved': 6}},
+      'rows_without_category': 1, 'rows_with_unmapped_category': 0, 'map_categories_not_in_catalog': ['Hats']})
+  gate = dict(_gate(), mined={'Brand Name': {'known': 4, 'aligned': 3, 'not_in_text_skipped': 1,
+                                             'value_removed': 3, 'kept': 6}})
+  text = _report(tmp_path, summary, gate)
+  page = _Page(text)
+  assert page.find('Categories', 'Shoes') == ['Shoes', '6', 'Brand Name', '5', '6']
+  assert '1 rows without a category' in text and 'categories this catalog lacks: Hats' in text
+  assert 'Training data from the catalog' in text
+  mined = page.tables["From the catalog's known values"]
+  assert mined[0] == ['attribute', 'known', 'aligned', 'not in text skipped', 'value removed', 'kept']
+  assert mined[1] == ['Brand Name', '4', '3', '1', '3', '6']

@@ -61,9 +61,33 @@ def queue_paths(output_uri: str) -> Dict[str, str]:
   return {kind: os.path.join(output_uri, QUEUE_DIR, f'{QUEUE_NAME}.{kind}') for kind in ('parquet', 'csv')}
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: sellers' titles are
+# untrusted text (CSV injection, OWASP). The CSV writes such a cell with a leading
+# apostrophe, which spreadsheets show as text, and reading a queue back removes it; a cell
+# that starts with an apostrophe gets one more, so the round trip gives the same text.
+FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
+TEXT_MARK = "'"
+
+
+def as_text_cell(value):
+  """The CSV cell of a value: neutralised when a spreadsheet would run it."""
+  if isinstance(value, str) and value.startswith(FORMULA_STARTS + (TEXT_MARK,)):
+    return TEXT_MARK + value
+  return value
+
+
+def from_text_cell(value):
+  """as_text_cell undone."""
+  if isinstance(value, str) and value.startswith(TEXT_MARK) and value[1:].startswith(FORMULA_STARTS + (TEXT_MARK,)):
+    return value[1:]
+  return value
+
+
 def write_queue(rows: List[dict], output_uri: str) -> Dict[str, str]:
   """Writes the queue as Parquet and CSV under output_uri/review/; returns their paths."""
-  table = pa.Table.from_pylist(least_sure_first(rows), schema=SCHEMA)
+  rows = least_sure_first(rows)
+  table = pa.Table.from_pylist(rows, schema=SCHEMA)
+  csv_table = pa.Table.from_pylist([{k: as_text_cell(v) for k, v in row.items()} for row in rows], schema=SCHEMA)
   paths = queue_paths(output_uri)
   tf.io.gfile.makedirs(os.path.dirname(paths['parquet']))
   for kind, path in paths.items():
@@ -71,7 +95,7 @@ def write_queue(rows: List[dict], output_uri: str) -> Dict[str, str]:
     if kind == 'parquet':
       pq.write_table(table, buffer)
     else:
-      pacsv.write_csv(table, buffer)
+      pacsv.write_csv(csv_table, buffer)
     with tf.io.gfile.GFile(path, 'wb') as f:   # local or gs://, as every output
       f.write(buffer.getvalue())
   return paths
@@ -97,6 +121,8 @@ def _read_table(path: str) -> pa.Table:
     # Every column as text: a spreadsheet may have turned ids or values into numbers.
     table = pacsv.read_csv(data, convert_options=pacsv.ConvertOptions(
         column_types={c: pa.string() for c in REQUIRED}, strings_can_be_null=False))
+    table = pa.Table.from_pylist([{k: from_text_cell(v) for k, v in row.items()} for row in table.to_pylist()],
+                                 schema=table.schema)
   missing = [c for c in REQUIRED if c not in table.column_names]
   if missing:
     raise ValueError(f'{path}: not a review queue, it lacks the column(s) {", ".join(missing)}')

@@ -141,3 +141,27 @@ def test_reviewed_rows_are_labelled_triples_that_replace_mined_ones(tmp_path):
     side = rule.split_of_product(product, 'Color')
     assert (f'Voltis Kettle Red Steel K{product[1:]}' in train_titles) == (side == splits.TRAIN)
   assert rq.count_reviewed(reviewed, rule, splits.TRAIN) + rq.count_reviewed(reviewed, rule, splits.EVAL) == 3
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example","click")', '+1+2', '-2+3', '@SUM(A1:A2)', '\tTab first',
+           '\rReturn first', "'=already quoted", '<script>alert(1)</script> Red Kettle', 'Bell\x07 Red Kettle']
+
+
+def test_untrusted_text_stays_text_in_the_csv_and_reads_back_the_same(tmp_path):
+  rows = [dict(row, product_id=f'H{i}', text=title, predicted_value=title[:6])
+          for i, title in enumerate(HOSTILE) for _, row in rq.candidates(
+              _enriched('x', color='Red', color_confidence=0.5), ('Color',), TEXT, 'm1')]
+  paths = rq.write_queue(rows, str(tmp_path))
+  cells = [c for r in pacsv.read_csv(paths['csv'], convert_options=pacsv.ConvertOptions(
+      strings_can_be_null=False)).to_pylist() for c in (r['text'], r['predicted_value'])]
+  # What a spreadsheet would run as a formula starts with an apostrophe in the file.
+  assert all(not c.startswith(rq.FORMULA_STARTS) for c in cells), cells
+  assert "''=already quoted" in cells and '<script>alert(1)</script> Red Kettle' in cells
+  # --reviewed reads the queue back to the same values (a reviewer filled every row).
+  filled = pacsv.read_csv(paths['csv'], convert_options=pacsv.ConvertOptions(
+      column_types={c: pa.string() for c in rq.COLUMNS if c != 'confidence'}, strings_can_be_null=False))
+  filled = filled.set_column(filled.column_names.index('reviewed_value'), 'reviewed_value',
+                             pa.array(['NULL'] * filled.num_rows))
+  pacsv.write_csv(filled, str(tmp_path / 'reviewed.csv'))
+  back = {r['product_id']: r['text'] for r in rq.read_reviewed(str(tmp_path / 'reviewed.csv'))}
+  assert back == {f'H{i}': title for i, title in enumerate(HOSTILE)}

@@ -7,6 +7,7 @@ Transform's output and exports the serving model.
 The input pipeline is training/data.py, the value threshold's tuning
 training/value_tuning.py, the export serving/export.py.
 """
+import contextlib
 import json
 import logging
 import math
@@ -108,16 +109,34 @@ def fit(model, dataset, steps, callbacks, evaluation=None, eval_steps=None):
             validation_freq=epochs, validation_steps=eval_steps, callbacks=callbacks, verbose=0)
 
 
+@contextlib.contextmanager
+def global_policy(name):
+  """Keras's global dtype policy set to name (None: left as it is) inside the block and
+  restored after: LocalDagRunner runs every component in one process, and the steps after
+  the Trainer build their models in float32."""
+  previous = keras.mixed_precision.global_policy()
+  if name:
+    keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    keras.mixed_precision.set_global_policy(previous)
+
+
 def run_fn(fn_args):
   """TFX Trainer entry point."""
+  training = from_dict(TrainingConfig, fn_args.custom_config['training'])
+  strategy, precision = choose_strategy(training.tpu)
+  with global_policy(precision):
+    train_and_export(fn_args, strategy)
+
+
+def train_and_export(fn_args, strategy):
   custom = fn_args.custom_config
   model_settings = from_dict(ModelConfig, custom['model'])
   training = from_dict(TrainingConfig, custom['training'])
   keras.utils.set_random_seed(custom['seed'])
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
-  strategy, precision = choose_strategy(training.tpu)
-  if precision:
-    keras.mixed_precision.set_global_policy(precision)
   fixed_length = model_settings.max_seq_length if training.tpu is not None else None
   batch_size = training.batch_size * strategy.num_replicas_in_sync
 

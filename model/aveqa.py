@@ -67,18 +67,22 @@ class AveqaConfig:
 
 
 class VocabularyProjection(keras.layers.Layer):
-  """Frozen W_o: hidden states -> vocabulary logits (MLM head if the checkpoint has one)."""
+  """Frozen W_o: hidden states -> vocabulary logits (MLM head if the checkpoint has one).
+  It computes in float32 under any policy (mixed_float16 on GPUs, mixed_bfloat16 on TPUs):
+  the distilled MLM's softmax over the vocabulary needs it, and its head's Dense and
+  LayerNorm would otherwise return the policy's dtype."""
 
   def __init__(self, embeddings, head=None, **kwargs):
-    super().__init__(trainable=False, **kwargs)
+    super().__init__(trainable=False, dtype='float32', **kwargs)
     self.embeddings = self.add_weight(shape=embeddings.shape, initializer='zeros',
                                       trainable=False, name='embeddings')
     self.embeddings.assign(embeddings)
     self.has_head = head is not None
     if self.has_head:
       hidden = embeddings.shape[1]
-      self.dense = keras.layers.Dense(hidden, activation='gelu', trainable=False, name='transform')
-      self.norm = keras.layers.LayerNormalization(epsilon=1e-12, trainable=False, name='norm')
+      self.dense = keras.layers.Dense(hidden, activation='gelu', trainable=False, dtype='float32',
+                                      name='transform')
+      self.norm = keras.layers.LayerNormalization(epsilon=1e-12, trainable=False, dtype='float32', name='norm')
       self.dense.build((None, hidden))
       self.norm.build((None, hidden))
       self.dense.set_weights([head['dense_kernel'], head['dense_bias']])

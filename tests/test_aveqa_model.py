@@ -358,3 +358,37 @@ def test_without_the_no_answer_head_the_null_answer_competes_with_the_best_span(
     spans = model.predict_spans(batch)
     np.testing.assert_allclose(spans['value_prob'].numpy() + spans['no_answer_prob'].numpy(), 1, atol=1e-6)
     assert spans['has_value'].numpy().tolist() == [has_value] * 4
+
+
+@pytest.fixture(scope='module')
+def ckpt_with_head(tmp_path_factory):
+  from model.checkpoint import read_checkpoint
+  from tests import tiny_bert
+  from tests.conftest import sample_titles
+  return read_checkpoint(tiny_bert.make_checkpoint(
+      str(tmp_path_factory.mktemp('tiny_bert_head')), texts=sample_titles() + ['brand name material color'],
+      with_mlm_head=True))
+
+
+@pytest.mark.parametrize('policy', ['mixed_bfloat16', 'mixed_float16'])
+def test_mixed_precision_training_with_an_mlm_head_is_finite_and_serves_float32(ckpt_with_head, policy):
+  """The GPU (float16) and TPU (bfloat16) policies, which Keras also runs on CPU, with the
+  distilled MLM through the checkpoint's head: every loss finite, and the float32
+  signature of the trained model answers as a float32 model with its weights."""
+  import keras
+  from serving import export as serving_export
+  assert ckpt_with_head.mlm_head
+  keras.mixed_precision.set_global_policy(policy)
+  try:
+    model = aveqa.build_model(ckpt_with_head, aveqa_config(alpha=0.5, beta=0.5))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(tf.data.Dataset.from_tensors(_batch(ckpt_with_head)).repeat(3), epochs=1, verbose=0)
+  finally:
+    keras.mixed_precision.set_global_policy('float32')
+  assert all(np.isfinite(v[0]) for v in history.history.values()) and history.history['dmlm_loss'][0] > 0
+  reference = aveqa.build_model(ckpt_with_head, aveqa_config(alpha=0.5, beta=0.5))
+  reference.set_weights(model.get_weights())
+  batch = _batch(ckpt_with_head)
+  with serving_export.serving_precision(model, 'float32', None):
+    served = model.predict_spans(batch)['no_answer_prob'].numpy()
+  np.testing.assert_allclose(served, reference.predict_spans(batch)['no_answer_prob'].numpy(), atol=1e-5)

@@ -111,7 +111,7 @@ def collect(results_dir, name, config, budget, wall_seconds, command, metrics_fi
   metrics_file: a `pipeline_runner.py --eval-triples` report of the same model on the
   same eval split (its predictions.jsonl beside it); without one, the pushed model is
   scored here on the eval split, so that every result has per-triple predictions (for
-  benchmarks/significance.py) and is checked against the pipeline's own evaluator."""
+  evaluation/significance.py) and is checked against the pipeline's own evaluator."""
   pipeline_root = config.pipeline_root
   with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)

@@ -22,7 +22,7 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from benchmarks import significance  # noqa: E402
+from evaluation import significance  # noqa: E402
 from model import exact_match  # noqa: E402
 
 OUTCOMES_DIR = os.path.join(REPO, 'benchmarks', 'outcomes')

@@ -197,7 +197,7 @@ def _ablations(results_dir, results, runs):
   fig.tight_layout(), fig.savefig(os.path.join(results_dir, 'ablations.png'), dpi=110), plt.close(fig)
   return (['## Ablations (paper Figure 3): overall F1', '',
            'In brackets: F1 minus AVEQA\'s on the same eval triples [95% paired-bootstrap interval, '
-           'benchmarks/significance.py].', ''] + lines + ['', '![ablations](ablations.png)', ''])
+           'evaluation/significance.py].', ''] + lines + ['', '![ablations](ablations.png)', ''])
 
 
 def write_report(results_dir):

@@ -2,7 +2,8 @@ import json
 
 import numpy as np
 
-from benchmarks import outcomes, report, significance
+from benchmarks import outcomes, report
+from evaluation import significance
 
 _keyed = outcomes.keyed_answers
 

@@ -30,12 +30,13 @@ def ExactMatchEvaluator(
     batch_size: Parameter[int],
     precision: Parameter[str],
     runtime: Parameter[str],
+    confidence_level: Parameter[float],
     baseline_model: InputArtifact[standard_artifacts.Model] = None,
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
   runtime, precision: what bulk inference will serve, so the gate scores what is served."""
   metrics = gate.evaluate(examples.uri, model.uri, baseline_model.uri if baseline_model is not None else None,
-                          min_f1, max_f1_drop, batch_size, precision, runtime)
+                          min_f1, max_f1_drop, batch_size, precision, runtime, confidence_level)
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, gate.METRICS_FILE), 'w') as f:
     json.dump(metrics, f, indent=2)
   blessed, reason = metrics['blessed'], metrics['reason']

@@ -9,7 +9,8 @@ from typing import Optional
 
 from catalog import splits, triples
 from catalog.files import read_json
-from evaluation.offline import evaluate_model
+from evaluation import significance
+from evaluation.offline import evaluate_model_with_predictions
 from serving.contract import TRAINING_FILE, NotExported
 from catalog.ingest import read_summary
 
@@ -19,17 +20,28 @@ METRICS_FILE = 'metrics.json'
 
 
 def decide(f1: float, baseline_f1: Optional[float], min_f1: float, max_f1_drop: float,
-           steps_trained: Optional[int] = None):
-  """(blessed, reason) for a candidate F1 given the gate's settings (steps_trained: None
-  when the model does not say, as models exported before it did)."""
+           steps_trained: Optional[int] = None, difference: Optional[dict] = None):
+  """(blessed, reason) for a candidate F1 given the gate's settings. A candidate below the
+  last blessed model by more than max_f1_drop is refused only when the drop is not noise:
+  when difference (significance.paired_f1_difference_of_codes of candidate against
+  baseline, F1 points) has its whole interval below zero; without one, the drop alone
+  decides. steps_trained: None when the model does not say, as older exports."""
   if steps_trained == 0:
     return False, 'the model was trained 0 steps'
   if f1 < min_f1:
     return False, f'exact-match F1 {f1:.4f} is below the threshold {min_f1:.4f}'
-  if baseline_f1 is not None and f1 < baseline_f1 - max_f1_drop:
-    return False, (f'exact-match F1 {f1:.4f} is worse than the last blessed model '
-                   f'({baseline_f1:.4f}) by more than {max_f1_drop:.4f}')
-  against = f'; last blessed model {baseline_f1:.4f}' if baseline_f1 is not None else ''
+  against = ''
+  if baseline_f1 is not None:
+    interval = (f' (Δ F1 {difference["difference"]:+.1f} points, {100 * difference["level"]:.0f}% interval '
+                f'[{difference["low"]:+.1f}, {difference["high"]:+.1f}], paired bootstrap over '
+                f'{difference["triples"]} eval triples)' if difference else '')
+    if f1 < baseline_f1 - max_f1_drop:
+      if difference is None or difference['high'] < 0:
+        return False, (f'exact-match F1 {f1:.4f} is worse than the last blessed model '
+                       f'({baseline_f1:.4f}) by more than {max_f1_drop:.4f}{interval}')
+      return True, (f'exact-match F1 {f1:.4f} >= {min_f1:.4f}; below the last blessed model '
+                    f'({baseline_f1:.4f}) by more than {max_f1_drop:.4f}, but within noise{interval}')
+    against = f'; last blessed model {baseline_f1:.4f}{interval}'
   return True, f'exact-match F1 {f1:.4f} >= {min_f1:.4f}{against}'
 
 
@@ -57,25 +69,32 @@ def steps_trained(model_uri: str) -> Optional[int]:
 
 
 def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min_f1: float,
-             max_f1_drop: float, batch_size: int, precision: str, runtime: str) -> dict:
+             max_f1_drop: float, batch_size: int, precision: str, runtime: str,
+             confidence_level: float = 0.95) -> dict:
   """metrics.json of the gate: the model (and the last blessed one, when given) scored on the
   eval split as bulk inference serves it, the decision ('blessed', 'reason'), where the
   triples came from and what the catalog's known values gave."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples_uri, splits.EVAL)))
-  metrics = {'examples': len(titles),
-             'model': evaluate_model(model_uri, titles, attributes, gold, batch_size, precision, runtime)}
+  report, answers = evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision,
+                                                    runtime)
+  metrics = {'examples': len(titles), 'model': report}
   log.debug('eval split: %s', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
-  baseline_f1 = None
+  baseline_f1 = difference = None
   if baseline_uri is not None:
     try:
-      metrics['baseline'] = evaluate_model(baseline_uri, titles, attributes, gold, batch_size, precision,
-                                           runtime)
+      metrics['baseline'], baseline_answers = evaluate_model_with_predictions(
+          baseline_uri, titles, attributes, gold, batch_size, precision, runtime)
     except NotExported as error:   # blessed before it had that runtime: scored as it was served
       log.info('baseline model scored with TensorFlow: %s', error)
-      metrics['baseline'] = evaluate_model(baseline_uri, titles, attributes, gold, batch_size, precision)
+      metrics['baseline'], baseline_answers = evaluate_model_with_predictions(
+          baseline_uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']
+    # Both models' answers to the same triples, resampled together: is a drop beyond noise?
+    difference = metrics['difference'] = significance.paired_f1_difference_of_codes(
+        significance.outcome_codes(gold, answers['value']),
+        significance.outcome_codes(gold, baseline_answers['value']), confidence_level=confidence_level)
   blessed, reason = decide(metrics['model']['overall']['f1'], baseline_f1, min_f1, max_f1_drop,
-                           steps_trained(model_uri))
+                           steps_trained(model_uri), difference)
   metrics.update({'precision': precision, 'runtime': runtime, 'blessed': blessed, 'reason': reason,
                   'min_f1': min_f1, 'max_f1_drop': max_f1_drop, 'sources': triple_sources(examples_uri),
                   **mining_tables(examples_uri),

@@ -95,7 +95,7 @@ def evaluate_triples_file(path: str, model_dir: str, report_dir: str, precision:
                           batch_size: int, runtime: str = 'tensorflow') -> Dict:
   """Scores a model on a triples file (local or gs://); malformed lines are listed with
   their numbers. Writes metrics.json, metrics.md and predictions.jsonl (one answer per
-  valid triple, in file order: what error analysis and benchmarks/significance.py read)."""
+  valid triple, in file order: what error analysis and evaluation/significance.py read)."""
   titles, attributes, gold, malformed = [], [], [], []
   for number, parsed, text in triples.read_triples(path):
     if isinstance(parsed, str):

@@ -155,7 +155,8 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       examples=triples.outputs['examples'], model=trainer.outputs['model'],
       baseline_model=baseline.outputs['model'], min_f1=config.gate.min_f1,
       max_f1_drop=config.gate.max_f1_drop, batch_size=config.gate.batch_size,
-      precision=config.inference.precision, runtime=config.inference.runtime)
+      precision=config.inference.precision, runtime=config.inference.runtime,
+      confidence_level=config.gate.confidence_level)
   pusher = tfx.components.Pusher(
       model=trainer.outputs['model'], model_blessing=evaluator.outputs['blessing'],
       push_destination=tfx.proto.PushDestination(

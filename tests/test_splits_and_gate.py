@@ -42,3 +42,36 @@ def test_gate_refuses_an_untrained_model_whatever_its_f1():
   assert decide(0.99, None, 0.0, 1.0, steps_trained=0) == (False, 'the model was trained 0 steps')
   assert decide(0.99, None, 0.0, 1.0, steps_trained=1)[0] is True
   assert decide(0.99, None, 0.0, 1.0, steps_trained=None)[0] is True   # older exports do not say
+
+
+def _codes(vc, vw, vn, nv, nn):
+  """Outcome codes (model/exact_match.OUTCOMES order: nn, nv, vn, vc, vw) of constructed triples."""
+  import numpy as np
+  return np.array([0] * nn + [1] * nv + [2] * vn + [3] * vc + [4] * vw, np.int8)
+
+
+def test_a_drop_within_noise_does_not_refuse_a_drop_beyond_it_does():
+  import numpy as np
+  from evaluation import significance
+  rng = np.random.default_rng(0)
+  # 60 triples: the candidate misses 2 values the blessed model found (F1 96.4 -> 93.2).
+  blessed = _codes(vc=56, vw=0, vn=2, nv=0, nn=2)
+  candidate = blessed.copy()
+  candidate[np.flatnonzero(blessed == 3)[:2]] = 2
+  noisy = significance.paired_f1_difference_of_codes(candidate, blessed)
+  assert noisy['low'] < 0 < noisy['high'] or noisy['high'] == 0
+  f1 = lambda codes: float(significance.f1_of_codes(codes))
+  blessed_f1, candidate_f1 = f1(blessed), f1(candidate)
+  assert candidate_f1 < blessed_f1 - 0.01
+  ok, reason = decide(candidate_f1, blessed_f1, 0.5, 0.01, difference=noisy)
+  assert ok and 'within noise' in reason and '95% interval' in reason
+  # 4,000 triples, the candidate wrong on 200 the blessed model had right: beyond noise.
+  big = rng.permutation(_codes(vc=3600, vw=100, vn=200, nv=50, nn=50))
+  worse = big.copy()
+  worse[np.flatnonzero(big == 3)[:200]] = 4
+  clear = significance.paired_f1_difference_of_codes(worse, big, resamples=500)
+  assert clear['high'] < 0
+  refused, reason = decide(f1(worse), f1(big), 0.5, 0.01, difference=clear)
+  assert not refused and 'worse than the last blessed model' in reason and 'paired bootstrap over 4000' in reason
+  # Without a paired comparison the drop alone decides, as before.
+  assert decide(candidate_f1, blessed_f1, 0.5, 0.01)[0] is False

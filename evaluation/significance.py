@@ -1,4 +1,5 @@
-"""Is one model's exact-match F1 really above another's on the same triples?
+"""Is one model's exact-match F1 really above another's on the same triples? The gate asks
+it of a candidate and the last blessed model; the benchmarks of two runs.
 
 Paired bootstrap over triples (scipy.stats.bootstrap, BCa interval): both models' answers
 to a resampled triple are resampled together, so the interval reflects which triples
@@ -37,16 +38,17 @@ def paired_f1_difference(gold: Sequence, ours: Sequence, theirs: Sequence,
 
 
 def paired_f1_difference_of_codes(a: np.ndarray, b: np.ndarray, resamples: int = 2000,
-                                  seed: int = 0) -> Dict[str, float]:
+                                  seed: int = 0, confidence_level: float = 0.95) -> Dict[str, float]:
   """The same from two runs' outcome codes on the same triples, in the same order."""
   if len(a) != len(b):
     raise ValueError(f'{len(a)} outcomes against {len(b)}: not the same triples')
+  found = {'triples': len(a), 'resamples': resamples, 'level': confidence_level}
   if np.array_equal(a, b):   # every resample gives 0, and BCa is undefined there
-    return {'difference': 0.0, 'low': 0.0, 'high': 0.0, 'triples': len(a), 'resamples': resamples}
+    return {'difference': 0.0, 'low': 0.0, 'high': 0.0, **found}
   result = stats.bootstrap(
       (a, b), lambda x, y, axis=-1: f1_of_codes(x, axis) - f1_of_codes(y, axis),
-      paired=True, vectorized=True, n_resamples=resamples, confidence_level=0.95,
+      paired=True, vectorized=True, n_resamples=resamples, confidence_level=confidence_level,
       method='BCa', random_state=np.random.default_rng(seed))
   low, high = result.confidence_interval
   return {'difference': 100 * float(f1_of_codes(a) - f1_of_codes(b)), 'low': 100 * float(low),
-          'high': 100 * float(high), 'triples': len(a), 'resamples': resamples}
+          'high': 100 * float(high), **found}

@@ -1,6 +1,6 @@
 import numpy as np
 
-from benchmarks import significance
+from evaluation import significance
 from model import exact_match
 
 

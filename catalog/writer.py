@@ -101,10 +101,11 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
   return counts
 
 
-def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0):
+def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0, refused=''):
+  """refused: why the gate refused this run's model, when the served model filled instead."""
   with tf.io.gfile.GFile(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     catalog = json.load(f)
-  summary = {'filled': True, 'model_version': version, 'rows_in': catalog['rows_in'],
+  summary = {'filled': True, 'model_version': version, 'refused': refused, 'rows_in': catalog['rows_in'],
              'rows_out': counts.get('rows_out', 0), 'quarantined': catalog['quarantined'],
              'quarantine_reasons': catalog['quarantine_reasons'],
              'questions': catalog['questions'], 'categories': catalog.get('categories'),

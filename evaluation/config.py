@@ -1,4 +1,5 @@
-"""The gate's settings, defaults included: when a model is blessed (evaluation/gate.py)."""
+"""The gate's settings, defaults included: when a model is blessed (evaluation/gate.py), and
+what fills the catalog when it is not (serving/model_choice.py)."""
 import dataclasses
 
 from model.config import setting
@@ -14,6 +15,9 @@ class GateConfig:
                                     'interval is below zero')
   batch_size: int = setting(64, 'questions per batch when the gate scores a model',
                             flag='gate-batch-size')
+  fill_only_when_blessed: bool = setting(False, 'when the gate refuses the new model, fill nothing '
+                                         '(default: the model being served, the newest blessed one, '
+                                         'fills the catalog, and the run exits with 3)')
 
   def __post_init__(self):
     if not 0 < self.confidence_level < 1:

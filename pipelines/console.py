@@ -115,7 +115,9 @@ def setup_logging(verbose: bool, steps: int = 0):
 
 
 def print_outcome(outputs, wall_seconds: float) -> int:
-  """The run's last lines; the exit code: 0 filled, 1 nothing written, 2 not blessed."""
+  """The run's last lines; the exit code: 0 filled by the run's model, 3 the gate refused it
+  and the served model filled the catalog, 2 not blessed and nothing filled, 1 nothing
+  written."""
   print(f'\nPipeline finished in {wall_seconds:.0f} s.')
   for split, problems in outputs.anomalies.items():
     if problems:
@@ -143,6 +145,10 @@ def print_outcome(outputs, wall_seconds: float) -> int:
     if summary.get('review_queue'):
       print('Review queue:  ', summary['review_queue']['csv'], '(and .parquet; back with --reviewed)')
     code = 0
+    if summary.get('refused'):
+      print(f"The new model was NOT blessed ({summary['refused']}); the model being served, "
+            f"{summary['model_version']}, filled the catalog.")
+      code = 3
   if outputs.report:
     print('Run report:    ', outputs.report)
   return code

@@ -51,18 +51,23 @@ def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
       input_fingerprint=catalog_fingerprint).with_beam_pipeline_args(config.inference.beam_args)
 
 
-def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None, evaluation=None):
+def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None, evaluation=None,
+                  served_model=None):
   """The catalog's steps after catalog_questions, given a model channel and its blessing
   (None: a model blessed before): bulk inference, and the enriched Parquet with its
-  report. The training pipeline and the enrichment pipeline share them."""
+  report. served_model: the model being served, which fills the catalog when the gate
+  refuses this one (unless --fill-only-when-blessed). The training pipeline and the
+  enrichment pipeline share them."""
+  choice = dict(served_model=served_model, fill_only_when_blessed=int(config.gate.fill_only_when_blessed))
   inferrer = CatalogBulkInferrer(
-      examples=catalog.outputs['questions'], model=model, model_blessing=blessing,
+      examples=catalog.outputs['questions'], model=model, model_blessing=blessing, **choice,
       precision=config.inference.precision, runtime=config.inference.runtime,
       batch_size=config.inference.batch_size, bucket_size=config.inference.bucket_size,
   ).with_beam_pipeline_args(config.inference.beam_args)
   writer = CatalogWriter(
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
-      model=model, model_blessing=blessing, evaluation=evaluation, use_description=int(config.data.use_description), review_size=config.inference.review_size,
+      model=model, model_blessing=blessing, evaluation=evaluation, **choice,
+      use_description=int(config.data.use_description), review_size=config.inference.review_size,
   ).with_beam_pipeline_args(config.inference.beam_args)
   return [inferrer, writer]
 
@@ -162,7 +167,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_model_dir)))
   enrichment = catalog_steps(config, catalog, trainer.outputs['model'], evaluator.outputs['blessing'],
-                             evaluator.outputs['evaluation'])
+                             evaluator.outputs['evaluation'], baseline.outputs['model'])
 
   return tfx.dsl.Pipeline(
       pipeline_name=config.name, pipeline_root=config.pipeline_root,

@@ -73,3 +73,8 @@ def test_the_last_lines_say_where_the_output_is_and_the_exit_code_says_what_happ
   out = capsys.readouterr().out
   assert 'Catalog NOT filled: model not blessed: F1 low' in out and 'title: missing' in out
   assert console.print_outcome(RunOutputs(None, {}, None), 1) == 1
+  # The gate refused the new model and the served one filled the catalog: exit code 3.
+  refused = dict(summary, refused='exact-match F1 0.4 is below the threshold 0.5', model_version='m-1')
+  assert console.print_outcome(RunOutputs(refused, {}, None), 1) == 3
+  assert 'The new model was NOT blessed (exact-match F1 0.4 is below the threshold 0.5); the model ' \
+         'being served, m-1, filled the catalog.' in capsys.readouterr().out

@@ -138,14 +138,16 @@ def test_reruns_report_their_own_outputs_cached_or_not(first_run, run_dir, tiny_
       _read_parquet(first_run.summary['catalog_files']))
 
 
-def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(first_run, run_dir, tiny_checkpoint_dir):
+def test_a_model_below_the_gate_is_not_pushed_and_the_served_model_fills(first_run, run_dir, tiny_checkpoint_dir):
   # Same pipeline root: everything but the evaluator and what follows it is cached.
   outputs = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{'gate.min_f1': 1.01}))
   summary = outputs.summary
-  assert summary['filled'] is False
+  # A scheduled run whose retrain is refused still fills its products, with the model
+  # being served (the newest blessed one), and says so.
+  assert summary['filled'] is True and 'below the threshold 1.0100' in summary['refused']
+  assert summary['model_version'] == first_run.summary['model_version']   # the one blessed first
   with open(outputs.report, encoding='utf-8') as f:
     assert 'below the threshold 1.0100' in f.read()
-  assert 'below the threshold 1.0100' in summary['reason']
   blessings = glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'blessing' / '*' / 'NOT_BLESSED'))
   assert blessings
   metrics = sorted(glob.glob(str(run_dir / 'root' / 'ExactMatchEvaluator' / 'evaluation' / '*' / 'metrics.json')),
@@ -153,7 +155,12 @@ def test_a_model_below_the_gate_is_not_pushed_and_fills_nothing(first_run, run_d
   with open(metrics) as f:
     report = json.load(f)
   assert report['blessed'] is False and 'baseline' in report   # compared with the blessed model
+  assert 'difference' in report                                # ... on the same triples, paired
   assert set(report['model']['per_attribute']) <= set(ATTRIBUTES)
+  # --fill-only-when-blessed: nothing is filled.
+  strict = runners.run_local(_config(run_dir, tiny_checkpoint_dir, **{
+      'gate.min_f1': 1.01, 'gate.fill_only_when_blessed': True})).summary
+  assert strict['filled'] is False and 'below the threshold 1.0100' in strict['reason']
 
 
 def test_eval_triples_scores_a_pushed_model_and_lists_malformed_lines(pushed_model, tmp_path, caplog):

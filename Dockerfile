@@ -25,14 +25,14 @@ COPY training/ training/
 COPY schemas/ schemas/
 COPY data/ data/
 
-# The same script that builds a developer machine and CI: requirements.txt constrained
-# by requirements.lock, the checkpoint package with --no-deps, this package (editable, so
+# The same script that builds a developer machine and CI, without the test tools
+# (TEST_TOOLS=0): requirements.txt constrained by requirements.lock, the checkpoint package with --no-deps, this package (editable, so
 # every package of the project imports from /opt/aveqa), then an import
 # check of ml-metadata, TFDV, TFX and tensorflow-text. glibc 2.36 < 2.39, so it also
 # applies setup/glibc_compat/, which needs g++ and readelf only while it runs; they
 # leave in the same layer, with the pip and apt caches.
 RUN apt-get update && apt-get install -y --no-install-recommends g++ \
-    && VENV=/opt/venv bash setup/install.sh \
+    && TEST_TOOLS=0 VENV=/opt/venv bash setup/install.sh \
     && apt-get purge -y --auto-remove g++ \
     && rm -rf /var/lib/apt/lists/* /root/.cache /tmp/*
 

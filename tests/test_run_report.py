@@ -220,3 +220,16 @@ def test_categories_and_what_the_known_values_gave_are_in_the_report(tmp_path):
   mined = page.tables["From the catalog's known values"]
   assert mined[0] == ['attribute', 'known', 'aligned', 'not in text skipped', 'value removed', 'kept']
   assert mined[1] == ['Brand Name', '4', '3', '1', '3', '6']
+
+
+def test_hostile_seller_text_stays_text_in_the_report(tmp_path):
+  hostile = ['<script>alert(1)</script> Nike', '=HYPERLINK("http://evil.example","click") Nike',
+             'Bell\x07 Nike']
+  summary = _catalog(tmp_path)
+  for part, path in enumerate(sorted((tmp_path / 'out').glob('*.parquet'))):
+    table = pq.read_table(str(path))
+    titles = [hostile[(3 * part + i) % len(hostile)] for i in range(table.num_rows)]
+    pq.write_table(table.set_column(table.column_names.index('title'), 'title', pa.array(titles)), str(path))
+  text = _report(tmp_path, summary, _gate(), examples_per_attribute=10)
+  assert '<script>' not in text and '&lt;script&gt;alert(1)&lt;/script&gt;' in text
+  assert 'href="http://evil.example"' not in text and '=HYPERLINK(&quot;http://evil.example&quot;' in text

@@ -1,10 +1,7 @@
-"""ExampleGen for training triples: labelled text lines, and triples mined from the values
-the catalog already knows (catalog/mining.py) -> train/eval tf.Examples.
-
-A custom component rather than FileBasedExampleGen because the split rules
-(catalog/splits.py) need the parsed title and attribute, not a hash bucket of the
-serialized record. Output layout is ExampleGen's (Split-*/ gzipped TFRecords), so
-StatisticsGen, Transform and the rest read it as usual. Malformed lines go to
+"""Ingest, as a Beam pipeline (components/triples_example_gen.py runs it): labelled text
+lines, and triples mined from the values the catalog already knows (catalog/mining.py) ->
+train/eval tf.Examples, in ExampleGen's layout (Split-*/ gzipped TFRecords), so
+StatisticsGen, Transform and the rest read them as usual. Malformed lines go to
 quarantine/ with their file and reason, and ingest_summary.json counts everything:
 lines read = blank + duplicate + malformed + labelled examples. Mined triples are
 split by product (all of a product's triples on one side; zero_shot: by attribute), and

@@ -285,7 +285,9 @@ def _category_summary(counts, rules: categories.CategoryRules, note: str):
           'rows_without_category': counts.get('rows without a category', 0),
           'rows_with_unmapped_category': sum(e['rows'] for c, e in per_category.items()
                                              if c not in rules.applicable),
-          'map_categories_not_in_catalog': sorted(set(rules.applicable) - set(per_category))}
+          'map_categories_not_in_catalog': sorted(set(rules.applicable) - set(per_category)),
+          'attributes_of_no_category': [a for a in rules.attributes
+                                        if not any(a in names for names in rules.applicable.values())]}
 
 
 def _write_summary(counts, rows_uri, attributes, rules_and_note):
@@ -323,6 +325,9 @@ def summary_lines(summary):
                  f"{sum(e['questions_saved'] for e in per.values())} questions of other categories' "
                  f"attributes not asked; {found['rows_without_category']} rows without a category and "
                  f"{found['rows_with_unmapped_category']} of a category not in the table asked nothing")
+    if found.get('attributes_of_no_category'):
+      log.warning('no category has these target attributes, so no row is asked them (they need known '
+                  'values in the catalog, or --attribute-map): %s', ', '.join(found['attributes_of_no_category']))
     if found['map_categories_not_in_catalog']:
       log.warning('--attribute-map names categories the catalog does not have: %s',
                   ', '.join(found['map_categories_not_in_catalog']))

@@ -70,6 +70,7 @@ def test_a_row_is_asked_only_its_categorys_attributes_and_the_run_counts_what_wa
   assert ('L3', 'Color') not in asked   # its "n/a" is known: the catalog says it has none
   assert not any(p == 'X1' for p, _ in asked)   # no category: nothing asked
   assert found['rows_without_category'] == 1
+  assert found['attributes_of_no_category'] == ['Heel Height']   # one seller's value: asked of no row
   shoes = found['per_category']['Shoes']
   # Shoes: 6 unknown Colors asked; saved: Heel Height of 9, Processor Type of 10.
   assert (shoes['rows'], shoes['questions'], shoes['questions_saved']) == (10, 6, 19)

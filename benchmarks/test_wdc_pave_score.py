@@ -125,6 +125,19 @@ def test_main_scores_the_test_offers_of_the_enriched_files(tmp_path, capsys):
   assert 'case kept' in capsys.readouterr().out
 
 
+def test_fills_below_min_confidence_are_read_as_empty(tmp_path):
+  row = _row(RING, Metal_Type='silver', Brand='Aurel')
+  row[output_columns('Brand')[1]] = 0.4
+  pq.write_table(pa.Table.from_pylist([row]), str(tmp_path / 'catalog-00000-of-00001.parquet'))
+  pattern = str(tmp_path / 'catalog-*.parquet')
+  value = lambda rows, attribute: rows[0][output_columns(attribute)[0]]
+  every_fill = wdc_pave_score.read_enriched(pattern)
+  assert (value(every_fill, 'Brand'), value(every_fill, 'Metal Type')) == ('Aurel', 'silver')
+  stricter = wdc_pave_score.read_enriched(pattern, min_confidence=0.5)
+  assert (value(stricter, 'Brand'), value(stricter, 'Metal Type')) == (None, 'silver')
+  assert not any(c.endswith(wdc_pave_score.CONFIDENCE_SUFFIX) for c in stricter[0])
+
+
 def test_main_says_what_is_missing(tmp_path):
   _write_test_offers(tmp_path / 'data', RING, CPU)
   with pytest.raises(SystemExit, match='no enriched catalog file matches'):

@@ -2,6 +2,7 @@
 
   .venv/bin/python -m benchmarks.wdc_pave_score --enriched 'ROOT/CatalogWriter/enriched_catalog/N/catalog-*.parquet'
   .venv/bin/python -m benchmarks.wdc_pave_score --enriched '...' --variant normalized --json OUT.json
+  .venv/bin/python -m benchmarks.wdc_pave_score --enriched '...' --min-confidence 0.9
 
 Only the test offers are scored (joined by product_id with the variant's test.jsonl), each
 on every attribute the run wrote a value column for, in one of the five exact-match
@@ -30,8 +31,9 @@ from benchmarks import wdc_pave_catalog as wdc
 from catalog.columns import output_columns
 from model import exact_match
 
-# The value column's name ends so for every attribute; taken from the one place that names columns.
-VALUE_SUFFIX = output_columns('')[0]
+# The value and confidence columns' names end so for every attribute; taken from the one
+# place that names columns.
+VALUE_SUFFIX, CONFIDENCE_SUFFIX = output_columns('')[:2]
 
 
 def same_value(predicted: str, forms: Sequence[str], fold_case: bool = True) -> bool:
@@ -164,8 +166,10 @@ def markdown(report: dict) -> str:
   return '\n'.join(lines)
 
 
-def read_enriched(pattern: str) -> List[dict]:
-  """product_id and the value columns of every enriched file matching the pattern."""
+def read_enriched(pattern: str, min_confidence: float = 0.0) -> List[dict]:
+  """product_id and the value columns of every enriched file matching the pattern; a fill
+  whose confidence is below min_confidence is read as empty (a stricter threshold than the
+  run's, to see what it would give)."""
   paths = sorted(glob.glob(pattern))
   if not paths:
     raise FileNotFoundError(f'no enriched catalog file matches {pattern}')
@@ -174,7 +178,13 @@ def read_enriched(pattern: str) -> List[dict]:
     names = pq.read_schema(path).names
     if wdc.ID not in names:
       raise ValueError(f'{path} has no {wdc.ID} column')
-    rows += pq.read_table(path, columns=[c for c in names if c == wdc.ID or c.endswith(VALUE_SUFFIX)]).to_pylist()
+    columns = [c for c in names if c == wdc.ID or c.endswith((VALUE_SUFFIX, CONFIDENCE_SUFFIX))]
+    for row in pq.read_table(path, columns=columns).to_pylist():
+      for column in [c for c in row if c.endswith(CONFIDENCE_SUFFIX)]:
+        confidence = row.pop(column)
+        if confidence is not None and confidence < min_confidence:
+          row[column[:-len(CONFIDENCE_SUFFIX)] + VALUE_SUFFIX] = None
+      rows.append(row)
   return rows
 
 
@@ -185,10 +195,12 @@ def main(argv=None):
                       help='whose gold: the surface forms as the text says them, or the normalised ones')
   parser.add_argument('--data-dir', default=wdc.DATA)
   parser.add_argument('--strict-case', action='store_true', help='a value in another case is wrong')
+  parser.add_argument('--min-confidence', type=float, default=0.0,
+                      help='read fills below this confidence as empty (default: every fill counts)')
   parser.add_argument('--json', help='also write the report here')
   args = parser.parse_args(argv)
   try:
-    report = score(read_enriched(args.enriched),
+    report = score(read_enriched(args.enriched, args.min_confidence),
                    wdc.read_offers(wdc.offers_file('test', args.variant, args.data_dir)),
                    fold_case=not args.strict_case)
   except (FileNotFoundError, ValueError) as error:

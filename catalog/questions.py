@@ -2,9 +2,10 @@
 quarantine.
 
 The target attributes are --attributes, else the catalog's attribute columns. With a
-category column, a row is asked only the attributes of its category (components/
-categories.py: learned from the known values, or the user's table); the summary counts,
-per category, the questions asked and those saved.
+category column, a row is asked only the attributes of its category (catalog/categories.py:
+learned from the known values, or the user's table); the summary counts, per category, the
+questions asked and those saved. The text asked is the title, then the description when
+there is one (unless use_description is off).
 
 A row is quarantined, with its reason, when its product_id is missing, blank or a
 list, its title is missing, not text, blank or without any letter or digit, or its
@@ -29,6 +30,7 @@ import pyarrow as pa
 import tensorflow as tf
 
 from catalog import categories, files
+from catalog.config import DataConfig
 from catalog.span_alignment import has_letters_or_digits, without_control_characters
 
 log = logging.getLogger(__name__)
@@ -190,16 +192,20 @@ def _validate(row):
     yield beam.pvalue.TaggedOutput('keyed', (str(row[ID]), row))
 
 
+# The data settings' defaults are catalog/config.py's.
+_DATA_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DataConfig)}
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
   """What CatalogQuestionGen is told: which attributes, which category column and how a
   category's attributes are found (catalog/categories.py), and how rows are read."""
   attributes: Tuple[str, ...] = ()     # () : the catalog's attribute columns
-  category_column: str = categories.DEFAULT_COLUMN
-  attribute_map: str = ''              # a CSV of category,attribute; '': learned
-  min_category_share: float = 0.01
-  use_description: bool = False
-  repredict_known: bool = False
+  category_column: str = _DATA_DEFAULTS['category_column']
+  attribute_map: str = _DATA_DEFAULTS['attribute_map']
+  min_category_share: float = _DATA_DEFAULTS['min_category_share']
+  use_description: bool = _DATA_DEFAULTS['use_description']
+  repredict_known: bool = _DATA_DEFAULTS['repredict_known']
 
 
 def category_rules_input(pipeline, accepted, schema, settings: Settings, attributes):

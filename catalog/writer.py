@@ -75,7 +75,7 @@ def fill_row(keyed, attributes, version):
 
 
 def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attributes, version,
-                   use_description=False, review_size=0):
+                   use_description, review_size=0):
   from tensorflow_serving.apis import prediction_log_pb2
   schema = cq.read_schema(os.path.join(rows_uri, 'accepted', '*.parquet'))
   rows = (pipeline | 'ReadRows' >> beam.io.ReadFromParquet(os.path.join(rows_uri, 'accepted', '*.parquet'))

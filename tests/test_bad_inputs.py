@@ -265,11 +265,10 @@ def write_catalog_file(path, rows_or_bytes, schema=STRINGS):
   return path
 
 
-def _catalog(tmp_path, pattern, use_description=False):
+def _catalog(tmp_path, pattern, **settings):
   rows_uri, questions_uri = str(tmp_path / 'rows'), str(tmp_path / 'questions')
   with beam.Pipeline() as pipeline:
-    cq.build_questions(pipeline, pattern, rows_uri, questions_uri,
-                       cq.Settings(tuple(ATTRIBUTES), use_description=use_description))
+    cq.build_questions(pipeline, pattern, rows_uri, questions_uri, cq.Settings(tuple(ATTRIBUTES), **settings))
   with open(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     summary = json.load(f)
   read = lambda folder: [r for path in sorted(glob.glob(os.path.join(rows_uri, folder, '*.parquet')))
@@ -319,9 +318,20 @@ def test_a_very_long_description_is_accepted_and_asked_whole(tmp_path):
   schema = STRINGS.append(pa.field('description', pa.string()))
   path = write_catalog_file(str(tmp_path / 'catalog' / 'part-0.parquet'),
                             [dict(GOOD_ROW, description=description)], schema)
-  _, summary, _, _, questions = _catalog(tmp_path, path, use_description=True)
+  _, summary, _, _, questions = _catalog(tmp_path, path)
   assert summary['accepted'] == 1 and len(questions) == 2
   assert {q['title'] for q in questions} == {f'{GOOD_ROW["title"]} {description.strip()}'}
+
+
+def test_the_description_is_read_by_default_and_the_title_alone_when_turned_off(tmp_path):
+  schema = STRINGS.append(pa.field('description', pa.string()))
+  rows = [dict(GOOD_ROW, description='Red enamel.'), {'product_id': 'D2', 'title': 'Voltis Kettle',
+                                                       'description': None}]
+  path = write_catalog_file(str(tmp_path / 'catalog' / 'part-0.parquet'), rows, schema)
+  by_default = {q['product_id']: q['title'] for q in _catalog(tmp_path / 'on', path)[4]}
+  assert by_default == {GOOD_ROW['product_id']: f"{GOOD_ROW['title']} Red enamel.", 'D2': 'Voltis Kettle'}
+  title_only = {q['product_id']: q['title'] for q in _catalog(tmp_path / 'off', path, use_description=False)[4]}
+  assert title_only == {GOOD_ROW['product_id']: GOOD_ROW['title'], 'D2': 'Voltis Kettle'}
 
 
 def test_a_zero_row_catalog_is_valid_and_fills_nothing(tmp_path):
@@ -335,8 +345,8 @@ def test_a_zero_row_catalog_is_valid_and_fills_nothing(tmp_path):
   tf.io.TFRecordWriter(predictions).close()
   output_uri = str(tmp_path / 'enriched')
   with beam.Pipeline() as pipeline:
-    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1')
-    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1')
+    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1', True)
+    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1', True)
   final = cw.read_summary(output_uri)
   assert (final['rows_in'], final['rows_out'], final['quarantined']) == (0, 0, 0)
   assert final['values_filled'] == {'Brand Name': 0, 'Color': 0}

@@ -92,8 +92,8 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_rows_add_up(tmp_path):
     writer.write(_prediction_log(questions[2:]).SerializeToString())
   output_uri = str(tmp_path / 'enriched')
   with beam.Pipeline() as pipeline:
-    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1')
-    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1')
+    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1', True)
+    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1', True)
   with open(os.path.join(output_uri, cw.SUMMARY_FILE)) as f:
     final = json.load(f)
   out = {r['product_id']: r for r in pq.read_table(glob.glob(final['catalog_files'])[0]).to_pylist()}

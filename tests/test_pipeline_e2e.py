@@ -1,8 +1,10 @@
 """The whole pipeline on the embedded sample, with a tiny random BERT (fast)."""
 import glob
+import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -430,8 +432,12 @@ def test_an_untrained_model_is_refused_and_the_served_model_stays(first_run, run
       '--adapt-steps', '2', '--adapt-batch-size', '8',
       '--max-seq-length', '48', '--min-f1', '0'])
   out = capsys.readouterr().out
-  assert code == 2
-  assert 'Catalog NOT filled: model not blessed: the model was trained 0 steps' in out
+  # Refused, so the model being served fills the catalog and stays the served one.
+  assert code == 3
+  assert 'The new model was NOT blessed (the model was trained 0 steps' in out
+  with open(os.path.join(served, 'saved_model.pb'), 'rb') as f:   # the version names its graph's hash
+    served_hash = hashlib.sha256(f.read()).hexdigest()[:12]
+  assert re.search(rf'the model being served, \S+-{served_hash}, filled the catalog', out)
   assert newest_pushed_model(str(run_dir / 'serving')) == served
 
 

@@ -15,6 +15,7 @@ from evaluation import offline as offline_evaluation
 from catalog.columns import output_columns
 from pipelines import configs, runners
 from catalog.config import SAMPLE_CATALOG, SAMPLE_TRIPLES
+from catalog.questions import context_of
 from pipelines.run_outputs import newest_pushed_model
 
 pytestmark = pytest.mark.pipeline   # whole pipeline runs: the slow tier
@@ -232,11 +233,12 @@ def test_the_catalog_step_serves_int8_on_either_runtime(pushed_model, run_dir, t
     assert f'precision int8 ({runtime})' in f.read()   # the gate scored what is served
   assert summary['filled'] is True
   rows_out = _read_parquet(summary['catalog_files'])
-  asked = [(r['title'], a) for r in rows_out for a in ATTRIBUTES if r[output_columns(a)[2]] is not None]
+  text = lambda row: context_of(row, use_description=True)   # what the run asked: title, then description
+  asked = [(text(r), a) for r in rows_out for a in ATTRIBUTES if r[output_columns(a)[2]] is not None]
   assert len(asked) == sum(summary['questions'].values())
   model = inference.load(newest_pushed_model(str(run_dir / 'serving')), 'int8', runtime)
   direct = inference.predict(model, *map(list, zip(*asked)), batch_size=64)
-  by_question = {(r['title'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
+  by_question = {(text(r), a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
                  for r in rows_out for a in ATTRIBUTES}
   for i, question in enumerate(asked):
     value, confidence = by_question[question]

@@ -4,7 +4,10 @@ A custom component rather than TFX's Evaluator because the metric compares extra
 strings (model/exact_match.py), and TFMA metrics work on numeric labels and predictions.
 Its outputs keep the Evaluator's contract, so Pusher, BulkInferrer and the
 latest-blessed-model resolver use them unchanged: a ModelBlessing with the 'blessed'
-property and a BLESSED / NOT_BLESSED file, and a ModelEvaluation holding metrics.json."""
+property and a BLESSED / NOT_BLESSED file, and a ModelEvaluation holding metrics.json. The
+blessing also holds the fill evidence of the model and of the last blessed one (each
+attribute's eval-split fills with their confidence and whether they were right), from which
+the catalog step sets per-attribute thresholds at the owner's precision target."""
 import json
 import logging
 import os
@@ -14,7 +17,7 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArti
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
-from evaluation import gate
+from evaluation import gate, precision_targets
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def ExactMatchEvaluator(
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
   runtime, precision: what bulk inference will serve, so the gate scores what is served."""
-  metrics = gate.evaluate(examples.uri, model.uri, baseline_model.uri if baseline_model is not None else None,
+  metrics, evidence = gate.evaluate(examples.uri, model.uri, baseline_model.uri if baseline_model is not None else None,
                           min_f1, max_f1_drop, batch_size, precision, runtime, confidence_level)
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, gate.METRICS_FILE), 'w') as f:
     json.dump(metrics, f, indent=2)
@@ -43,6 +46,9 @@ def ExactMatchEvaluator(
   marker = 'BLESSED' if blessed else 'NOT_BLESSED'
   with tf.io.gfile.GFile(os.path.join(blessing.uri, marker), 'w') as f:
     f.write(reason)
+  precision_targets.write_evidence(blessing.uri, precision_targets.EVIDENCE_FILE, evidence['model'])
+  if 'baseline' in evidence:
+    precision_targets.write_evidence(blessing.uri, precision_targets.BASELINE_EVIDENCE_FILE, evidence['baseline'])
   blessing.set_int_custom_property('blessed', int(blessed))
   blessing.set_string_custom_property('reason', reason)
   blessing.set_string_custom_property('current_model', model.uri)

@@ -4,12 +4,12 @@ table, for this model and the baseline (components/exact_match_evaluator.py writ
 """
 import json
 import logging
-from typing import Optional
+from typing import Optional, Tuple
 
 
 from catalog import splits, triples
 from catalog.files import read_json
-from evaluation import significance
+from evaluation import precision_targets, significance
 from evaluation.offline import evaluate_model_with_predictions
 from serving.contract import TRAINING_FILE, NotExported
 from catalog.ingest import read_summary
@@ -70,14 +70,16 @@ def steps_trained(model_uri: str) -> Optional[int]:
 
 def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min_f1: float,
              max_f1_drop: float, batch_size: int, precision: str, runtime: str,
-             confidence_level: float = 0.95) -> dict:
+             confidence_level: float = 0.95) -> Tuple[dict, dict]:
   """metrics.json of the gate: the model (and the last blessed one, when given) scored on the
   eval split as bulk inference serves it, the decision ('blessed', 'reason'), where the
-  triples came from and what the catalog's known values gave."""
+  triples came from and what the catalog's known values gave; and the fill evidence
+  (evaluation/precision_targets.py) of each: {'model': ..., 'baseline': ...}."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples_uri, splits.EVAL)))
   report, answers = evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision,
                                                     runtime)
   metrics = {'examples': len(titles), 'model': report}
+  evidence = {'model': precision_targets.fill_evidence(attributes, gold, answers['value'], answers['confidence'])}
   log.debug('eval split: %s', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = difference = None
   if baseline_uri is not None:
@@ -89,6 +91,8 @@ def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min
       metrics['baseline'], baseline_answers = evaluate_model_with_predictions(
           baseline_uri, titles, attributes, gold, batch_size, precision)
     baseline_f1 = metrics['baseline']['overall']['f1']
+    evidence['baseline'] = precision_targets.fill_evidence(attributes, gold, baseline_answers['value'],
+                                                           baseline_answers['confidence'])
     # Both models' answers to the same triples, resampled together: is a drop beyond noise?
     difference = metrics['difference'] = significance.paired_f1_difference_of_codes(
         significance.outcome_codes(gold, answers['value']),
@@ -103,4 +107,4 @@ def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min
     log.info('triples by source: %s', '; '.join(
         f'{split} ' + ', '.join(f'{k} {v}' for k, v in counts.items())
         for split, counts in metrics['sources'].items()))
-  return metrics
+  return metrics, evidence

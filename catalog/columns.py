@@ -12,3 +12,9 @@ def output_columns(attribute: str):
   """(value, confidence, model version) column names of one target attribute."""
   s = slug(attribute)
   return f'{s}__value', f'{s}__confidence', f'{s}__model_version'
+
+
+def span_column(attribute: str) -> str:
+  """The column of the extracted span as the text spells it (the value column holds it in
+  the catalog's spelling)."""
+  return f'{slug(attribute)}__span'

@@ -108,3 +108,40 @@ class SplitConfig:
   eval_percent: int = setting(20, 'share of the triples in the eval split (random, grouped)')
   held_out: Tuple[str, ...] = setting(PAPER_ZERO_SHOT_ATTRIBUTES,
                                       'attributes held out of training by --split zero_shot')
+
+
+@dataclasses.dataclass
+class FillConfig:
+  """How the catalog's cells are filled: values in the catalog's own spelling
+  (catalog/vocabulary.py), and each attribute only as far as its precision on the eval split
+  reaches the owner's target (evaluation/precision_targets.py)."""
+  target_precision: Optional[float] = setting(None, 'fill each attribute only above the lowest '
+                                              'confidence whose precision on the eval split reaches '
+                                              'this (its Wilson lower bound, not the estimate); an '
+                                              'attribute that cannot reach it fills nothing and goes '
+                                              "to review (default: the model's own threshold)")
+  attribute_precision: str = setting('', "per-attribute targets, 'Brand=0.98,Material=0.9', over "
+                                     '--target-precision')
+  value_aliases: str = setting('', 'CSV of attribute,alias,value: spellings the text uses for a value '
+                               "the catalog writes otherwise (local or gs://); learned aliases come "
+                               'from --alias-probes')
+  alias_probes: int = setting(200, "known values per attribute asked again, to learn how the text "
+                              "spells the catalog's values (0: none; they cost questions, not fills)")
+
+  def __post_init__(self):
+    for name, target in [('--target-precision', self.target_precision)] + [
+        (f'--attribute-precision {e}', e.rpartition('=')[2]) for e in self.attribute_precision.split(',') if e.strip()]:
+      if target is None:
+        continue
+      try:
+        number = float(target)
+      except ValueError:
+        raise ValueError(f"{name}: '{target}' is not a number") from None
+      if not 0 < number <= 1:
+        raise ValueError(f'{name} must be in (0, 1], got {number}')
+    if self.alias_probes < 0:
+      raise ValueError(f'--alias-probes must be 0 or more, got {self.alias_probes}')
+
+  @property
+  def has_targets(self) -> bool:
+    return self.target_precision is not None or bool(self.attribute_precision.strip())

@@ -19,6 +19,7 @@ file matches, a file is not Parquet, lacks product_id or title, or disagrees wit
 others on the schema. A catalog with no rows is valid: nothing to fill, 0 rows counted.
 """
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -30,12 +31,14 @@ import pyarrow as pa
 import tensorflow as tf
 
 from catalog import categories, files
-from catalog.config import DataConfig
+from catalog.config import DataConfig, FillConfig
 from catalog.span_alignment import has_letters_or_digits, without_control_characters
 
 log = logging.getLogger(__name__)
 
 ID, TITLE, DESCRIPTION = 'product_id', 'title', 'description'
+# On an alias probe (a known cell asked again, catalog/vocabulary.py): the value the catalog holds.
+KNOWN_VALUE = 'known_value'
 QUESTIONS_SPLIT = 'questions'
 QUARANTINE_REASON = 'quarantine_reason'
 SUMMARY_FILE = 'summary.json'
@@ -150,13 +153,31 @@ def to_ask(row, rules: categories.CategoryRules, repredict_known):
   return [a for a in rules.attributes_of(row) if repredict_known or not is_known(row, a)]
 
 
+def _question(row, attribute, use_description, known_value=None) -> bytes:
+  """A serialized tf.Example (product_id, title, attribute[, known_value])."""
+  b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
+  feature = {ID: b(str(row[ID])), 'title': b(context_of(row, use_description)), 'attribute': b(attribute)}
+  if known_value is not None:
+    feature[KNOWN_VALUE] = b(known_value)
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
 def questions_for(row, rules: categories.CategoryRules, use_description, repredict_known):
   """Serialized tf.Examples (product_id, title, attribute) for the attributes to predict."""
-  b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
   for attribute in to_ask(row, rules, repredict_known):
-    yield tf.train.Example(features=tf.train.Features(feature={
-        ID: b(str(row[ID])), 'title': b(context_of(row, use_description)),
-        'attribute': b(attribute)})).SerializeToString()
+    yield _question(row, attribute, use_description)
+
+
+def probe_candidates(row, rules: categories.CategoryRules, use_description, no_value_tokens):
+  """(attribute, (draw, question)) for each text value the row knows of its category's
+  attributes (not a no-value marker): an alias probe, drawn by a hash of id and attribute
+  so that a rerun draws the same ones."""
+  markers = {t.casefold() for t in no_value_tokens}
+  for attribute in rules.attributes_of(row):
+    value = row.get(attribute)
+    if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
+      draw = hashlib.sha256(f'{row[ID]}\x00{attribute}'.encode('utf-8')).hexdigest()
+      yield attribute, (draw, _question(row, attribute, use_description, value.strip()))
 
 
 def _question_counts(row, rules: categories.CategoryRules, repredict_known):
@@ -192,8 +213,9 @@ def _validate(row):
     yield beam.pvalue.TaggedOutput('keyed', (str(row[ID]), row))
 
 
-# The data settings' defaults are catalog/config.py's.
+# The data and fill settings' defaults are catalog/config.py's.
 _DATA_DEFAULTS = {f.name: f.default for f in dataclasses.fields(DataConfig)}
+_FILL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(FillConfig)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +228,8 @@ class Settings:
   min_category_share: float = _DATA_DEFAULTS['min_category_share']
   use_description: bool = _DATA_DEFAULTS['use_description']
   repredict_known: bool = _DATA_DEFAULTS['repredict_known']
+  no_value_tokens: Tuple[str, ...] = _DATA_DEFAULTS['no_value_tokens']
+  alias_probes: int = _FILL_DEFAULTS['alias_probes']
 
 
 def category_rules_input(pipeline, accepted, schema, settings: Settings, attributes):
@@ -258,6 +282,14 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
       os.path.join(rows_uri, 'quarantined', 'rows'), quarantine_schema, file_name_suffix='.parquet')
   questions = accepted | 'Questions' >> beam.FlatMap(
       questions_for, rules, settings.use_description, settings.repredict_known)
+  probe_count = pipeline | 'NoProbes' >> beam.Create([])
+  if settings.alias_probes > 0 and not settings.repredict_known:   # repredicted cells are asked anyway
+    probes = (accepted | 'ProbeCandidates' >> beam.FlatMap(probe_candidates, rules, settings.use_description,
+                                                             settings.no_value_tokens)
+              | 'DrawProbes' >> beam.combiners.Top.PerKey(settings.alias_probes, key=lambda dq: dq[0])
+              | 'ProbeQuestions' >> beam.FlatMap(lambda kv: [question for _, question in kv[1]]))
+    questions = (questions, probes) | 'WithProbes' >> beam.Flatten()
+    probe_count = probes | 'CountProbes' >> beam.Map(lambda _: ('alias probes', 1))
   _ = questions | 'WriteQuestions' >> beam.io.WriteToTFRecord(
       os.path.join(questions_uri, f'Split-{QUESTIONS_SPLIT}', 'data_tfrecord'), file_name_suffix='.gz')
 
@@ -268,6 +300,7 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
       count(accepted, 'CountAccepted', lambda _: 'accepted'),
       count(quarantined, 'CountQuarantined', lambda r: 'quarantined: ' + r[QUARANTINE_REASON]),
       accepted | 'CountQuestions' >> beam.FlatMap(_question_counts, rules, settings.repredict_known),
+      probe_count,
   ) | 'FlattenCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict()
   _ = counts | 'Summary' >> beam.Map(_write_summary, rows_uri, attributes,
                                      beam.pvalue.AsSingleton(rules_and_note))
@@ -303,6 +336,7 @@ def _write_summary(counts, rows_uri, attributes, rules_and_note):
              'quarantine_reasons': {k.split(': ', 1)[1]: v for k, v in sorted(counts.items())
                                     if k.startswith('quarantined: ')},
              'questions': {a: counts.get('questions: ' + a, 0) for a in attributes},
+             'alias_probes': counts.get('alias probes', 0),
              'target_attributes': attributes,
              'categories': _category_summary(counts, rules, note),
              'rules': rules.to_json()}
@@ -322,7 +356,9 @@ def summary_lines(summary):
   """What the console shows of the catalog: rows, and with categories a line of totals."""
   lines = [f"catalog: {summary['rows_in']} rows in, {summary['accepted']} accepted, "
            f"{summary['quarantined']} quarantined; {len(summary['target_attributes'])} target attributes, "
-           f"{sum(summary['questions'].values())} questions"]
+           f"{sum(summary['questions'].values())} questions"
+           + (f", {summary['alias_probes']} known values asked again to learn the catalog's spelling"
+              if summary.get('alias_probes') else '')]
   found = summary.get('categories')
   if found and found.get('column'):
     per = found['per_category']

@@ -1,12 +1,19 @@
-"""The review loop: the filled values the model is least sure of go to a person,
-and what the person writes back becomes labelled training data.
+"""The review loop: the filled values a person should see first go to that person, and what
+the person writes back becomes labelled training data.
 
 Each run that fills the catalog writes, beside its Parquet output, review/review_queue.parquet
 and review/review_queue.csv (the same rows, for spreadsheets): per attribute, the
-`review_size` filled values with the lowest confidence, least sure first, with
+`review_size` values found that most deserve a look, with
 
-  product_id, attribute, text (what the model read), predicted_value, confidence,
-  model_version, reviewed_value (empty: to be filled in)
+  product_id, attribute, text (what the model read), predicted_value (the catalog's
+  spelling), span (the text's), confidence, threshold (the attribute's, for its precision
+  target), filled (false: withheld below the threshold), in_vocabulary, model_version,
+  reviewed_value (empty: to be filled in)
+
+First the values outside the catalog's vocabulary (a new value, or a spelling nobody has
+mapped), then those nearest their attribute's threshold on either side: a person's answer
+there moves the threshold the most. Without a target, the least sure first; for an
+attribute that cannot reach its target (it fills nothing), the surest first.
 
 A reviewer writes the correct value into reviewed_value (the predicted one, if it is
 right), or NULL when the text does not state the attribute, and leaves it empty to skip
@@ -29,10 +36,11 @@ from catalog.triples import Triple
 
 QUEUE_DIR = 'review'
 QUEUE_NAME = 'review_queue'
-COLUMNS = ('product_id', 'attribute', 'text', 'predicted_value', 'confidence', 'model_version',
-           'reviewed_value')
+COLUMNS = ('product_id', 'attribute', 'text', 'predicted_value', 'span', 'confidence', 'threshold',
+           'filled', 'in_vocabulary', 'model_version', 'reviewed_value')
 REQUIRED = ('product_id', 'attribute', 'text', 'reviewed_value')
-SCHEMA = pa.schema([(c, pa.float64() if c == 'confidence' else pa.string()) for c in COLUMNS])
+_TYPES = {'confidence': pa.float64(), 'threshold': pa.float64(), 'filled': pa.bool_(), 'in_vocabulary': pa.bool_()}
+SCHEMA = pa.schema([(c, _TYPES.get(c, pa.string())) for c in COLUMNS])
 
 # What a reviewed row gives.
 VALUE, NO_VALUE, NOT_IN_TEXT = 'value', 'no_value', 'value_not_in_text'
@@ -40,20 +48,27 @@ UNREVIEWED, INCOMPLETE = 'unreviewed', 'incomplete'   # no triple: empty reviewe
 OUTCOMES = (VALUE, NO_VALUE, NOT_IN_TEXT, UNREVIEWED, INCOMPLETE)
 
 
-def candidates(row, attributes, text: str, version: str) -> Iterator[Tuple[str, dict]]:
-  """(attribute, queue row) for each value this run filled in an enriched row."""
-  from catalog.columns import output_columns
-  for attribute in attributes:
-    value_col, confidence_col, _ = output_columns(attribute)
-    if row.get(value_col):
-      yield attribute, {'product_id': str(row['product_id']), 'attribute': attribute, 'text': text,
-                        'predicted_value': row[value_col], 'confidence': row[confidence_col],
-                        'model_version': version, 'reviewed_value': None}
+def queue_row(row, attribute, text: str, value: str, span: str, confidence: float, version: str,
+              filled: bool, in_vocabulary: bool, threshold: Optional[float]) -> dict:
+  """One value found in an enriched row, as the queue shows it."""
+  return {'product_id': str(row['product_id']), 'attribute': attribute, 'text': text,
+          'predicted_value': value, 'span': span, 'confidence': confidence, 'threshold': threshold,
+          'filled': filled, 'in_vocabulary': in_vocabulary, 'model_version': version, 'reviewed_value': None}
 
 
-def least_sure_first(rows: List[dict]) -> List[dict]:
-  """Queue order: attribute, then confidence from the lowest, then product (stable)."""
-  return sorted(rows, key=lambda r: (r['attribute'], r['confidence'], r['product_id']))
+def priority(row) -> tuple:
+  """Smaller first: outside the vocabulary, then nearest the threshold (see above)."""
+  confidence, threshold = row['confidence'], row['threshold']
+  if threshold is not None:
+    distance = abs(confidence - threshold)
+  else:
+    distance = confidence if row['filled'] else 1 - confidence
+  return (bool(row['in_vocabulary']), distance, row['product_id'])
+
+
+def queue_order(rows: List[dict]) -> List[dict]:
+  """Queue order: attribute, then priority."""
+  return sorted(rows, key=lambda r: (r['attribute'], priority(r)))
 
 
 def queue_paths(output_uri: str) -> Dict[str, str]:
@@ -85,7 +100,7 @@ def from_text_cell(value):
 
 def write_queue(rows: List[dict], output_uri: str) -> Dict[str, str]:
   """Writes the queue as Parquet and CSV under output_uri/review/; returns their paths."""
-  rows = least_sure_first(rows)
+  rows = queue_order(rows)
   table = pa.Table.from_pylist(rows, schema=SCHEMA)
   csv_table = pa.Table.from_pylist([{k: as_text_cell(v) for k, v in row.items()} for row in rows], schema=SCHEMA)
   paths = queue_paths(output_uri)
@@ -114,7 +129,7 @@ def reviewed_files(pattern: str) -> List[str]:
 
 def _read_table(path: str) -> pa.Table:
   if path.endswith('.parquet'):
-    table = files.read_columns(path, COLUMNS)
+    table = files.read_columns(path, REQUIRED)
   else:
     with tf.io.gfile.GFile(path, 'rb') as f:
       data = pa.BufferReader(f.read())

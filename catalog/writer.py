@@ -2,13 +2,18 @@
 
 Every accepted row comes out once, its original columns unchanged, plus for each
 target attribute (column names in schemas/catalog_output.md):
-  <slug>__value          the extracted value; null when not predicted or "no value"
+  <slug>__value          the value filled, in the catalog's spelling (catalog/vocabulary.py);
+                         null when not predicted, "no value", or below the attribute's threshold
+  <slug>__span           the value as the text spells it, also when it was not filled
   <slug>__confidence     the model's confidence in that answer, in [0, 1]
   <slug>__model_version  the model that answered; null when the row already had it
-A model that the evaluator did not bless fills nothing: the summary says why.
-Rows in = rows out + quarantined is checked; a mismatch fails the run. Beside the
-Parquet: the review queue of the values the model is least sure of (catalog/review_queue.py).
+With precision targets (evaluation/precision_targets.py) an attribute fills only at or above
+its threshold, and one that cannot reach its target fills nothing. Alias probes (known
+cells asked again) teach the vocabulary and fill nothing. A model that the evaluator did
+not bless fills nothing: the summary says why. Rows in = rows out + quarantined is checked;
+a mismatch fails the run. Beside the Parquet: the review queue (catalog/review_queue.py).
 """
+import dataclasses
 import hashlib
 import json
 import logging
@@ -19,9 +24,9 @@ import pyarrow as pa
 import tensorflow as tf
 
 from catalog import questions as cq
-from catalog import review_queue
+from catalog import review_queue, vocabulary
 from evaluation import run_report
-from catalog.columns import output_columns
+from catalog.columns import output_columns, span_column
 from evaluation.gate import METRICS_FILE
 from catalog.files import read_json
 
@@ -35,9 +40,29 @@ def output_schema(input_schema: pa.Schema, attributes) -> pa.Schema:
   schema = input_schema
   for attribute in attributes:
     value, confidence, version = output_columns(attribute)
-    schema = (schema.append(pa.field(value, pa.string()))
+    schema = (schema.append(pa.field(value, pa.string())).append(pa.field(span_column(attribute), pa.string()))
               .append(pa.field(confidence, pa.float64())).append(pa.field(version, pa.string())))
   return schema
+
+
+@dataclasses.dataclass(frozen=True)
+class FillRules:
+  """What decides a cell beyond the model's answer. thresholds: {attribute:
+  precision_targets.choose_threshold's result} for the attributes with a target (threshold
+  None: it fills nothing); user_aliases: vocabulary.read_aliases' table; no_value_tokens:
+  known cells saying "no value", which are not values of the vocabulary."""
+  thresholds: dict = dataclasses.field(default_factory=dict)
+  user_aliases: dict = dataclasses.field(default_factory=dict)
+  no_value_tokens: tuple = ()
+
+  def withheld(self, attribute, confidence) -> bool:
+    """Whether a value is below its attribute's precision threshold (and so not filled)."""
+    chosen = self.thresholds.get(attribute)
+    return chosen is not None and (chosen['threshold'] is None or confidence < chosen['threshold'])
+
+  def threshold(self, attribute):
+    chosen = self.thresholds.get(attribute)
+    return chosen['threshold'] if chosen else None
 
 
 def model_version(model_uri: str) -> str:
@@ -48,8 +73,36 @@ def model_version(model_uri: str) -> str:
   return f'{os.path.basename(model_uri.rstrip("/"))}-{digest}'
 
 
+def fill_rules(attributes, target_precision, attribute_precision, value_aliases, no_value_tokens,
+               blessing_uri, served_instead) -> FillRules:
+  """The FillRules of a run: each attribute's threshold from the fill evidence in the blessing
+  of the model that fills (the last blessed model's, when it fills instead of a refused one),
+  the user's aliases, the no-value markers. Errors name the flag."""
+  from evaluation import precision_targets
+  targets = precision_targets.parse_targets(target_precision, attribute_precision, attributes)
+  thresholds = {}
+  if targets:
+    if blessing_uri is None:
+      raise ValueError('--target-precision and --attribute-precision need the gate\'s scores of the model '
+                       'on the eval split; a model given with --model has none (fill with the newest '
+                       'blessed model: --enrich-only without --model, or run the training pipeline)')
+    name = precision_targets.BASELINE_EVIDENCE_FILE if served_instead else precision_targets.EVIDENCE_FILE
+    evidence = precision_targets.read_evidence(blessing_uri, name)
+    if evidence is None:
+      raise ValueError(f'--target-precision: the blessing {blessing_uri} holds no {name} (the model was '
+                       f'blessed before precision targets existed): train it again to set targets')
+    thresholds = precision_targets.thresholds(evidence, targets, attributes)
+    for attribute, chosen in thresholds.items():
+      if chosen['threshold'] is None:
+        log.warning('%s cannot reach precision %.2f on the eval split (%d values, %d fills): it fills '
+                    'nothing; its values go to the review queue', attribute, chosen['target'],
+                    chosen['eval_gold_values'], len(chosen['curve']) and chosen['curve'][-1]['fills'])
+  return FillRules(thresholds, vocabulary.read_aliases(value_aliases, attributes), tuple(no_value_tokens))
+
+
 def parse_prediction_log(log):
-  """(product_id, (attribute, value, confidence)) from one PredictionLog of BulkInferrer."""
+  """(product_id, (attribute, value, confidence, known value)) from one PredictionLog of
+  BulkInferrer; the known value is None except for alias probes."""
   request, response = log.predict_log.request, log.predict_log.response
   serialized = tf.make_ndarray(request.inputs['examples']).reshape(-1)
   values = tf.make_ndarray(response.outputs['value']).reshape(-1)
@@ -58,24 +111,58 @@ def parse_prediction_log(log):
     features = tf.train.Example.FromString(example_bytes).features.feature
     product_id = features[cq.ID].bytes_list.value[0].decode('utf-8')
     attribute = features['attribute'].bytes_list.value[0].decode('utf-8')
-    yield product_id, (attribute, value.decode('utf-8') or None, float(confidence))
+    probe = features[cq.KNOWN_VALUE].bytes_list.value if cq.KNOWN_VALUE in features else None
+    yield product_id, (attribute, value.decode('utf-8') or None, float(confidence),
+                       probe[0].decode('utf-8') if probe else None)
 
 
-def fill_row(keyed, attributes, version):
+def is_probe(keyed_answer) -> bool:
+  return keyed_answer[1][3] is not None
+
+
+def probe_pair(keyed_answer):
+  """((attribute, known value, span read), 1) of an alias probe with an answer."""
+  attribute, span, _, known = keyed_answer[1]
+  return [((attribute, known, span), 1)] if span else []
+
+
+def known_values(row, attributes, no_value_tokens):
+  """((attribute, known value), 1) for each value the row knows: the vocabulary's words."""
+  markers = {t.casefold() for t in no_value_tokens}
+  for attribute in attributes:
+    cell = row.get(attribute)
+    for value in (cell if isinstance(cell, list) else [cell]):
+      if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
+        yield (attribute, value.strip()), 1
+
+
+def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: FillRules, use_description):
+  """The row with its cells filled, and (tagged 'review') an (attribute, queue row) for each
+  value found, filled or withheld, and (tagged 'counts') what was done."""
   _, grouped = keyed
-  rows, answers = list(grouped['rows']), {a: (v, c) for a, v, c in grouped['answers']}
+  rows = list(grouped['rows'])
+  answers = {a: (v, c) for a, v, c, _ in grouped['answers']}
   for row in rows:   # exactly one: ids are unique after CatalogQuestionGen
     row = dict(row)
     for attribute in attributes:
       value_col, confidence_col, version_col = output_columns(attribute)
-      value, confidence = answers.get(attribute, (None, None))
-      row[value_col], row[confidence_col] = value, confidence
+      span, confidence = answers.get(attribute, (None, None))
+      value, how = words.normalise(attribute, span)
+      withheld = value is not None and rules.withheld(attribute, confidence)
+      row[value_col] = None if withheld else value
+      row[span_column(attribute)], row[confidence_col] = span, confidence
       row[version_col] = version if attribute in answers else None
+      if value is not None:
+        yield beam.pvalue.TaggedOutput('counts', ('withheld: ' if withheld else 'filled: ') + attribute)
+        yield beam.pvalue.TaggedOutput('counts', 'spelling: ' + how)
+        yield beam.pvalue.TaggedOutput('review', (attribute, review_queue.queue_row(
+            row, attribute, cq.context_of(row, use_description), value, span, confidence, version,
+            not withheld, how != vocabulary.OUTSIDE, rules.threshold(attribute))))
     yield row
 
 
 def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attributes, version,
-                   use_description, review_size=0):
+                   use_description, review_size=0, rules: FillRules = FillRules()):
   from tensorflow_serving.apis import prediction_log_pb2
   schema = cq.read_schema(os.path.join(rows_uri, 'accepted', '*.parquet'))
   rows = (pipeline | 'ReadRows' >> beam.io.ReadFromParquet(os.path.join(rows_uri, 'accepted', '*.parquet'))
@@ -83,25 +170,38 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
   answers = (pipeline | 'ReadPredictions' >> beam.io.ReadFromTFRecord(
                  predictions_pattern, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
              | 'ParsePredictions' >> beam.FlatMap(parse_prediction_log))
-  filled = ({'rows': rows, 'answers': answers} | 'Join' >> beam.CoGroupByKey()
-            | 'Fill' >> beam.FlatMap(fill_row, attributes, version))
-  _ = filled | 'WriteParquet' >> beam.io.WriteToParquet(
+  # The vocabulary: the catalog's known values, and what the alias probes read for them.
+  known = (rows | 'KnownValues' >> beam.FlatMap(lambda kv: known_values(kv[1], attributes, rules.no_value_tokens))
+           | 'CountKnown' >> beam.CombinePerKey(sum))
+  probes = (answers | 'Probes' >> beam.Filter(is_probe) | 'ProbePairs' >> beam.FlatMap(probe_pair)
+            | 'CountProbes' >> beam.CombinePerKey(sum))
+  words = beam.pvalue.AsSingleton(
+      pipeline | 'One' >> beam.Create([None]) | 'Vocabulary' >> beam.Map(
+          lambda _, k, p: vocabulary.build(k, p, rules.user_aliases), beam.pvalue.AsList(known),
+          beam.pvalue.AsList(probes)))
+  questions = answers | 'NotProbes' >> beam.Filter(lambda a: not is_probe(a))
+  filled = ({'rows': rows, 'answers': questions} | 'Join' >> beam.CoGroupByKey()
+            | 'Fill' >> beam.FlatMap(fill_row, attributes, version, words, rules, use_description
+                                     ).with_outputs('review', 'counts', main='rows'))
+  _ = filled.rows | 'WriteParquet' >> beam.io.WriteToParquet(
       os.path.join(output_uri, 'catalog'), output_schema(schema, attributes), file_name_suffix='.parquet')
   if review_size > 0:
-    _ = (filled | 'ReviewCandidates' >> beam.FlatMap(
-            lambda r: review_queue.candidates(r, attributes, cq.context_of(r, use_description), version))
-         | 'LeastSure' >> beam.combiners.Top.PerKey(
-             review_size, key=lambda q: (q['confidence'], q['product_id']), reverse=True)
+    _ = (filled.review
+         | 'ReviewFirst' >> beam.combiners.Top.PerKey(review_size, key=review_queue.priority, reverse=True)
          | 'QueueRows' >> beam.FlatMap(lambda kv: kv[1])
          | 'OneList' >> beam.combiners.ToList()
          | 'WriteQueue' >> beam.Map(review_queue.write_queue, output_uri))
-  counts = (filled | 'CountFilled' >> beam.FlatMap(
-      lambda r: [('rows_out', 1)] + [('filled: ' + a, 1) for a in attributes if r[output_columns(a)[0]]])
-            | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict())
+  counts = ((filled.counts | 'CountDone' >> beam.Map(lambda key: (key, 1))),
+            (filled.rows | 'CountRows' >> beam.Map(lambda _: ('rows_out', 1))),
+            (probes | 'CountProbed' >> beam.Map(lambda kv: ('probes', kv[1]))))
+  counts = (counts | 'AllCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum)
+            | 'ToDict' >> beam.combiners.ToDict()
+            | 'WithVocabulary' >> beam.Map(lambda c, w: dict(c, vocabulary=w.size()), words))
   return counts
 
 
-def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0, refused=''):
+def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0, refused='',
+                   rules: FillRules = FillRules()):
   """refused: why the gate refused this run's model, when the served model filled instead."""
   with tf.io.gfile.GFile(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     catalog = json.load(f)
@@ -110,6 +210,11 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
              'quarantine_reasons': catalog['quarantine_reasons'],
              'questions': catalog['questions'], 'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
+             'values_withheld': {a: counts.get('withheld: ' + a, 0) for a in attributes},
+             'spelling': {how: counts.get('spelling: ' + how, 0) for how in vocabulary.HOW},
+             'vocabulary': dict(counts.get('vocabulary', {}), alias_probes_answered=counts.get('probes', 0)),
+             'precision_targets': {a: {k: v for k, v in t.items() if k != 'curve'}
+                                   for a, t in rules.thresholds.items()},
              'catalog_files': os.path.join(output_uri, 'catalog-*.parquet'),
              'quarantine_files': os.path.join(rows_uri, 'quarantined', '*.parquet')}
   if review_size > 0:

@@ -24,6 +24,8 @@ def CatalogQuestionGen(
     min_category_share: Parameter[float],
     use_description: Parameter[int],
     repredict_known: Parameter[int],
+    no_value_tokens: Parameter[str],
+    alias_probes: Parameter[int],
     input_fingerprint: Parameter[str],
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
@@ -34,7 +36,8 @@ def CatalogQuestionGen(
   cache reads it (new or changed files under the same pattern make a new cache key)."""
   settings = catalog_questions.Settings(
       tuple(catalog_questions.parse_attributes(target_attributes)), category_column, attribute_map,
-      min_category_share, bool(use_description), bool(repredict_known))
+      min_category_share, bool(use_description), bool(repredict_known),
+      tuple(catalog_questions.parse_attributes(no_value_tokens)), alias_probes)
   with beam_pipeline as pipeline:
     catalog_questions.build_questions(pipeline, catalog_pattern, catalog_rows.uri, questions.uri, settings)
   # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.

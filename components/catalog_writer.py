@@ -26,6 +26,10 @@ def CatalogWriter(
     use_description: Parameter[int],
     review_size: Parameter[int],
     fill_only_when_blessed: Parameter[int],
+    target_precision: Parameter[float],
+    attribute_precision: Parameter[str],
+    value_aliases: Parameter[str],
+    no_value_tokens: Parameter[str],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
     evaluation: InputArtifact[standard_artifacts.ModelEvaluation] = None,
     served_model: InputArtifact[standard_artifacts.Model] = None,
@@ -36,9 +40,15 @@ def CatalogWriter(
   it report.html. No blessing: a model blessed in an earlier run (the enrichment
   pipeline's --model); no evaluation: the report has no gate. review_size: filled values
   per attribute in the review queue (0: none). The target attributes are those
-  CatalogQuestionGen asked (its summary)."""
+  CatalogQuestionGen asked (its summary). target_precision (0: none), attribute_precision,
+  value_aliases, no_value_tokens: catalog/config.py's FillConfig and DataConfig; the
+  precision targets are met on the eval split the gate scored the filling model on (the
+  fill evidence its blessing holds)."""
   attributes = catalog_questions.read_summary(catalog_rows.uri)['target_attributes']
   choice = model_choice.of_artifacts(model, model_blessing, served_model, bool(fill_only_when_blessed))
+  rules = writer.fill_rules(attributes, target_precision or None, attribute_precision, value_aliases,
+                            catalog_questions.parse_attributes(no_value_tokens),
+                            model_blessing.uri if model_blessing is not None else None, choice.served_instead)
   if choice.model_uri is None:
     writer.write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {choice.refusal}'})
   else:
@@ -46,10 +56,10 @@ def CatalogWriter(
     with beam_pipeline as pipeline:
       counts = writer.write_enriched(pipeline, catalog_rows.uri, os.path.join(inference_result.uri, '*'),
                                      enriched_catalog.uri, attributes, version, bool(use_description),
-                                     review_size)
+                                     review_size, rules)
       _ = counts | 'Summary' >> beam.Map(writer.finish_summary, catalog_rows.uri, enriched_catalog.uri,
                                          attributes, version, review_size,
-                                         choice.refusal if choice.served_instead else '')
+                                         choice.refusal if choice.served_instead else '', rules)
   metrics = read_json(evaluation.uri, gate.METRICS_FILE) if evaluation is not None else None
   run_report.write_run_report(enriched_catalog.uri, writer.read_summary(enriched_catalog.uri), metrics,
-                              attributes)
+                              attributes, rules.thresholds)

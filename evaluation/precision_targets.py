@@ -12,8 +12,6 @@ import math
 import os
 from typing import Dict, List, Optional, Sequence
 
-import tensorflow as tf
-
 from model import exact_match
 
 EVIDENCE_FILE = 'fill_evidence.json'
@@ -122,11 +120,13 @@ def _check(target: float, flag: str) -> float:
 
 
 def write_evidence(directory: str, name: str, evidence: Dict[str, dict]):
+  import tensorflow as tf
   with tf.io.gfile.GFile(os.path.join(directory, name), 'w') as f:
     json.dump(evidence, f)
 
 
 def read_evidence(directory: str, name: str = EVIDENCE_FILE) -> Optional[Dict[str, dict]]:
+  import tensorflow as tf
   path = os.path.join(directory, name)
   if not tf.io.gfile.exists(path):
     return None

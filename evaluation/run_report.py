@@ -26,8 +26,9 @@ BINS = np.linspace(0.0, 1.0, 21)
 
 
 def write_run_report(output_dir: str, summary: dict, gate: dict | None, attributes: list[str],
-                     examples_per_attribute: int = 5, seed: int = 0) -> str:
-  """Writes <output_dir>/report.html (local or gs://) and returns its path."""
+                     thresholds: dict | None = None, examples_per_attribute: int = 5, seed: int = 0) -> str:
+  """Writes <output_dir>/report.html (local or gs://) and returns its path. thresholds: the
+  precision targets' choices (evaluation/precision_targets.py), curves included."""
   filled = summary.get('filled', True)
   sections = [_header(summary, gate), _gate_section(gate, attributes), _mining_section(gate),
                _teacher_section(gate)]
@@ -35,6 +36,7 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
     histograms, examples = _scan_catalog(summary.get('catalog_files'), attributes,
                                          examples_per_attribute, seed)
     sections += [_categories_section(summary), _filled_section(summary, attributes),
+                 _precision_section(summary, thresholds or {}, attributes),
                  _histogram_section(histograms, attributes),
                  _quarantine_section(summary), _examples_section(examples, attributes)]
   page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -240,14 +242,71 @@ def _categories_section(summary) -> str:
 
 def _filled_section(summary, attributes) -> str:
   questions, filled = summary.get('questions', {}), summary.get('values_filled', {})
+  withheld = summary.get('values_withheld', {})
   rows = []
   for a in attributes:
     asked, got = questions.get(a, 0), filled.get(a, 0)
     share = got / asked if asked else 0.0
-    rows.append([_e(a), asked, got, f'{_pct(share)}{_bar(share)}'])
+    rows.append([_e(a), asked, got, withheld.get(a, 0), f'{_pct(share)}{_bar(share)}'])
+  spelling = summary.get('spelling') or {}
+  how = '; '.join(f'{_e(k)}: {v}' for k, v in spelling.items() if v)
   return (f'<section><h2>Values filled</h2><p class="note">Questions are the rows missing the '
-          f'attribute; a question stays unfilled when the model answers "no value".</p>'
-          f'{_table(["attribute", "questions", "filled", "filled % of questions"], rows, "num narrow")}</section>')
+          f'attribute; a question stays unfilled when the model answers "no value", or when its '
+          f'value is below the attribute\'s precision threshold (withheld, in the review queue).'
+          f'{" Values found, by how they got the catalog&#39;s spelling: " + how + "." if how else ""}</p>'
+          f'{_table(["attribute", "questions", "filled", "withheld", "filled % of questions"], rows, "num narrow")}'
+          f'</section>')
+
+
+def _precision_png(attribute, chosen) -> str:
+  """Precision (and its Wilson lower bound) against recall on the eval split as the threshold
+  falls, the target, and the threshold chosen."""
+  points = chosen['curve']
+  fig = Figure(figsize=(5.4, 2.9), dpi=120)
+  ax = fig.add_subplot()
+  recall = [p['recall'] for p in points]
+  ax.plot(recall, [p['precision'] for p in points], color='#2a7ab9', label='precision')
+  ax.plot(recall, [p['lower_bound'] for p in points], color='#2a7ab9', linestyle='--', linewidth=1,
+          label='lower bound')
+  ax.axhline(chosen['target'], color='#b94a2a', linewidth=1, label=f"target {chosen['target']:.2f}")
+  if chosen['threshold'] is not None:
+    ax.plot([chosen['recall']], [chosen['expected_precision']], 'o', color='#b94a2a')
+  else:
+    ax.text(0.5, 0.1, 'target not reached: fills nothing', ha='center', transform=ax.transAxes, color='#b94a2a')
+  ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel='recall (eval split)', ylabel='precision')
+  ax.set_title(attribute, loc='left', fontweight='bold')
+  ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncol=3, fontsize=8, frameon=False)
+  ax.spines[['top', 'right']].set_visible(False)
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format='png')
+  return base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
+def _precision_section(summary, thresholds, attributes) -> str:
+  """Per attribute with a precision target: the threshold chosen on the eval split, the
+  precision expected there and its bound, and what it filled; its curve."""
+  if not thresholds:
+    return ''
+  filled, withheld = summary.get('values_filled', {}), summary.get('values_withheld', {})
+  number = lambda x, f='{:.3f}': '–' if x is None else f.format(x)
+  rows, images = [], []
+  for a in attributes:
+    chosen = thresholds.get(a)
+    if chosen is None:
+      continue
+    rows.append([_e(a), number(chosen['target'], '{:.2f}'),
+                 number(chosen['threshold']) if chosen['threshold'] is not None else '<b>not reached</b>',
+                 number(chosen['expected_precision']), number(chosen['lower_bound']),
+                 chosen['eval_fills'], _pct(chosen['recall']), filled.get(a, 0), withheld.get(a, 0)])
+    images.append(f'<figure><img alt="precision and recall: {_e(a)}" '
+                  f'src="data:image/png;base64,{_precision_png(a, chosen)}"></figure>')
+  return (f'<section><h2>Precision targets</h2><p class="note">Each attribute fills only at or above '
+          f'the lowest confidence whose precision on the eval split has its 95% Wilson lower bound at '
+          f'or above the target; an attribute that cannot reach it fills nothing, and its values go to '
+          f'the review queue.</p>'
+          f'{_table(["attribute", "target", "threshold", "eval precision", "lower bound", "eval fills", "eval recall %", "filled", "withheld"], rows, "num")}'
+          f'<div class="grid">{"".join(images)}</div></section>')
 
 
 def _histogram_png(attribute, counts) -> str:

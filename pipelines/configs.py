@@ -2,6 +2,7 @@
 
   PipelineConfig      where a run lives, the seed, the Beam args, and one section each for
     .data             what to read, categories, mining          catalog/config.py
+    .fill             the catalog's spelling, precision targets catalog/config.py
     .split            how the triples are split                 catalog/config.py
     .model            the encoder and the heads and losses      model/config.py
     .adaptation       the masked-LM step before training        model/config.py
@@ -22,7 +23,7 @@ import os
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-from catalog.config import REPO_DIR, DataConfig, SplitConfig
+from catalog.config import REPO_DIR, DataConfig, FillConfig, SplitConfig
 from evaluation.config import GateConfig
 from model.config import AdaptationConfig, ModelConfig, from_dict, setting
 from serving.config import InferenceConfig
@@ -49,6 +50,7 @@ class PipelineConfig:
   beam_args: List[str] = setting(['--direct_running_mode=multi_processing', '--direct_num_workers=0',
                                   '--beam_plugins=tensorflow_text'], 'not a flag')
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
+  fill: FillConfig = dataclasses.field(default_factory=FillConfig)
   split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
   model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
   adaptation: AdaptationConfig = dataclasses.field(default_factory=AdaptationConfig)
@@ -64,7 +66,7 @@ class PipelineConfig:
                        f'--precision {self.inference.precision}: {e}') from None
 
 
-SECTIONS = ('data', 'split', 'model', 'adaptation', 'training', 'inference', 'gate')
+SECTIONS = ('data', 'fill', 'split', 'model', 'adaptation', 'training', 'inference', 'gate')
 
 # Named training budgets: each sets these fields, explicit flags win over it.
 #   sample  the embedded demo run (the default): 150 steps, a few minutes on 2 cores

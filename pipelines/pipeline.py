@@ -48,6 +48,7 @@ def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
       min_category_share=config.data.min_category_share,
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
+      no_value_tokens=','.join(config.data.no_value_tokens), alias_probes=config.fill.alias_probes,
       input_fingerprint=catalog_fingerprint).with_beam_pipeline_args(config.inference.beam_args)
 
 
@@ -68,6 +69,8 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
       catalog_rows=catalog.outputs['catalog_rows'], inference_result=inferrer.outputs['inference_result'],
       model=model, model_blessing=blessing, evaluation=evaluation, **choice,
       use_description=int(config.data.use_description), review_size=config.inference.review_size,
+      target_precision=config.fill.target_precision or 0.0, attribute_precision=config.fill.attribute_precision,
+      value_aliases=config.fill.value_aliases, no_value_tokens=','.join(config.data.no_value_tokens),
   ).with_beam_pipeline_args(config.inference.beam_args)
   return [inferrer, writer]
 

@@ -27,9 +27,27 @@ def training_inputs_fingerprint(data: configs.DataConfig) -> str:
   return fingerprint + ('+' + input_fingerprint(data.reviewed) if data.reviewed else '')
 
 
+def check_fill_settings(config: configs.PipelineConfig, model_dir=None):
+  """The fill settings the writer reads at the end of a run, checked before the run starts:
+  precision targets (and that a gate scored the model that fills), the alias table."""
+  from catalog import questions, vocabulary
+  from evaluation import precision_targets
+  if config.fill.has_targets and model_dir:
+    raise ValueError('--target-precision and --attribute-precision need the gate\'s scores of the model '
+                     'on the eval split; a model given with --model has none (fill with the newest '
+                     'blessed model: --enrich-only without --model, or run the training pipeline)')
+  if not (config.fill.attribute_precision or config.fill.value_aliases):
+    return
+  attributes = list(config.data.target_attributes()) or questions.attribute_columns(
+      questions.read_schema(config.data.catalog_pattern()), config.data.category_column)
+  precision_targets.parse_targets(config.fill.target_precision, config.fill.attribute_precision, attributes)
+  vocabulary.read_aliases(config.fill.value_aliases, attributes)
+
+
 def run_local(config: configs.PipelineConfig, verbose: bool = False) -> run_outputs.RunOutputs:
   """Runs every step here and returns what the run wrote (summary, anomalies, report)."""
   from pipelines.pipeline import create_pipeline
+  check_fill_settings(config)
   fingerprints = {'triples_fingerprint': training_inputs_fingerprint(config.data),
                   'catalog_fingerprint': input_fingerprint(config.data.catalog_pattern())}
   return _run_here(config, lambda metadata: create_pipeline(config, metadata, **fingerprints),
@@ -41,6 +59,7 @@ def run_enrichment(config: configs.PipelineConfig, model_dir=None,
   """Runs the catalog steps alone (no training, no gate) with the newest blessed model,
   or with the model in model_dir."""
   from pipelines.pipeline import create_enrichment_pipeline
+  check_fill_settings(config, model_dir)
   if not model_dir and not run_outputs.has_blessed_model(config.metadata_path, config.name):
     raise LookupError(f'no blessed model in {config.metadata_path} for pipeline {config.name!r}: '
                       'run the training pipeline first, or pass --model DIR')

@@ -78,11 +78,15 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_rows_add_up(tmp_path):
   assert summary['accepted'] == len(GOOD_ROWS) and summary['quarantined'] == len(BAD_ROWS)
   assert sorted(r[cq.QUARANTINE_REASON] for r in quarantined) == sorted(reason for _, reason in BAD_ROWS)
   assert summary['quarantine_reasons']['missing product_id'] == 2
-  # G1 knows its Color: 2 questions; G2: 3.
-  assert sorted((q.features.feature['product_id'].bytes_list.value[0].decode(),
-                 q.features.feature['attribute'].bytes_list.value[0].decode()) for q in questions) == [
+  # G1 knows its Color: 2 questions and its Color asked again as an alias probe; G2: 3.
+  asked = lambda qs: sorted((q.features.feature['product_id'].bytes_list.value[0].decode(),
+                             q.features.feature['attribute'].bytes_list.value[0].decode()) for q in qs)
+  probes = [q for q in questions if cq.KNOWN_VALUE in q.features.feature]
+  assert asked([q for q in questions if q not in probes]) == [
       ('G1', 'Brand Name'), ('G1', 'Material'),
       ('G2', 'Brand Name'), ('G2', 'Color'), ('G2', 'Material')]
+  assert asked(probes) == [('G1', 'Color')] and summary['alias_probes'] == 1
+  assert probes[0].features.feature[cq.KNOWN_VALUE].bytes_list.value == [b'Black']
 
   # The writer joins the answers back: one row out per accepted row, the invariant holds.
   predictions = str(tmp_path / 'predictions' / 'logs.tfrecord')
@@ -99,7 +103,7 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_rows_add_up(tmp_path):
   out = {r['product_id']: r for r in pq.read_table(glob.glob(final['catalog_files'])[0]).to_pylist()}
   assert final['rows_in'] == final['rows_out'] + final['quarantined'] == len(rows)
   assert set(out) == {'G1', 'G2'}
-  assert out['G1']['color__value'] is None and out['G1']['color__model_version'] is None   # known
+  assert out['G1']['color__value'] is None and out['G1']['color__model_version'] is None   # known, probed
   assert out['G2']['color__value'] == 'Brisko' and out['G2']['color__confidence'] == 0.75
   assert final['values_filled'] == {'Brand Name': 2, 'Color': 1, 'Material': 2}
 

@@ -11,38 +11,48 @@ import pytest
 
 from catalog import review_queue as rq
 from catalog import splits
-from catalog.columns import output_columns
 from catalog.categories import CategoryRules
 from catalog.ingest import SUMMARY_FILE, Mining, reviewed_keys, write_examples
 
 TEXT = 'Voltis Kettle Red Stainless Steel 1.7L'
 
 
-def _enriched(product_id, color=None, color_confidence=None, material=None, material_confidence=None):
-  row = {'product_id': product_id, 'title': TEXT}
-  for attribute, value, confidence in (('Color', color, color_confidence),
-                                       ('Material', material, material_confidence)):
-    value_col, confidence_col, version_col = output_columns(attribute)
-    row.update({value_col: value, confidence_col: confidence, version_col: 'm1' if value else None})
-  return row
+def _queue_row(product_id='x', attribute='Color', value='Red', confidence=0.5, filled=True,
+               in_vocabulary=True, threshold=None):
+  return rq.queue_row({'product_id': product_id, 'title': TEXT}, attribute, TEXT, value, value.upper(),
+                      confidence, 'm1', filled, in_vocabulary, threshold)
 
 
-def test_only_filled_values_are_candidates():
-  row = _enriched('P1', color='Red', color_confidence=0.4, material=None, material_confidence=0.9)
-  assert list(rq.candidates(row, ('Color', 'Material'), TEXT, 'm1')) == [
-      ('Color', {'product_id': 'P1', 'attribute': 'Color', 'text': TEXT, 'predicted_value': 'Red',
-                 'confidence': 0.4, 'model_version': 'm1', 'reviewed_value': None})]
+def test_a_queue_row_keeps_both_spellings_and_what_decided_the_fill():
+  assert _queue_row('P1', confidence=0.4, filled=False, in_vocabulary=False, threshold=0.6) == {
+      'product_id': 'P1', 'attribute': 'Color', 'text': TEXT, 'predicted_value': 'Red', 'span': 'RED',
+      'confidence': 0.4, 'threshold': 0.6, 'filled': False, 'in_vocabulary': False, 'model_version': 'm1',
+      'reviewed_value': None}
+
+
+def test_outside_the_vocabulary_first_then_nearest_the_threshold_on_either_side():
+  rows = [_queue_row('a', confidence=0.95, threshold=0.7),
+          _queue_row('b', confidence=0.65, filled=False, threshold=0.7),   # 0.05 below
+          _queue_row('c', confidence=0.72, threshold=0.7),                 # 0.02 above
+          _queue_row('d', confidence=0.99, in_vocabulary=False, threshold=0.7),
+          _queue_row('e', confidence=0.10, filled=False, threshold=0.7)]
+  assert [r['product_id'] for r in rq.queue_order(rows)] == ['d', 'c', 'b', 'a', 'e']
+
+
+def test_without_a_target_the_least_sure_first_and_an_unreachable_target_the_surest_first():
+  no_target = [_queue_row('a', confidence=0.9), _queue_row('b', confidence=0.3)]
+  assert [r['product_id'] for r in rq.queue_order(no_target)] == ['b', 'a']
+  unreachable = [_queue_row('a', confidence=0.3, filled=False), _queue_row('b', confidence=0.9, filled=False)]
+  assert [r['product_id'] for r in rq.queue_order(unreachable)] == ['b', 'a']
 
 
 def _queue_rows():
-  rows = [dict(rq_row, product_id=f'00{i}', confidence=c)
-          for i, c in enumerate([0.9, 0.2, 0.55])
-          for _, rq_row in rq.candidates(_enriched('x', color='Red', color_confidence=0.0), ('Color',), TEXT, 'm1')]
-  rows += [dict(rows[0], attribute='Material', predicted_value='Steel', confidence=0.3)]
+  rows = [_queue_row(f'00{i}', confidence=c) for i, c in enumerate([0.9, 0.2, 0.55])]
+  rows += [dict(rows[0], attribute='Material', predicted_value='Steel', span='steel', confidence=0.3)]
   return rows
 
 
-def test_the_queue_is_written_as_parquet_and_csv_least_sure_first(tmp_path):
+def test_the_queue_is_written_as_parquet_and_csv_in_queue_order(tmp_path):
   paths = rq.write_queue(_queue_rows(), str(tmp_path))
   assert paths == rq.queue_paths(str(tmp_path))
   table = pq.read_table(paths['parquet'])
@@ -148,18 +158,18 @@ HOSTILE = ['=HYPERLINK("http://evil.example","click")', '+1+2', '-2+3', '@SUM(A1
 
 
 def test_untrusted_text_stays_text_in_the_csv_and_reads_back_the_same(tmp_path):
-  rows = [dict(row, product_id=f'H{i}', text=title, predicted_value=title[:6])
-          for i, title in enumerate(HOSTILE) for _, row in rq.candidates(
-              _enriched('x', color='Red', color_confidence=0.5), ('Color',), TEXT, 'm1')]
+  rows = [dict(_queue_row(f'H{i}'), text=title, predicted_value=title[:6], span=title[:8])
+          for i, title in enumerate(HOSTILE)]
   paths = rq.write_queue(rows, str(tmp_path))
   cells = [c for r in pacsv.read_csv(paths['csv'], convert_options=pacsv.ConvertOptions(
-      strings_can_be_null=False)).to_pylist() for c in (r['text'], r['predicted_value'])]
+      strings_can_be_null=False)).to_pylist() for c in (r['text'], r['predicted_value'], r['span'])]
   # What a spreadsheet would run as a formula starts with an apostrophe in the file.
   assert all(not c.startswith(rq.FORMULA_STARTS) for c in cells), cells
   assert "''=already quoted" in cells and '<script>alert(1)</script> Red Kettle' in cells
   # --reviewed reads the queue back to the same values (a reviewer filled every row).
   filled = pacsv.read_csv(paths['csv'], convert_options=pacsv.ConvertOptions(
-      column_types={c: pa.string() for c in rq.COLUMNS if c != 'confidence'}, strings_can_be_null=False))
+      column_types={c: pa.string() for c in rq.COLUMNS if rq.SCHEMA.field(c).type == pa.string()},
+      strings_can_be_null=False))
   filled = filled.set_column(filled.column_names.index('reviewed_value'), 'reviewed_value',
                              pa.array(['NULL'] * filled.num_rows))
   pacsv.write_csv(filled, str(tmp_path / 'reviewed.csv'))

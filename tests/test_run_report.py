@@ -124,9 +124,10 @@ def test_header_gate_numbers_with_baseline_and_filled_counts(tmp_path):
                                           '+16.7']
   assert page.find(gate, 'Material')[-3:] == ['57.1', '–', '–']   # no baseline for this attribute
   filled = 'Values filled'
-  assert page.find(filled, 'Brand Name') == ['Brand Name', '5', '3', '60.0']
-  assert page.find(filled, 'Material') == ['Material', '5', '1', '20.0']
-  assert [c for c in page.tables['Values filled'][0]] == ['attribute', 'questions', 'filled', 'filled % of questions']
+  assert page.find(filled, 'Brand Name') == ['Brand Name', '5', '3', '0', '60.0']
+  assert page.find(filled, 'Material') == ['Material', '5', '1', '0', '20.0']
+  assert [c for c in page.tables['Values filled'][0]] == ['attribute', 'questions', 'filled', 'withheld',
+                                                          'filled % of questions']
 
 
 def test_quarantine_reasons_with_counts_and_an_example_row(tmp_path):
@@ -233,3 +234,24 @@ def test_hostile_seller_text_stays_text_in_the_report(tmp_path):
   text = _report(tmp_path, summary, _gate(), examples_per_attribute=10)
   assert '<script>' not in text and '&lt;script&gt;alert(1)&lt;/script&gt;' in text
   assert 'href="http://evil.example"' not in text and '=HYPERLINK(&quot;http://evil.example&quot;' in text
+
+
+def test_precision_targets_show_each_attributes_threshold_bound_fills_and_curve(tmp_path):
+  from evaluation import precision_targets
+  evidence = {'Brand Name': {'gold_values': 60, 'fills': [[0.99, 1]] * 50 + [[0.5, 0]] * 10},
+              'Material': {'gold_values': 5, 'fills': [[0.9, 1]] * 3}}
+  thresholds = precision_targets.thresholds(evidence, {'*': 0.9}, ATTRIBUTES)
+  summary = dict(_catalog(tmp_path), values_withheld={'Brand Name': 1, 'Material': 1})
+  summary['values_filled'] = {'Brand Name': 2, 'Material': 0}
+  text = _report(tmp_path, summary, _gate(), thresholds=thresholds)
+  page = _Page(text)
+  section = 'Precision targets'
+  assert page.tables[section][0] == ['attribute', 'target', 'threshold', 'eval precision', 'lower bound',
+                                     'eval fills', 'eval recall %', 'filled', 'withheld']
+  assert page.find(section, 'Brand Name') == ['Brand Name', '0.90', '0.990', '1.000', '0.949', '50', '83.3', '2', '1']
+  assert page.find(section, 'Material') == ['Material', '0.90', 'not reached', '–', '–', '0', '0.0', '0', '1']
+  curves = [i for i in page.images if i['alt'].startswith('precision and recall: ')]
+  assert [i['alt'] for i in curves] == ['precision and recall: Brand Name', 'precision and recall: Material']
+  assert all(base64.b64decode(i['src'].split(',', 1)[1]).startswith(b'\x89PNG') for i in curves)
+  # Without targets there is no such section.
+  assert section not in _Page(_report(tmp_path, summary, _gate())).tables

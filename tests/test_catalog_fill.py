@@ -1,0 +1,113 @@
+"""How the writer fills cells beyond the model's answer: the catalog's spelling (aliases
+learned from probes, a user's table) and per-attribute precision thresholds, through
+question generation and the Parquet writer, with answers scripted per question."""
+import glob
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import pyarrow as pa
+import pyarrow.parquet as pq
+import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
+
+from catalog import questions as cq
+from catalog import review_queue, vocabulary
+from catalog import writer as cw
+
+ATTRIBUTES = ['Brand', 'Color', 'Material']
+KNOWN = [{'product_id': f'K{i}', 'title': f'HP ProBook {i} Silver Aluminium', 'Brand': 'Hewlett-Packard',
+          'Color': 'Silver', 'Material': 'n/a'} for i in range(3)]
+TO_FILL = [{'product_id': 'F1', 'title': 'HP EliteBook SILVER'},
+           {'product_id': 'F2', 'title': 'Dellora Laptop Black'}]
+
+
+def _answer(question):
+  """The scripted model: (span, confidence) per question."""
+  f = question.features.feature
+  product, attribute = (f[k].bytes_list.value[0].decode() for k in ('product_id', 'attribute'))
+  if attribute == 'Brand':
+    return ('HP', 0.9) if product != 'F2' else ('Dellora', 0.6)
+  if attribute == 'Color':
+    return ('SILVER', 0.95) if product != 'F2' else ('Black', 0.5)
+  return ('Aluminium', 0.99)
+
+
+def _run(tmp_path, rules):
+  path = tmp_path / 'catalog' / 'part-0.parquet'
+  os.makedirs(path.parent, exist_ok=True)
+  schema = pa.schema([(c, pa.string()) for c in ['product_id', 'title'] + ATTRIBUTES])
+  pq.write_table(pa.Table.from_pylist(KNOWN + TO_FILL, schema=schema), str(path))
+  rows_uri, questions_uri = str(tmp_path / 'rows'), str(tmp_path / 'questions')
+  with beam.Pipeline() as pipeline:
+    cq.build_questions(pipeline, str(path), rows_uri, questions_uri, cq.Settings(tuple(ATTRIBUTES)))
+  questions = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(
+      glob.glob(os.path.join(questions_uri, '*', '*')), compression_type='GZIP')]
+  log = prediction_log_pb2.PredictionLog()
+  log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto([q.SerializeToString() for q in questions]))
+  spans, confidences = zip(*map(_answer, questions))
+  log.predict_log.response.outputs['value'].CopyFrom(tf.make_tensor_proto(np.array(spans)[:, None]))
+  log.predict_log.response.outputs['confidence'].CopyFrom(
+      tf.make_tensor_proto(np.array(confidences, np.float32)[:, None]))
+  predictions = str(tmp_path / 'predictions' / 'logs.tfrecord')
+  os.makedirs(os.path.dirname(predictions))
+  with tf.io.TFRecordWriter(predictions) as f:
+    f.write(log.SerializeToString())
+  output_uri = str(tmp_path / 'enriched')
+  with beam.Pipeline() as pipeline:
+    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'm1', True, 10, rules)
+    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'm1', 10, '', rules)
+  with open(os.path.join(output_uri, cw.SUMMARY_FILE)) as f:
+    summary = json.load(f)
+  out = {r['product_id']: r for r in pq.read_table(glob.glob(summary['catalog_files'])[0]).to_pylist()}
+  queue = pq.read_table(review_queue.queue_paths(output_uri)['parquet']).to_pylist()
+  return questions, summary, out, queue
+
+
+def test_values_take_the_catalogs_spelling_learned_from_its_known_values(tmp_path):
+  questions, summary, out, _ = _run(tmp_path, cw.FillRules(no_value_tokens=('n/a',)))
+  # Known Brand and Color cells were asked again (the n/a marker is no value to learn from).
+  assert summary['vocabulary']['alias_probes_answered'] == 6
+  assert not any(q.features.feature['attribute'].bytes_list.value == [b'Material']
+                 and cq.KNOWN_VALUE in q.features.feature for q in questions)
+  # "HP" stood for Hewlett-Packard three times: an alias; "SILVER" is "Silver" by its key.
+  assert (out['F1']['brand__value'], out['F1']['brand__span']) == ('Hewlett-Packard', 'HP')
+  assert (out['F1']['color__value'], out['F1']['color__span']) == ('Silver', 'SILVER')
+  assert out['F2']['brand__value'] == 'Dellora'      # new to the catalog: the text's spelling
+  assert out['F1']['material__value'] == 'Aluminium'  # the marker is not a vocabulary word
+  # Probes fill nothing: known rows keep their cells.
+  assert all(out[k]['brand__value'] is None and out[k]['brand__model_version'] is None for k in ('K0', 'K1', 'K2'))
+  assert summary['spelling'] == {vocabulary.BY_KEY: 1, vocabulary.BY_USER_ALIAS: 0,
+                                 vocabulary.BY_LEARNED_ALIAS: 1, vocabulary.OUTSIDE: 4}
+  assert summary['vocabulary']['learned_aliases'] == 1
+
+
+def test_a_users_alias_table_wins(tmp_path):
+  table = vocabulary.parse_aliases('Brand,HP,HP Inc.\n', 'a.csv', ATTRIBUTES)
+  _, _, out, _ = _run(tmp_path, cw.FillRules(user_aliases=table, no_value_tokens=('n/a',)))
+  assert (out['F1']['brand__value'], out['F1']['brand__span']) == ('HP Inc.', 'HP')
+
+
+def _chosen(threshold):
+  return {'target': 0.9, 'threshold': threshold, 'eval_fills': 0, 'expected_precision': None,
+          'lower_bound': None, 'recall': 0.0, 'eval_gold_values': 0, 'curve': []}
+
+
+def test_values_below_their_attributes_threshold_are_withheld_and_queued_first(tmp_path):
+  rules = cw.FillRules(thresholds={'Brand': _chosen(0.7), 'Material': _chosen(None)}, no_value_tokens=('n/a',))
+  _, summary, out, queue = _run(tmp_path, rules)
+  assert out['F1']['brand__value'] == 'Hewlett-Packard'                     # 0.9 >= 0.7
+  assert out['F2']['brand__value'] is None and out['F2']['brand__span'] == 'Dellora'   # 0.6: withheld
+  assert out['F2']['brand__confidence'] == pytest.approx(0.6)
+  assert out['F2']['color__value'] == 'Black'                               # no target: the model's own
+  assert all(r['material__value'] is None for r in out.values())           # target not reachable
+  assert summary['values_filled'] == {'Brand': 1, 'Color': 2, 'Material': 0}
+  assert summary['values_withheld'] == {'Brand': 1, 'Color': 0, 'Material': 2}
+  assert summary['precision_targets']['Material']['threshold'] is None
+  brand = [r for r in queue if r['attribute'] == 'Brand']
+  # Dellora is outside the vocabulary: first, though 0.1 from the threshold against HP's 0.2.
+  assert [(r['product_id'], r['filled'], r['in_vocabulary'], r['threshold']) for r in brand] == [
+      ('F2', False, False, 0.7), ('F1', True, True, 0.7)]
+  assert {r['product_id'] for r in queue if r['attribute'] == 'Material'} == {'F1', 'F2'}

@@ -45,8 +45,12 @@ def build_parser():
 def parse(argv):
   """(flags, config); anything after -- is Beam's."""
   ours, beam_args = (argv[:argv.index('--')], argv[argv.index('--') + 1:]) if '--' in argv else (argv, [])
-  args = build_parser().parse_args(ours)
-  return args, configs.from_flags(args, beam_args)
+  parser = build_parser()
+  args = parser.parse_args(ours)
+  try:
+    return args, configs.from_flags(args, beam_args)
+  except ValueError as error:   # a setting out of range: argparse's usage line and exit code 2
+    parser.error(str(error))
 
 
 def main(argv=None):

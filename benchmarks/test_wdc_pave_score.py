@@ -162,3 +162,41 @@ def test_the_catalog_holds_known_values_and_offers_to_fill(tmp_path):
       'category,attribute', 'Computers,Cache', 'Computers,Clock Speed', 'Computers,Processor Type',
       'Computers,Thermal Design Power', 'Jewelry,Brand', 'Jewelry,Gender', 'Jewelry,Metal Type',
       'Jewelry,Stone Shape']
+
+
+def test_the_text_spelling_reads_the_span_of_the_same_fills(tmp_path):
+  from catalog.columns import span_column
+  row = _row(RING, Metal_Type='Sterling Silver', Brand=None)
+  row[span_column('Metal Type')] = 'STERLING SILVER'
+  row[span_column('Brand')] = 'Aurel'      # withheld below its threshold: not a fill in either spelling
+  pq.write_table(pa.Table.from_pylist([row]), str(tmp_path / 'catalog-00000-of-00001.parquet'))
+  pattern = str(tmp_path / 'catalog-*.parquet')
+  value = lambda rows, attribute: rows[0][output_columns(attribute)[0]]
+  catalog, text = (wdc_pave_score.read_enriched(pattern, spelling=s) for s in ('catalog', 'text'))
+  assert (value(catalog, 'Metal Type'), value(catalog, 'Brand')) == ('Sterling Silver', None)
+  assert (value(text, 'Metal Type'), value(text, 'Brand')) == ('STERLING SILVER', None)
+  assert not any(c.endswith(wdc_pave_score.SPAN_SUFFIX) for c in text[0])
+
+
+@pytest.mark.parametrize('normalised, raw, kind', [
+    (['Hewlett-Packard'], ['Hewlett-Packard', 'HP'], 'unchanged'),
+    (['435952B21'], ['435952-B21'], 'wrangling'),
+    (['8 Megabytes'], ['8MB-2x4MB'], 'units and numbers'),
+    (['Hewlett-Packard'], ['HP'], 'expansion or generalisation'),
+    (['Red'], ['Magenta'], 'expansion or generalisation'),
+])
+def test_how_a_gold_value_was_normalised(normalised, raw, kind):
+  assert wdc_pave_score.normalisation_kind(normalised, raw) == kind
+
+
+def test_gold_values_are_tallied_by_normalisation_kind():
+  normalised_cpu = dict(CPU, target_scores=dict(CPU['target_scores'], **{'Processor Type': _value('Intel Xeon Series'),
+                                                                        'Clock Speed': _value('2.0 GHz')}))
+  kinds = wdc_pave_score.kinds_of([normalised_cpu], [CPU])
+  assert kinds == {('2', 'Processor Type'): 'expansion or generalisation', ('2', 'Clock Speed'): 'wrangling',
+                   ('2', 'Thermal Design Power'): 'unchanged'}
+  row = _row(CPU, Processor_Type='Xeon E5335', Clock_Speed='2.0GHz')
+  report = wdc_pave_score.score([row], [normalised_cpu], kinds=kinds)
+  assert {k: (v['vc'], v['vw'], v['vn']) for k, v in report['per_kind'].items()} == {
+      'unchanged': (0, 0, 1), 'wrangling': (0, 1, 0), 'expansion or generalisation': (0, 1, 0)}
+  assert '| wrangling | 1 | 0 | 1 | 0 | 0.0 | 0.0 |' in wdc_pave_score.markdown(report)

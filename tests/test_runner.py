@@ -64,9 +64,49 @@ def test_a_catalog_alone_trains_on_its_known_values_and_fills_its_own_columns():
   assert config.data.target_attributes() == ()        # CatalogQuestionGen reads the catalog's columns
 
 
-def test_triples_without_a_catalog_to_fill_is_an_error_not_the_sample_catalog():
-  with pytest.raises(ValueError, match='--triples needs --catalog'):
+def test_triples_without_a_catalog_to_fill_is_an_error_not_the_sample_catalog(capsys):
+  with pytest.raises(SystemExit) as exited:
     pipeline_runner.parse(['--local', '--triples', 'mine.txt'])
+  assert exited.value.code == 2 and '--triples needs --catalog' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--target-precision', '1.5'], r'--target-precision must be in (0, 1], got 1.5'),
+    (['--target-precision', '0'], r'--target-precision must be in (0, 1], got 0.0'),
+    (['--attribute-precision', 'Brand=0'], r'--attribute-precision Brand=0 must be in (0, 1], got 0.0'),
+])
+def test_a_setting_out_of_range_is_a_usage_error_naming_the_flag(flags, message, capsys):
+  with pytest.raises(SystemExit) as exited:
+    pipeline_runner.parse(['--local', *flags])
+  err = capsys.readouterr().err
+  assert exited.value.code == 2 and f'error: {message}' in err and 'Traceback' not in err
+
+
+def _tiny_catalog(tmp_path):
+  import pyarrow as pa
+  import pyarrow.parquet as pq
+  path = tmp_path / 'catalog.parquet'
+  pq.write_table(pa.table({'product_id': ['1'], 'title': ['Acme Red Kettle'], 'Brand': ['Acme'],
+                           'Color': pa.array([None], pa.string())}), str(path))
+  return str(path)
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--value-aliases', 'ALIASES'], "line 2: expected attribute,alias,value, got 'Brand,HP'"),
+    (['--attribute-precision', 'Weight=0.9'], "--attribute-precision: 'Weight' is not a target attribute (Brand, Color)"),
+    (['--enrich-only', '--model', 'MODEL', '--target-precision', '0.9'], 'a model given with --model has none'),
+])
+def test_fill_settings_are_refused_before_anything_runs(flags, message, tmp_path, capsys, monkeypatch):
+  from pipelines import console
+  monkeypatch.setattr(console, 'quiet_native_logs', lambda verbose: None)   # keep pytest's stderr
+  aliases = tmp_path / 'aliases.csv'
+  aliases.write_text('Brand,Acme,ACME Corp\nBrand,HP\n')
+  flags = [{'ALIASES': str(aliases), 'MODEL': str(tmp_path / 'model')}.get(f, f) for f in flags]
+  code = pipeline_runner.main(['--local', '--catalog', _tiny_catalog(tmp_path), '--pipeline-root',
+                               str(tmp_path / 'root'), '--metadata-path', str(tmp_path / 'm.sqlite'), *flags])
+  err = capsys.readouterr().err
+  assert code == 1 and message in err and 'Traceback' not in err
+  assert not (tmp_path / 'root').exists()   # nothing ran
 
 
 def test_a_section_survives_custom_config_json():

@@ -153,19 +153,34 @@ def to_ask(row, rules: categories.CategoryRules, repredict_known):
   return [a for a in rules.attributes_of(row) if repredict_known or not is_known(row, a)]
 
 
-def _question(row, attribute, use_description, known_value=None) -> bytes:
-  """A serialized tf.Example (product_id, title, attribute[, known_value])."""
-  b = lambda s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[s.encode('utf-8')]))
-  feature = {ID: b(str(row[ID])), 'title': b(context_of(row, use_description)), 'attribute': b(attribute)}
+def _question(product_ids, text, attribute, known_value=None) -> bytes:
+  """A serialized tf.Example (product_id: one or more, title, attribute[, known_value])."""
+  b = lambda *s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode('utf-8') for v in s]))
+  feature = {ID: b(*product_ids), 'title': b(text), 'attribute': b(attribute)}
   if known_value is not None:
     feature[KNOWN_VALUE] = b(known_value)
   return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def questions_for(row, rules: categories.CategoryRules, use_description, repredict_known):
-  """Serialized tf.Examples (product_id, title, attribute) for the attributes to predict."""
+def keyed_questions(row, rules: categories.CategoryRules, use_description, repredict_known):
+  """((text, attribute), product_id) for the attributes to predict: rows with the same text
+  (a catalog's variants, relisted products) ask each attribute once (ask_once)."""
+  text = context_of(row, use_description)
   for attribute in to_ask(row, rules, repredict_known):
-    yield _question(row, attribute, use_description)
+    yield (text, attribute), str(row[ID])
+
+
+def ask_once(keyed):
+  """The serialized question of a (text, attribute) and every product that asks it; the
+  writer gives the answer to each of them."""
+  (text, attribute), product_ids = keyed
+  return _question(sorted(product_ids), text, attribute)
+
+
+def questions_for(row, rules: categories.CategoryRules, use_description, repredict_known):
+  """Serialized tf.Examples (product_id, title, attribute) of one row's questions."""
+  for (text, attribute), product_id in keyed_questions(row, rules, use_description, repredict_known):
+    yield _question([product_id], text, attribute)
 
 
 def probe_candidates(row, rules: categories.CategoryRules, use_description, no_value_tokens):
@@ -177,7 +192,7 @@ def probe_candidates(row, rules: categories.CategoryRules, use_description, no_v
     value = row.get(attribute)
     if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
       draw = hashlib.sha256(f'{row[ID]}\x00{attribute}'.encode('utf-8')).hexdigest()
-      yield attribute, (draw, _question(row, attribute, use_description, value.strip()))
+      yield attribute, (draw, _question([str(row[ID])], context_of(row, use_description), attribute, value.strip()))
 
 
 def _question_counts(row, rules: categories.CategoryRules, repredict_known):
@@ -280,8 +295,10 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
       os.path.join(rows_uri, 'accepted', 'rows'), schema, file_name_suffix='.parquet')
   _ = quarantined | 'WriteQuarantined' >> beam.io.WriteToParquet(
       os.path.join(rows_uri, 'quarantined', 'rows'), quarantine_schema, file_name_suffix='.parquet')
-  questions = accepted | 'Questions' >> beam.FlatMap(
-      questions_for, rules, settings.use_description, settings.repredict_known)
+  questions = (accepted | 'Questions' >> beam.FlatMap(
+                   keyed_questions, rules, settings.use_description, settings.repredict_known)
+               | 'SameQuestion' >> beam.GroupByKey() | 'AskOnce' >> beam.Map(ask_once))
+  asked_once = questions | 'CountAsked' >> beam.Map(lambda _: ('questions asked', 1))
   probe_count = pipeline | 'NoProbes' >> beam.Create([])
   if settings.alias_probes > 0 and not settings.repredict_known:   # repredicted cells are asked anyway
     probes = (accepted | 'ProbeCandidates' >> beam.FlatMap(probe_candidates, rules, settings.use_description,
@@ -300,7 +317,7 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
       count(accepted, 'CountAccepted', lambda _: 'accepted'),
       count(quarantined, 'CountQuarantined', lambda r: 'quarantined: ' + r[QUARANTINE_REASON]),
       accepted | 'CountQuestions' >> beam.FlatMap(_question_counts, rules, settings.repredict_known),
-      probe_count,
+      probe_count, asked_once,
   ) | 'FlattenCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict()
   _ = counts | 'Summary' >> beam.Map(_write_summary, rows_uri, attributes,
                                      beam.pvalue.AsSingleton(rules_and_note))
@@ -336,6 +353,8 @@ def _write_summary(counts, rows_uri, attributes, rules_and_note):
              'quarantine_reasons': {k.split(': ', 1)[1]: v for k, v in sorted(counts.items())
                                     if k.startswith('quarantined: ')},
              'questions': {a: counts.get('questions: ' + a, 0) for a in attributes},
+             # Each identical (text, attribute) is asked once and its answer fanned out.
+             'questions_asked': counts.get('questions asked', 0),
              'alias_probes': counts.get('alias probes', 0),
              'target_attributes': attributes,
              'categories': _category_summary(counts, rules, note),
@@ -357,6 +376,8 @@ def summary_lines(summary):
   lines = [f"catalog: {summary['rows_in']} rows in, {summary['accepted']} accepted, "
            f"{summary['quarantined']} quarantined; {len(summary['target_attributes'])} target attributes, "
            f"{sum(summary['questions'].values())} questions"
+           + (f" ({summary['questions_asked']} asked: the others repeat a text and attribute)"
+              if summary.get('questions_asked', 0) < sum(summary['questions'].values()) else '')
            + (f", {summary['alias_probes']} known values asked again to learn the catalog's spelling"
               if summary.get('alias_probes') else '')]
   found = summary.get('categories')

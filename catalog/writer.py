@@ -102,18 +102,19 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
 
 def parse_prediction_log(log):
   """(product_id, (attribute, value, confidence, known value)) from one PredictionLog of
-  BulkInferrer; the known value is None except for alias probes."""
+  BulkInferrer, for each product that asked the question; the known value is None except
+  for alias probes."""
   request, response = log.predict_log.request, log.predict_log.response
   serialized = tf.make_ndarray(request.inputs['examples']).reshape(-1)
   values = tf.make_ndarray(response.outputs['value']).reshape(-1)
   confidences = tf.make_ndarray(response.outputs['confidence']).reshape(-1)
   for example_bytes, value, confidence in zip(serialized, values, confidences):
     features = tf.train.Example.FromString(example_bytes).features.feature
-    product_id = features[cq.ID].bytes_list.value[0].decode('utf-8')
     attribute = features['attribute'].bytes_list.value[0].decode('utf-8')
     probe = features[cq.KNOWN_VALUE].bytes_list.value if cq.KNOWN_VALUE in features else None
-    yield product_id, (attribute, value.decode('utf-8') or None, float(confidence),
-                       probe[0].decode('utf-8') if probe else None)
+    for product_id in features[cq.ID].bytes_list.value:
+      yield product_id.decode('utf-8'), (attribute, value.decode('utf-8') or None, float(confidence),
+                                         probe[0].decode('utf-8') if probe else None)
 
 
 def is_probe(keyed_answer) -> bool:
@@ -208,7 +209,8 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
   summary = {'filled': True, 'model_version': version, 'refused': refused, 'rows_in': catalog['rows_in'],
              'rows_out': counts.get('rows_out', 0), 'quarantined': catalog['quarantined'],
              'quarantine_reasons': catalog['quarantine_reasons'],
-             'questions': catalog['questions'], 'categories': catalog.get('categories'),
+             'questions': catalog['questions'], 'questions_asked': catalog.get('questions_asked'),
+             'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'values_withheld': {a: counts.get('withheld: ' + a, 0) for a in attributes},
              'spelling': {how: counts.get('spelling: ' + how, 0) for how in vocabulary.HOW},

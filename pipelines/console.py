@@ -147,8 +147,11 @@ def print_outcome(outputs, wall_seconds: float) -> int:
     print(f"Rows in {summary['rows_in']} = rows out {summary['rows_out']} + quarantined "
           f"{summary['quarantined']}")
     filled = {a: n for a, n in summary['values_filled'].items() if n}
-    print(f"Values filled: {sum(filled.values())} of {sum(summary['questions'].values())} questions "
-          f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)")
+    questions = sum(summary['questions'].values())
+    asked = summary.get('questions_asked')
+    print(f"Values filled: {sum(filled.values())} of {questions} questions "
+          f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)"
+          + (f'; {asked} asked, the rest repeat a text and attribute' if asked is not None and asked < questions else ''))
     for line in _fill_lines(summary):
       print(line)
     categories = summary.get('categories') or {}

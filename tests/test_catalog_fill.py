@@ -35,11 +35,11 @@ def _answer(question):
   return ('Aluminium', 0.99)
 
 
-def _run(tmp_path, rules):
+def _run(tmp_path, rules, rows=KNOWN + TO_FILL):
   path = tmp_path / 'catalog' / 'part-0.parquet'
   os.makedirs(path.parent, exist_ok=True)
   schema = pa.schema([(c, pa.string()) for c in ['product_id', 'title'] + ATTRIBUTES])
-  pq.write_table(pa.Table.from_pylist(KNOWN + TO_FILL, schema=schema), str(path))
+  pq.write_table(pa.Table.from_pylist(rows, schema=schema), str(path))
   rows_uri, questions_uri = str(tmp_path / 'rows'), str(tmp_path / 'questions')
   with beam.Pipeline() as pipeline:
     cq.build_questions(pipeline, str(path), rows_uri, questions_uri, cq.Settings(tuple(ATTRIBUTES)))
@@ -111,3 +111,17 @@ def test_values_below_their_attributes_threshold_are_withheld_and_queued_first(t
   assert [(r['product_id'], r['filled'], r['in_vocabulary'], r['threshold']) for r in brand] == [
       ('F2', False, False, 0.7), ('F1', True, True, 0.7)]
   assert {r['product_id'] for r in queue if r['attribute'] == 'Material'} == {'F1', 'F2'}
+
+
+def test_a_question_repeated_by_several_rows_is_asked_once_and_answered_for_each(tmp_path):
+  variants = [dict(TO_FILL[0], product_id=f'V{i}') for i in range(3)]     # the same text three times
+  questions, summary, out, _ = _run(tmp_path, cw.FillRules(no_value_tokens=('n/a',)), KNOWN + TO_FILL + variants)
+  to_fill = [q for q in questions if cq.KNOWN_VALUE not in q.features.feature]
+  assert len(to_fill) == 6 and sum(summary['questions'].values()) == 15   # F1 and F2's, V* share F1's
+  assert summary['questions_asked'] == 6
+  shared = [q for q in to_fill if len(q.features.feature[cq.ID].bytes_list.value) > 1]
+  assert {tuple(q.features.feature[cq.ID].bytes_list.value) for q in shared} == {(b'F1', b'V0', b'V1', b'V2')}
+  for variant in ('V0', 'V1', 'V2'):
+    assert ({k: v for k, v in out[variant].items() if '__' in k}
+            == {k: v for k, v in out['F1'].items() if '__' in k})
+  assert summary['rows_out'] == len(KNOWN + TO_FILL + variants)

@@ -275,8 +275,10 @@ def _catalog(tmp_path, pattern, **settings):
                          for r in pq.read_table(path).to_pylist()]
   questions = [tf.train.Example.FromString(r.numpy()).features.feature for r in tf.data.TFRecordDataset(
       glob.glob(os.path.join(questions_uri, '*', '*')), compression_type='GZIP')]
-  questions = [{k: q[k].bytes_list.value[0].decode('utf-8') for k in ('product_id', 'title', 'attribute')}
-               for q in questions]
+  # One entry per product asking: rows with the same text share a question.
+  questions = [dict({k: q[k].bytes_list.value[0].decode('utf-8') for k in ('title', 'attribute')},
+                    product_id=product_id.decode('utf-8'))
+               for q in questions for product_id in q['product_id'].bytes_list.value]
   assert summary['rows_in'] == summary['accepted'] + summary['quarantined']
   return rows_uri, summary, read('accepted'), read('quarantined'), questions
 

@@ -94,9 +94,10 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
     thresholds = precision_targets.thresholds(evidence, targets, attributes)
     for attribute, chosen in thresholds.items():
       if chosen['threshold'] is None:
-        log.warning('%s cannot reach precision %.2f on the eval split (%d values, %d fills): it fills '
-                    'nothing; its values go to the review queue', attribute, chosen['target'],
-                    chosen['eval_gold_values'], len(chosen['curve']) and chosen['curve'][-1]['fills'])
+        all_fills = chosen['curve'][-1] if chosen['curve'] else {'fills': 0, 'right': 0}
+        log.warning('%s cannot reach precision %.2f on the eval split (%d of its %d values predicted there '
+                    'were right): it fills nothing; its values go to the review queue', attribute,
+                    chosen['target'], all_fills['right'], all_fills['fills'])
   return FillRules(thresholds, vocabulary.read_aliases(value_aliases, attributes), tuple(no_value_tokens))
 
 

@@ -33,7 +33,8 @@ if [ "$TEST_TOOLS" = 1 ]; then
   if ! command -v chromium >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       apt-get install -y -q chromium >/dev/null \
-        || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+        || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } \
+        || echo "Chromium could not be installed: the report's browser test will say so"
     else
       echo "Chromium is not installed: the report's browser test will be skipped (apt-get install chromium)"
     fi

@@ -183,16 +183,30 @@ def questions_for(row, rules: categories.CategoryRules, use_description, repredi
     yield _question([product_id], text, attribute)
 
 
-def probe_candidates(row, rules: categories.CategoryRules, use_description, no_value_tokens):
+def no_value_markers(no_value_tokens) -> frozenset:
+  """The no-value tokens as stated_value compares them."""
+  return frozenset(t.casefold() for t in no_value_tokens)
+
+
+def stated_value(value, markers: frozenset):
+  """A known text cell's value, stripped; None when it is blank, not text, or a no-value
+  marker (markers: no_value_markers)."""
+  if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
+    return value.strip()
+  return None
+
+
+def probe_candidates(row, rules: categories.CategoryRules, use_description, markers: frozenset):
   """(attribute, (draw, question)) for each text value the row knows of its category's
-  attributes (not a no-value marker): an alias probe, drawn by a hash of id and attribute
-  so that a rerun draws the same ones."""
-  markers = {t.casefold() for t in no_value_tokens}
+  attributes (stated_value): an alias probe, drawn by a hash of id and attribute so that a
+  rerun draws the same ones."""
+  text = None
   for attribute in rules.attributes_of(row):
-    value = row.get(attribute)
-    if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
+    value = stated_value(row.get(attribute), markers)
+    if value is not None:
+      text = text or context_of(row, use_description)
       draw = hashlib.sha256(f'{row[ID]}\x00{attribute}'.encode('utf-8')).hexdigest()
-      yield attribute, (draw, _question([str(row[ID])], context_of(row, use_description), attribute, value.strip()))
+      yield attribute, (draw, _question([str(row[ID])], text, attribute, value))
 
 
 def _question_counts(row, rules: categories.CategoryRules, repredict_known):
@@ -302,7 +316,7 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
   probe_count = pipeline | 'NoProbes' >> beam.Create([])
   if settings.alias_probes > 0 and not settings.repredict_known:   # repredicted cells are asked anyway
     probes = (accepted | 'ProbeCandidates' >> beam.FlatMap(probe_candidates, rules, settings.use_description,
-                                                             settings.no_value_tokens)
+                                                             no_value_markers(settings.no_value_tokens))
               | 'DrawProbes' >> beam.combiners.Top.PerKey(settings.alias_probes, key=lambda dq: dq[0])
               | 'ProbeQuestions' >> beam.FlatMap(lambda kv: [question for _, question in kv[1]]))
     questions = (questions, probes) | 'WithProbes' >> beam.Flatten()
@@ -373,11 +387,12 @@ def read_summary(rows_uri: str):
 
 def summary_lines(summary):
   """What the console shows of the catalog: rows, and with categories a line of totals."""
+  questions = sum(summary['questions'].values())
   lines = [f"catalog: {summary['rows_in']} rows in, {summary['accepted']} accepted, "
            f"{summary['quarantined']} quarantined; {len(summary['target_attributes'])} target attributes, "
-           f"{sum(summary['questions'].values())} questions"
+           f"{questions} questions"
            + (f" ({summary['questions_asked']} asked: the others repeat a text and attribute)"
-              if summary.get('questions_asked', 0) < sum(summary['questions'].values()) else '')
+              if summary.get('questions_asked', questions) < questions else '')
            + (f", {summary['alias_probes']} known values asked again to learn the catalog's spelling"
               if summary.get('alias_probes') else '')]
   found = summary.get('categories')

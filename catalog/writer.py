@@ -83,9 +83,7 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
   thresholds = {}
   if targets:
     if blessing_uri is None:
-      raise ValueError('--target-precision and --attribute-precision need the gate\'s scores of the model '
-                       'on the eval split; a model given with --model has none (fill with the newest '
-                       'blessed model: --enrich-only without --model, or run the training pipeline)')
+      raise ValueError(precision_targets.NEEDS_THE_GATE)
     name = precision_targets.BASELINE_EVIDENCE_FILE if served_instead else precision_targets.EVIDENCE_FILE
     evidence = precision_targets.read_evidence(blessing_uri, name)
     if evidence is None:
@@ -128,24 +126,26 @@ def probe_pair(keyed_answer):
   return [((attribute, known, span), 1)] if span else []
 
 
-def known_values(row, attributes, no_value_tokens):
-  """((attribute, known value), 1) for each value the row knows: the vocabulary's words."""
-  markers = {t.casefold() for t in no_value_tokens}
+def known_values(row, attributes, markers: frozenset):
+  """((attribute, known value), 1) for each value the row knows (questions.stated_value):
+  the vocabulary's words."""
   for attribute in attributes:
     cell = row.get(attribute)
     for value in (cell if isinstance(cell, list) else [cell]):
-      if isinstance(value, str) and value.strip() and value.strip().casefold() not in markers:
-        yield (attribute, value.strip()), 1
+      value = cq.stated_value(value, markers)
+      if value is not None:
+        yield (attribute, value), 1
 
 
-def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: FillRules, use_description):
-  """The row with its cells filled, and (tagged 'review') an (attribute, queue row) for each
-  value found, filled or withheld, and (tagged 'counts') what was done."""
+def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: FillRules, use_description,
+             review: bool):
+  """The row with its cells filled, (tagged 'counts') what was done, and when review, (tagged
+  'review') an (attribute, queue row) for each value found, filled or withheld."""
   _, grouped = keyed
   rows = list(grouped['rows'])
   answers = {a: (v, c) for a, v, c, _ in grouped['answers']}
   for row in rows:   # exactly one: ids are unique after CatalogQuestionGen
-    row = dict(row)
+    row, text = dict(row), None
     for attribute in attributes:
       value_col, confidence_col, version_col = output_columns(attribute)
       span, confidence = answers.get(attribute, (None, None))
@@ -157,9 +157,11 @@ def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: Fi
       if value is not None:
         yield beam.pvalue.TaggedOutput('counts', ('withheld: ' if withheld else 'filled: ') + attribute)
         yield beam.pvalue.TaggedOutput('counts', 'spelling: ' + how)
-        yield beam.pvalue.TaggedOutput('review', (attribute, review_queue.queue_row(
-            row, attribute, cq.context_of(row, use_description), value, span, confidence, version,
-            not withheld, how != vocabulary.OUTSIDE, rules.threshold(attribute))))
+        if review:
+          text = text or cq.context_of(row, use_description)
+          yield beam.pvalue.TaggedOutput('review', (attribute, review_queue.queue_row(
+              row, attribute, text, value, span, confidence, version, not withheld,
+              how != vocabulary.OUTSIDE, rules.threshold(attribute))))
     yield row
 
 
@@ -173,7 +175,8 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
                  predictions_pattern, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
              | 'ParsePredictions' >> beam.FlatMap(parse_prediction_log))
   # The vocabulary: the catalog's known values, and what the alias probes read for them.
-  known = (rows | 'KnownValues' >> beam.FlatMap(lambda kv: known_values(kv[1], attributes, rules.no_value_tokens))
+  markers = cq.no_value_markers(rules.no_value_tokens)
+  known = (rows | 'KnownValues' >> beam.FlatMap(lambda kv: known_values(kv[1], attributes, markers))
            | 'CountKnown' >> beam.CombinePerKey(sum))
   probes = (answers | 'Probes' >> beam.Filter(is_probe) | 'ProbePairs' >> beam.FlatMap(probe_pair)
             | 'CountProbes' >> beam.CombinePerKey(sum))
@@ -183,8 +186,8 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
           beam.pvalue.AsList(probes)))
   questions = answers | 'NotProbes' >> beam.Filter(lambda a: not is_probe(a))
   filled = ({'rows': rows, 'answers': questions} | 'Join' >> beam.CoGroupByKey()
-            | 'Fill' >> beam.FlatMap(fill_row, attributes, version, words, rules, use_description
-                                     ).with_outputs('review', 'counts', main='rows'))
+            | 'Fill' >> beam.FlatMap(fill_row, attributes, version, words, rules, use_description,
+                                     review_size > 0).with_outputs('review', 'counts', main='rows'))
   _ = filled.rows | 'WriteParquet' >> beam.io.WriteToParquet(
       os.path.join(output_uri, 'catalog'), output_schema(schema, attributes), file_name_suffix='.parquet')
   if review_size > 0:

@@ -10,6 +10,7 @@ eval split gets no threshold: it fills nothing, and its values go to the review 
 import json
 import math
 import os
+from statistics import NormalDist
 from typing import Dict, List, Optional, Sequence
 
 from model import exact_match
@@ -18,6 +19,10 @@ EVIDENCE_FILE = 'fill_evidence.json'
 BASELINE_EVIDENCE_FILE = 'baseline_fill_evidence.json'
 # One-sided: the bound below which the true precision lies with this probability at most.
 BOUND_LEVEL = 0.95
+_Z = NormalDist().inv_cdf(BOUND_LEVEL)
+NEEDS_THE_GATE = ("--target-precision and --attribute-precision need the gate's scores of the model on "
+                  'the eval split; a model given with --model has none (fill with the newest blessed '
+                  'model: --enrich-only without --model, or run the training pipeline)')
 
 
 def fill_evidence(attributes: Sequence[str], gold, values, confidences) -> Dict[str, dict]:
@@ -37,16 +42,11 @@ def wilson_lower_bound(right: int, n: int, level: float = BOUND_LEVEL) -> float:
   """Lower end of the one-sided Wilson score interval of a proportion right/n (0 when n = 0)."""
   if n == 0:
     return 0.0
-  z = _normal_quantile(level)
+  z = _Z if level == BOUND_LEVEL else NormalDist().inv_cdf(level)
   p = right / n
   centre = p + z * z / (2 * n)
   spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
   return max(0.0, (centre - spread) / (1 + z * z / n))
-
-
-def _normal_quantile(level: float) -> float:
-  from statistics import NormalDist
-  return NormalDist().inv_cdf(level)
 
 
 def curve(fills: Sequence[Sequence[float]], gold_values: int) -> List[dict]:

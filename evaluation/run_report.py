@@ -277,10 +277,7 @@ def _precision_png(attribute, chosen) -> str:
   ax.set_title(attribute, loc='left', fontweight='bold')
   ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncol=3, fontsize=8, frameon=False)
   ax.spines[['top', 'right']].set_visible(False)
-  fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format='png')
-  return base64.b64encode(buffer.getvalue()).decode('ascii')
+  return _png(fig)
 
 
 def _precision_section(summary, thresholds, attributes) -> str:
@@ -309,6 +306,14 @@ def _precision_section(summary, thresholds, attributes) -> str:
           f'<div class="grid">{"".join(images)}</div></section>')
 
 
+def _png(fig) -> str:
+  """The figure as base64 PNG, for an inline <img>."""
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format='png')
+  return base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
 def _histogram_png(attribute, counts) -> str:
   fig = Figure(figsize=(5.4, 2.9), dpi=120)
   ax = fig.add_subplot()
@@ -323,10 +328,7 @@ def _histogram_png(attribute, counts) -> str:
   ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncol=2, fontsize=8, frameon=False)  # above: never on a bar
   ax.spines[['top', 'right']].set_visible(False)
   ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts of answers, not fractions
-  fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format='png')
-  return base64.b64encode(buffer.getvalue()).decode('ascii')
+  return _png(fig)
 
 
 def _histogram_section(histograms, attributes) -> str:

@@ -33,9 +33,7 @@ def check_fill_settings(config: configs.PipelineConfig, model_dir=None):
   from catalog import questions, vocabulary
   from evaluation import precision_targets
   if config.fill.has_targets and model_dir:
-    raise ValueError('--target-precision and --attribute-precision need the gate\'s scores of the model '
-                     'on the eval split; a model given with --model has none (fill with the newest '
-                     'blessed model: --enrich-only without --model, or run the training pipeline)')
+    raise ValueError(precision_targets.NEEDS_THE_GATE)
   if not (config.fill.attribute_precision or config.fill.value_aliases):
     return
   attributes = list(config.data.target_attributes()) or questions.attribute_columns(

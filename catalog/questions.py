@@ -312,7 +312,7 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
   questions = (accepted | 'Questions' >> beam.FlatMap(
                    keyed_questions, rules, settings.use_description, settings.repredict_known)
                | 'SameQuestion' >> beam.GroupByKey() | 'AskOnce' >> beam.Map(ask_once))
-  asked_once = questions | 'CountAsked' >> beam.Map(lambda _: ('questions asked', 1))
+  distinct = questions | 'CountDistinct' >> beam.Map(lambda _: ('distinct questions', 1))
   probe_count = pipeline | 'NoProbes' >> beam.Create([])
   if settings.alias_probes > 0 and not settings.repredict_known:   # repredicted cells are asked anyway
     probes = (accepted | 'ProbeCandidates' >> beam.FlatMap(probe_candidates, rules, settings.use_description,
@@ -331,7 +331,7 @@ def build_questions(pipeline, catalog_pattern, rows_uri, questions_uri, settings
       count(accepted, 'CountAccepted', lambda _: 'accepted'),
       count(quarantined, 'CountQuarantined', lambda r: 'quarantined: ' + r[QUARANTINE_REASON]),
       accepted | 'CountQuestions' >> beam.FlatMap(_question_counts, rules, settings.repredict_known),
-      probe_count, asked_once,
+      probe_count, distinct,
   ) | 'FlattenCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum) | 'ToDict' >> beam.combiners.ToDict()
   _ = counts | 'Summary' >> beam.Map(_write_summary, rows_uri, attributes,
                                      beam.pvalue.AsSingleton(rules_and_note))
@@ -368,7 +368,7 @@ def _write_summary(counts, rows_uri, attributes, rules_and_note):
                                     if k.startswith('quarantined: ')},
              'questions': {a: counts.get('questions: ' + a, 0) for a in attributes},
              # Each identical (text, attribute) is asked once and its answer fanned out.
-             'questions_asked': counts.get('questions asked', 0),
+             'questions_distinct': counts.get('distinct questions', 0),
              'alias_probes': counts.get('alias probes', 0),
              'target_attributes': attributes,
              'categories': _category_summary(counts, rules, note),
@@ -391,8 +391,8 @@ def summary_lines(summary):
   lines = [f"catalog: {summary['rows_in']} rows in, {summary['accepted']} accepted, "
            f"{summary['quarantined']} quarantined; {len(summary['target_attributes'])} target attributes, "
            f"{questions} questions"
-           + (f" ({summary['questions_asked']} asked: the others repeat a text and attribute)"
-              if summary.get('questions_asked', questions) < questions else '')
+           + (f" ({summary['questions_distinct']} distinct: the others repeat a text and attribute)"
+              if summary.get('questions_distinct', questions) < questions else '')
            + (f", {summary['alias_probes']} known values asked again to learn the catalog's spelling"
               if summary.get('alias_probes') else '')]
   found = summary.get('categories')

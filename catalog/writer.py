@@ -14,7 +14,6 @@ not bless fills nothing: the summary says why. Rows in = rows out + quarantined 
 a mismatch fails the run. Beside the Parquet: the review queue (catalog/review_queue.py).
 """
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ import apache_beam as beam
 import pyarrow as pa
 import tensorflow as tf
 
+from catalog import cost
 from catalog import questions as cq
 from catalog import review_queue, vocabulary
 from evaluation import run_report
@@ -63,14 +63,6 @@ class FillRules:
   def threshold(self, attribute):
     chosen = self.thresholds.get(attribute)
     return chosen['threshold'] if chosen else None
-
-
-def model_version(model_uri: str) -> str:
-  """Model artifact folder name plus a hash of its saved_model.pb: which model, exactly."""
-  from serving.inference import serving_dir
-  with tf.io.gfile.GFile(os.path.join(serving_dir(model_uri), 'saved_model.pb'), 'rb') as f:
-    digest = hashlib.sha256(f.read()).hexdigest()[:12]
-  return f'{os.path.basename(model_uri.rstrip("/"))}-{digest}'
 
 
 def fill_rules(attributes, target_precision, attribute_precision, value_aliases, no_value_tokens,
@@ -206,14 +198,24 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
 
 
 def finish_summary(counts, rows_uri, output_uri, attributes, version, review_size=0, refused='',
-                   rules: FillRules = FillRules()):
-  """refused: why the gate refused this run's model, when the served model filled instead."""
+                   rules: FillRules = FillRules(), answers=None):
+  """refused: why the gate refused this run's model, when the served model filled instead.
+  answers: the inference step's answers.json (serving/batch_inference.py; None: not written)."""
   with tf.io.gfile.GFile(os.path.join(rows_uri, cq.SUMMARY_FILE)) as f:
     catalog = json.load(f)
+  answers = answers or {}
+  distinct = catalog.get('questions_distinct', catalog.get('questions_asked'))
   summary = {'filled': True, 'model_version': version, 'refused': refused, 'rows_in': catalog['rows_in'],
              'rows_out': counts.get('rows_out', 0), 'quarantined': catalog['quarantined'],
              'quarantine_reasons': catalog['quarantine_reasons'],
-             'questions': catalog['questions'], 'questions_asked': catalog.get('questions_asked'),
+             # Every row's questions; distinct: those with a text and attribute of their own
+             # (the others take its answer); reused: answered by the previous run (--incremental);
+             # asked: of the model. Alias probes are counted under vocabulary.
+             'questions': catalog['questions'], 'questions_distinct': distinct,
+             'questions_reused': answers.get('reused', 0),
+             'questions_asked': None if distinct is None else distinct - answers.get('reused', 0),
+             'cost': cost.catalog_step({'questions': catalog.get(cost.CPU_SECONDS),
+                                        'inference': answers.get(cost.CPU_SECONDS)}, 0, 0),
              'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'values_withheld': {a: counts.get('withheld: ' + a, 0) for a in attributes},
@@ -230,6 +232,15 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
     raise RuntimeError(f'rows in ({summary["rows_in"]}) != rows out ({summary["rows_out"]}) '
                        f'+ quarantined ({summary["quarantined"]})')
   return summary
+
+
+def record_cost(output_uri, writer_seconds):
+  """The catalog step's cost in the summary, once the writer's own CPU-seconds are known."""
+  summary = read_summary(output_uri)
+  parts = dict(summary['cost']['cpu_seconds'], writer=writer_seconds)
+  summary['cost'] = cost.catalog_step(parts, sum(summary['questions'].values()),
+                                      sum(summary['values_filled'].values()))
+  write_summary(output_uri, summary)
 
 
 def write_summary(output_uri, summary):

@@ -7,6 +7,7 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter, O
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+from catalog import cost
 from catalog import questions as catalog_questions
 from components.artifacts import CatalogRows
 
@@ -38,8 +39,9 @@ def CatalogQuestionGen(
       tuple(catalog_questions.parse_attributes(target_attributes)), category_column, attribute_map,
       min_category_share, bool(use_description), bool(repredict_known),
       tuple(catalog_questions.parse_attributes(no_value_tokens)), alias_probes)
-  with beam_pipeline as pipeline:
+  with cost.CpuTime() as spent, beam_pipeline as pipeline:
     catalog_questions.build_questions(pipeline, catalog_pattern, catalog_rows.uri, questions.uri, settings)
+  cost.add_to(catalog_rows.uri, catalog_questions.SUMMARY_FILE, spent.seconds)
   # Logged here, not in the Beam step: a DirectRunner worker's log never reaches the console.
   for line in catalog_questions.summary_lines(catalog_questions.read_summary(catalog_rows.uri)):
     log.info('%s', line)

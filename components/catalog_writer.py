@@ -9,12 +9,13 @@ from tfx.dsl.component.experimental.annotations import (BeamComponentParameter, 
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
+from catalog import cost
 from catalog import questions as catalog_questions
 from catalog import writer
 from catalog.files import read_json
 from components.artifacts import CatalogRows, EnrichedCatalog
 from evaluation import gate, run_report
-from serving import model_choice
+from serving import batch_inference, inference, model_choice
 
 
 @component(use_beam=True)
@@ -52,14 +53,17 @@ def CatalogWriter(
   if choice.model_uri is None:
     writer.write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {choice.refusal}'})
   else:
-    version = writer.model_version(choice.model_uri)
-    with beam_pipeline as pipeline:
-      counts = writer.write_enriched(pipeline, catalog_rows.uri, os.path.join(inference_result.uri, '*'),
+    version = inference.model_version(choice.model_uri)
+    answers = batch_inference.read_answers_summary(inference_result.uri)
+    with cost.CpuTime() as spent, beam_pipeline as pipeline:
+      counts = writer.write_enriched(pipeline, catalog_rows.uri,
+                                     os.path.join(inference_result.uri, batch_inference.PREDICTION_LOGS + '*'),
                                      enriched_catalog.uri, attributes, version, bool(use_description),
                                      review_size, rules)
       _ = counts | 'Summary' >> beam.Map(writer.finish_summary, catalog_rows.uri, enriched_catalog.uri,
                                          attributes, version, review_size,
-                                         choice.refusal if choice.served_instead else '', rules)
+                                         choice.refusal if choice.served_instead else '', rules, answers)
+    writer.record_cost(enriched_catalog.uri, spent.seconds)
   metrics = read_json(evaluation.uri, gate.METRICS_FILE) if evaluation is not None else None
   run_report.write_run_report(enriched_catalog.uri, writer.read_summary(enriched_catalog.uri), metrics,
                               attributes, rules.thresholds)

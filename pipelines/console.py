@@ -114,6 +114,24 @@ def setup_logging(verbose: bool, steps: int = 0):
   return handler
 
 
+def _asked_line(summary, questions):
+  """How many questions the model was asked, and what the catalog step cost; '' when every
+  question was asked and no cost was recorded."""
+  distinct, reused = summary.get('questions_distinct'), summary.get('questions_reused') or 0
+  asked = summary.get('questions_asked')
+  parts = []
+  if asked is not None and asked < questions:
+    parts.append(f'Questions asked of the model: {asked}'
+                 + (f'; {questions - distinct} repeat a text and attribute' if distinct < questions else '')
+                 + (f'; {reused} answered by the previous run (--incremental)' if reused else ''))
+  spent = (summary.get('cost') or {}).get('cpu_seconds', {}).get('total')
+  if spent:
+    per_fill = summary['cost']['per_million_filled']
+    parts.append(f'CPU {spent:.0f} s' + (f' ({per_fill / 3600:,.1f} CPU-hours per million values filled)'
+                                         if per_fill else ''))
+  return '. '.join(parts)
+
+
 def _fill_lines(summary):
   """Totals of the catalog's spelling and of the precision targets (per attribute: the report)."""
   spelling = summary.get('spelling') or {}
@@ -148,10 +166,11 @@ def print_outcome(outputs, wall_seconds: float) -> int:
           f"{summary['quarantined']}")
     filled = {a: n for a, n in summary['values_filled'].items() if n}
     questions = sum(summary['questions'].values())
-    asked = summary.get('questions_asked')
     print(f"Values filled: {sum(filled.values())} of {questions} questions "
-          f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)"
-          + (f'; {asked} asked, the rest repeat a text and attribute' if asked is not None and asked < questions else ''))
+          f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)")
+    asked_line = _asked_line(summary, questions)
+    if asked_line:
+      print(asked_line)
     for line in _fill_lines(summary):
       print(line)
     categories = summary.get('categories') or {}

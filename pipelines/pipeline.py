@@ -4,8 +4,8 @@
   labelled triples -------------------+-> TriplesExampleGen -> StatisticsGen -> ExampleValidator
        (against schemas/, via ImportSchemaGen) -> Transform -> Trainer
        -> ExactMatchEvaluator (vs. last blessed) -> Pusher
-  CatalogQuestionGen (questions) -> CatalogBulkInferrer (blessed model) -> CatalogWriter
-       -> Parquet + report
+  CatalogQuestionGen (questions) -> CatalogBulkInferrer (blessed model; with --incremental
+       the previous run's answers) -> CatalogWriter -> Parquet + report
 """
 import dataclasses
 import hashlib
@@ -60,8 +60,10 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
   refuses this one (unless --fill-only-when-blessed). The training pipeline and the
   enrichment pipeline share them."""
   choice = dict(served_model=served_model, fill_only_when_blessed=int(config.gate.fill_only_when_blessed))
+  previous = previous_answers() if config.inference.incremental else None
   inferrer = CatalogBulkInferrer(
       examples=catalog.outputs['questions'], model=model, model_blessing=blessing, **choice,
+      previous_answers=previous.outputs['inference_result'] if previous else None,
       precision=config.inference.precision, runtime=config.inference.runtime,
       batch_size=config.inference.batch_size, bucket_size=config.inference.bucket_size,
   ).with_beam_pipeline_args(config.inference.beam_args)
@@ -72,7 +74,15 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
       target_precision=config.fill.target_precision or 0.0, attribute_precision=config.fill.attribute_precision,
       value_aliases=config.fill.value_aliases, no_value_tokens=','.join(config.data.no_value_tokens),
   ).with_beam_pipeline_args(config.inference.beam_args)
-  return [inferrer, writer]
+  return [*([previous] if previous else []), inferrer, writer]
+
+
+def previous_answers():
+  """The previous run's answers (the newest InferenceResult in ML Metadata), for --incremental."""
+  return tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+      inference_result=tfx.dsl.Channel(type=tfx.types.standard_artifacts.InferenceResult),
+  ).with_id('previous_answers_resolver')
 
 
 def latest_blessed_model():

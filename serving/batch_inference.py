@@ -17,6 +17,7 @@ called once per batch and answers with one PredictionLog per batch, the batch's
 PredictRequest and PredictResponse as TF Serving answers a batched request (rather than
 one PredictionLog per question, built output by output).
 """
+import json
 import logging
 import os
 import time
@@ -28,11 +29,13 @@ import tensorflow as tf
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 from tensorflow_serving.apis import prediction_log_pb2
 
-from serving import inference
+from serving import answer_reuse, inference
 
 log = logging.getLogger(__name__)
 
 PREDICTION_LOGS = 'prediction_logs'
+# Beside the logs: which model answered and how many questions it was asked.
+ANSWERS_FILE = 'answers.json'
 PROGRESS_SECONDS = 30
 
 
@@ -91,13 +94,43 @@ class ServingHandler(ModelHandler):
     return 'CatalogBulkInferrer'
 
 
+def _write_answers_summary(counts, output_uri, key):
+  summary = {'answers_key': key, 'asked': counts.get('asked', 0), 'reused': counts.get('reused', 0),
+             'reused_probes': counts.get('reused_probes', 0)}
+  with tf.io.gfile.GFile(os.path.join(output_uri, ANSWERS_FILE), 'w') as f:
+    json.dump(summary, f, indent=2)
+
+
+def read_answers_summary(output_uri):
+  """The answers.json of an InferenceResult (None: written before it existed)."""
+  path = os.path.join(output_uri, ANSWERS_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
 def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, runtime, batch_size,
-                  bucket_size, num_shards=0):
+                  bucket_size, num_shards=0, answers_key='', previous_pattern=None):
   """Beam part: questions (gzipped TFRecords of serialized tf.Example, passed to the
-  model as they are) -> PredictionLog TFRecords."""
-  records = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
-  return (sorted_chunks(records, bucket_size)
-          | 'RunInference' >> RunInference(ServingHandler(model_dir, precision, runtime, batch_size))
-          | 'WritePredictionLogs' >> beam.io.WriteToTFRecord(
-              os.path.join(output_uri, PREDICTION_LOGS), file_name_suffix='.gz', num_shards=num_shards,
-              coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog)))
+  model as they are) -> PredictionLog TFRecords, and answers.json: how many questions the
+  model was asked and how many took the previous run's answer (previous_pattern: its
+  PredictionLogs, from a model with the same answers_key; serving/answer_reuse.py)."""
+  questions = pipeline | 'ReadQuestions' >> beam.io.ReadFromTFRecord(questions_pattern)
+  counts = []
+  if previous_pattern:
+    split = questions | 'ReuseAnswers' >> answer_reuse.ReuseAnswers(previous_pattern, batch_size)
+    questions, reused = split['to_ask'], split['reused']
+    counts.append(split['reused_questions'] | 'CountReused' >> beam.Map(
+        lambda reused: ('reused_probes' if answer_reuse.is_probe(reused[0]) else 'reused', 1)))
+  counts.append(questions | 'CountAsked' >> beam.Map(lambda _: ('asked', 1)))
+  logs = (sorted_chunks(questions, bucket_size)
+          | 'RunInference' >> RunInference(ServingHandler(model_dir, precision, runtime, batch_size)))
+  if previous_pattern:
+    logs = (logs, reused) | 'WithReused' >> beam.Flatten()
+  _ = (counts | 'AllCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum)
+       | 'ToDict' >> beam.combiners.ToDict()
+       | 'AnswersSummary' >> beam.Map(_write_answers_summary, output_uri, answers_key))
+  return logs | 'WritePredictionLogs' >> beam.io.WriteToTFRecord(
+      os.path.join(output_uri, PREDICTION_LOGS), file_name_suffix='.gz', num_shards=num_shards,
+      coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))

@@ -18,6 +18,9 @@ class InferenceConfig:
                          "int8; docs/deployment.md)", choices=RUNTIMES)
   batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
   bucket_size: int = setting(8192, 'questions sorted by length together before batching')
+  incremental: bool = setting(False, "reuse the previous run's answer to each question whose text and "
+                              'attribute it asked, when the same model served the same way gave it: '
+                              'unchanged rows ask nothing; a new model or runtime asks everything again')
   review_size: int = setting(50, 'filled values per attribute, the least sure first, written to '
                              'the review queue beside the filled catalog (0: no queue)')
   # Added to the Beam args of the catalog steps (questions, inference, writer). Locally:

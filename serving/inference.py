@@ -5,6 +5,7 @@ Used by bulk inference's model handler, the exact-match evaluator and the offlin
 evaluation scripts. predict sorts questions by title length before batching, so each
 batch is padded only to its own longest row, then puts the results back in input order.
 """
+import hashlib
 import os
 from typing import Dict, List, Sequence
 
@@ -38,6 +39,24 @@ class SavedModelServing:
     self.name = examples_name
     self.examples = loaded.signatures[examples_name]
     self.raw = loaded.signatures[raw_name]
+
+
+def model_fingerprint(model_uri: str) -> str:
+  """A hash of the served model's graph and weights: the same fingerprint, the same answers,
+  whichever folder holds the model."""
+  folder = serving_dir(model_uri)
+  digest = hashlib.sha256()
+  weights = sorted(tf.io.gfile.glob(os.path.join(folder, 'variables', '*')))
+  for path in [os.path.join(folder, 'saved_model.pb')] + weights:
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      while chunk := f.read(1 << 24):
+        digest.update(chunk)
+  return digest.hexdigest()[:12]
+
+
+def model_version(model_uri: str) -> str:
+  """Which model, exactly: its artifact folder's name and its fingerprint."""
+  return f'{os.path.basename(model_uri.rstrip("/"))}-{model_fingerprint(model_uri)}'
 
 
 def load(model_uri: str, precision: str = DEFAULTS.precision, runtime: str = DEFAULTS.runtime):

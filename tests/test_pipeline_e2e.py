@@ -1,6 +1,5 @@
 """The whole pipeline on the embedded sample, with a tiny random BERT (fast)."""
 import glob
-import hashlib
 import json
 import logging
 import os
@@ -409,10 +408,32 @@ def test_enrich_only_trains_nothing_and_fills_as_the_full_pipeline(first_run, pu
   assert strip(by_id(given.summary)) == strip(full)
   # Same model: the same saved_model.pb hash in the version, whatever folder it was read from.
   assert given.summary['model_version'].split('-')[-1] == first_run.summary['model_version'].split('-')[-1]
-  from catalog.writer import model_version
+  from serving.inference import model_version
   newest_blessed = model_version(newest_pushed_model(str(run_dir / 'serving')))
   assert newest.summary['model_version'].split('-')[-1] == newest_blessed.split('-')[-1]
   assert given.report and newest.report
+
+
+def test_incremental_reruns_ask_nothing_of_unchanged_rows_and_everything_of_another_model(
+    pushed_model, tmp_path, tiny_checkpoint_dir):
+  config = _config(tmp_path, tiny_checkpoint_dir, **{'inference.incremental': True})
+  first = runners.run_enrichment(config, pushed_model)
+  again = runners.run_enrichment(config, pushed_model)        # the same catalog, the same model
+  questions = sum(first.summary['questions'].values())
+  assert first.summary['questions_reused'] == 0 and first.summary['questions_asked'] > 0
+  assert (again.summary['questions_reused'], again.summary['questions_asked']) == (
+      first.summary['questions_asked'], 0)
+  by_id = lambda summary: sorted(_read_parquet(summary['catalog_files']), key=lambda r: r['product_id'])
+  assert by_id(again.summary) == by_id(first.summary)
+  assert again.summary['rows_in'] == again.summary['rows_out'] + again.summary['quarantined']
+  # The same model served another way answers differently: every question is asked again.
+  onnx = runners.run_enrichment(configs.with_overrides(config, {'inference.runtime': 'onnx',
+                                                                'inference.precision': 'int8'}), pushed_model)
+  assert (onnx.summary['questions_reused'], onnx.summary['questions_asked']) == (0, first.summary['questions_asked'])
+  # What the step cost: each part measured, per million questions.
+  cost = again.summary['cost']
+  assert cost['complete'] and all(cost['cpu_seconds'][part] > 0 for part in ('questions', 'inference', 'writer'))
+  assert cost['per_million_questions'] == pytest.approx(cost['cpu_seconds']['total'] * 1e6 / questions, rel=1e-3)
 
 
 def test_the_gate_keeps_its_evidence_and_targets_it_cannot_meet_fill_nothing(pushed_model, tmp_path,
@@ -473,9 +494,8 @@ def test_an_untrained_model_is_refused_and_the_served_model_stays(first_run, run
   # Refused, so the model being served fills the catalog and stays the served one.
   assert code == 3
   assert 'The new model was NOT blessed (the model was trained 0 steps' in out
-  with open(os.path.join(served, 'saved_model.pb'), 'rb') as f:   # the version names its graph's hash
-    served_hash = hashlib.sha256(f.read()).hexdigest()[:12]
-  assert re.search(rf'the model being served, \S+-{served_hash}, filled the catalog', out)
+  from serving.inference import model_fingerprint   # the version names its graph and weights' hash
+  assert re.search(rf'the model being served, \S+-{model_fingerprint(served)}, filled the catalog', out)
   assert newest_pushed_model(str(run_dir / 'serving')) == served
 
 

@@ -36,7 +36,7 @@ def write_run_report(output_dir: str, summary: dict, gate: dict | None, attribut
     histograms, examples = _scan_catalog(summary.get('catalog_files'), attributes,
                                          examples_per_attribute, seed)
     sections += [_categories_section(summary), _filled_section(summary, attributes),
-                 _precision_section(summary, thresholds or {}, attributes),
+                 _cost_section(summary), _precision_section(summary, thresholds or {}, attributes),
                  _histogram_section(histograms, attributes),
                  _quarantine_section(summary), _examples_section(examples, attributes)]
   page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -256,6 +256,30 @@ def _filled_section(summary, attributes) -> str:
           f'{" Values found, by how they got the catalog&#39;s spelling: " + how + "." if how else ""}</p>'
           f'{_table(["attribute", "questions", "filled", "withheld", "filled % of questions"], rows, "num narrow")}'
           f'</section>')
+
+
+def _cost_section(summary) -> str:
+  """What the model was asked, and the catalog step's CPU-seconds (catalog/cost.py)."""
+  questions = sum(summary.get('questions', {}).values())
+  asked = [['questions (rows missing a value)', questions],
+           ['distinct texts and attributes', summary.get('questions_distinct', '–')],
+           ["answered by the previous run's model (--incremental)", summary.get('questions_reused', 0)],
+           ['asked of the model', summary.get('questions_asked', '–')]]
+  cost = summary.get('cost')
+  if not cost:
+    return f'<section><h2>Questions and cost</h2>{_table(["", "count"], asked, "num")}</section>'
+  seconds = cost['cpu_seconds']
+  per = lambda value: '–' if value is None else f'{value:,.0f} s ({value / 3600:,.1f} h)'
+  spent = [[part, '–' if seconds.get(part) is None else f'{seconds[part]:,.1f}'] for part in
+           ('questions', 'inference', 'writer', 'total')]
+  spent += [['per million questions', per(cost['per_million_questions'])],
+            ['per million values filled', per(cost['per_million_filled'])]]
+  note = ('' if cost.get('complete') else ' A part without a number did not record its time; '
+          'the total covers the others.')
+  return (f'<section><h2>Questions and cost</h2><p class="note">CPU-seconds of each step\'s process '
+          f'(user and system, every thread): the whole cost on the local runner; on Dataflow, the '
+          f'job\'s metrics are the bill.{note}</p>'
+          f'{_table(["", "count"], asked, "num")}{_table(["CPU", "seconds"], spent, "num")}</section>')
 
 
 def _precision_png(attribute, chosen) -> str:

@@ -130,6 +130,20 @@ def test_header_gate_numbers_with_baseline_and_filled_counts(tmp_path):
                                                           'filled % of questions']
 
 
+def test_questions_reused_and_the_steps_cost_per_million(tmp_path):
+  summary = dict(_catalog(tmp_path), questions_distinct=8, questions_reused=6, questions_asked=2,
+                 cost={'cpu_seconds': {'questions': 1.5, 'inference': 3.0, 'writer': None, 'total': 4.5},
+                       'complete': False, 'per_million_questions': 450000.0, 'per_million_filled': 1125000.0})
+  page = _Page(_report(tmp_path, summary, _gate()))
+  section = 'Questions and cost'
+  assert page.find(section, 'questions (rows missing a value)') == ['questions (rows missing a value)', '10']
+  assert page.find(section, "answered by the previous run's model (--incremental)")[1] == '6'
+  assert page.find(section, 'asked of the model')[1] == '2'
+  assert page.find(section, 'writer') == ['writer', '–'] and page.find(section, 'total') == ['total', '4.5']
+  assert page.find(section, 'per million values filled') == ['per million values filled', '1,125,000 s (312.5 h)']
+  assert 'did not record its time' in _report(tmp_path, summary, _gate())
+
+
 def test_quarantine_reasons_with_counts_and_an_example_row(tmp_path):
   page = _Page(_report(tmp_path, _catalog(tmp_path), _gate()))
   assert page.tables['Quarantine'][1:] == [['duplicate product_id (2 rows)', '2', 'd1', 'Dup <one>'],

@@ -20,7 +20,13 @@ products x attributes questions), then, --repeats times, in this order:
            sorted batches, argmax decoding, tokenization included (benchmarks/ort_practitioner.py,
            in the comparison environment).
 Questions/s of ours count the whole step (read, validate, infer, join, write Parquet);
-theirs only the pipeline call. Peak RSS: the sum over the process tree, sampled.
+theirs only the pipeline call. Ours also runs on a --startup-products catalog each repeat:
+the two sizes split the whole step's time into a fixed start-up and a steady-state rate
+(what a large catalog gets). CPU-seconds per 1M questions (and per 1M filled values, ours):
+the child process's user and system time, start included. Titles are distinct while the
+pool allows; the header counts rows that repeat a title (the step asks a repeated text
+once). --incremental-rows runs ours twice with --incremental on one catalog: the second
+run asks nothing. Peak RSS: the sum over the process tree, sampled.
 The floor: FLOPs per question at the questions' mean token length over this CPU's
 measured matmul rate, per precision. Exact-match F1 of each precision on the eval split
 of --experiment (or --eval-triples). --memory-rows runs ours alone on growing catalogs
@@ -33,6 +39,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -97,8 +104,10 @@ def titles_pool():
 
 
 def write_catalog(folder, products, titles, seed=0):
+  """products rows with distinct titles while the pool has enough (else some repeat: the
+  caller counts them, since the step asks a repeated text once)."""
   rng = np.random.default_rng(seed)
-  chosen = [titles[i] for i in rng.integers(0, len(titles), products)]
+  chosen = [titles[i] for i in rng.choice(len(titles), products, replace=products > len(titles))]
   os.makedirs(folder, exist_ok=True)
   pq.write_table(pa.table({'product_id': [f'P{i:08d}' for i in range(products)], 'title': chosen}),
                  os.path.join(folder, 'catalog.parquet'), row_group_size=10000)
@@ -109,8 +118,16 @@ class ChildFailed(RuntimeError):
   """A child run that did not finish: how it ended (exit status or signal) and its stderr's tail."""
 
 
+def children_cpu_seconds():
+  """CPU-seconds (user and system) of the child processes this process has waited for."""
+  used = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return used.ru_utime + used.ru_stime
+
+
 def in_child(mode, **spec):
-  """One of CHILD_MODES in a fresh child process (a cold start); its result plus peak RSS."""
+  """One of CHILD_MODES in a fresh child process (a cold start); its result plus peak RSS
+  and the CPU-seconds the child used."""
+  cpu = children_cpu_seconds()
   with PeakRss() as rss:
     completed = subprocess.run([sys.executable, '-m', 'benchmarks.bulk_inference', mode, json.dumps(spec)],
                                capture_output=True, text=True, cwd=REPO)
@@ -121,25 +138,29 @@ def in_child(mode, **spec):
     raise ChildFailed(f'{mode} ended by {ended}; its stderr ends:\n{tail}')
   result = json.loads(completed.stdout.strip().splitlines()[-1])
   result['peak_rss_mb'] = rss.mb
+  result['cpu_seconds'] = children_cpu_seconds() - cpu
   return result
 
 
-def run_ours(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work):
+def run_ours(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work, incremental=False):
   return in_child('--one-run', catalog_folder=catalog_folder, model_dir=model_dir, attributes=attributes,
-                  serving=serving, batch_size=batch_size, bucket_size=bucket_size, work=work)
+                  serving=serving, batch_size=batch_size, bucket_size=bucket_size, work=work,
+                  incremental=incremental)
 
 
-def run_ours_here(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work):
+def run_ours_here(catalog_folder, model_dir, attributes, serving, batch_size, bucket_size, work, incremental):
   """The pipeline's catalog steps (pipelines/pipeline.create_enrichment_pipeline: the
   components the training pipeline runs, with the pipeline's default Beam args), timed
-  per step from the run's own step lines; returns counts and seconds."""
+  per step from the run's own step lines; returns counts, seconds and the run's own cost
+  (its summary's CPU-seconds). incremental: --incremental, in a work dir whose ML Metadata
+  may hold a previous run."""
   import logging
   from pipelines import configs, console, runners
   config = configs.with_overrides(configs.PipelineConfig(
       pipeline_root=os.path.join(work, 'pipeline_root'), metadata_path=os.path.join(work, 'metadata.sqlite')), {
       'data.catalog': os.path.join(catalog_folder, '*.parquet'), 'data.attributes': tuple(attributes),
       'inference.runtime': serving.split(':')[0], 'inference.precision': serving.split(':')[1],
-      'inference.batch_size': batch_size,
+      'inference.batch_size': batch_size, 'inference.incremental': incremental,
       'inference.bucket_size': bucket_size})
   finished = {}
 
@@ -156,7 +177,8 @@ def run_ours_here(catalog_folder, model_dir, attributes, serving, batch_size, bu
              'inference': finished['CatalogBulkInferrer'] - questions_done,
              'total': time.perf_counter() - started}
   return {'products': summary['rows_out'], 'questions': sum(summary['questions'].values()),
-          'seconds': seconds}
+          'questions_asked': summary['questions_asked'], 'questions_reused': summary['questions_reused'],
+          'filled': sum(summary['values_filled'].values()), 'seconds': seconds, 'cost': summary['cost']}
 
 
 def run_in_process(questions_file, model_dir, serving, batch_size):
@@ -185,6 +207,7 @@ def run_theirs(script, questions_file, checkpoint_dir, batch_size):
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
   if not os.path.exists(python):
     raise SystemExit('No comparison environment: run benchmarks/install_comparison.sh first')
+  cpu = children_cpu_seconds()
   with PeakRss() as rss:
     completed = subprocess.run(
         [python, os.path.join(REPO, 'benchmarks', script), '--checkpoint', checkpoint_dir,
@@ -192,6 +215,7 @@ def run_theirs(script, questions_file, checkpoint_dir, batch_size):
         check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
   result = json.loads(completed.stdout.strip().splitlines()[-1])
   result['peak_rss_mb'] = rss.mb
+  result['cpu_seconds'] = children_cpu_seconds() - cpu
   return result
 
 
@@ -239,6 +263,16 @@ def f1_by_serving(model_dir, experiment, results_dir, eval_triples, servings):
           for serving in sorted({REFERENCE, *servings})}, len(rows)
 
 
+def steady_state(small, large):
+  """The whole step's time as start-up + questions / rate, from two catalog sizes."""
+  rate = (large['questions'] - small['questions']) / (large['seconds']['total'] - small['seconds']['total'])
+  return {'questions_per_second': rate, 'startup_seconds': small['seconds']['total'] - small['questions'] / rate}
+
+
+def per_million(seconds, count):
+  return seconds * 1e6 / count if count else float('nan')
+
+
 def spread(values, fmt='{:.1f}'):
   if not values:
     return '–'
@@ -265,7 +299,15 @@ def main():
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--servings', nargs='+', default=['tensorflow:int8', 'onnx:int8'], choices=servings,
                       help=f'runtime:precision ({", ".join(RUNTIMES)})')
+  parser.add_argument('--startup-products', type=int, default=200,
+                      help="ours also on a catalog of this many products (0: not), each repeat: the two "
+                           "sizes split the whole step's time into a fixed start-up and a steady state")
+  parser.add_argument('--incremental-rows', type=int, default=0,
+                      help='ours twice with --incremental on a catalog of this many rows (first --servings, '
+                           '--incremental-attributes): the second run should ask nothing (0: not run)')
+  parser.add_argument('--incremental-attributes', type=int, default=1)
   parser.add_argument('--skip-theirs', action='store_true', help='neither Hugging Face nor the ONNX script')
+  parser.add_argument('--skip-hf', action='store_true', help="the ONNX script only, not Hugging Face's pipeline")
   parser.add_argument('--skip-in-process', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
                       help='catalog sizes for the memory runs (ours, in the first --servings)')
@@ -292,13 +334,17 @@ def main():
   work = args.work_dir or tempfile.mkdtemp(prefix='bulk-inference-')
   titles, source = titles_pool()
   chosen = write_catalog(os.path.join(work, 'catalog'), args.products, titles)
+  if args.startup_products:
+    write_catalog(os.path.join(work, 'catalog-startup'), args.startup_products, titles, seed=2)
   questions_file = os.path.join(work, 'questions.jsonl')
   with open(questions_file, 'w', encoding='utf-8') as f:
     for title in chosen:
       for attribute in attributes:
         f.write(json.dumps({'title': title, 'attribute': attribute}) + '\n')
+  repeated = len(chosen) - len(set(chosen))
   print(f'{cpu_line()}\nmodel {model_dir}\ncatalog: {args.products} products x {len(attributes)} attributes, '
-        f'titles from {source}; batch {args.batch_size}; cpus {os.cpu_count()}; work dir {work}')
+        f'titles from {source} ({repeated} rows repeat another\'s title); batch {args.batch_size}; '
+        f'cpus {os.cpu_count()}; work dir {work}')
 
   # (model dir, runtime:precision, row label): the main model's servings, then the other's.
   targets = [(model_dir, s, s) for s in args.servings]
@@ -310,6 +356,8 @@ def main():
   failed = {key: [] for _, _, key in targets}   # how each run of ours that did not finish ended
   in_process = {key: [] for _, _, key in targets}
   theirs = {'hf_qa_pipeline.py': [], 'ort_practitioner.py': []}
+  if args.skip_hf:
+    del theirs['hf_qa_pipeline.py']
   for repeat in range(args.repeats):
     for target_dir, serving, key in targets:
       try:
@@ -321,12 +369,28 @@ def main():
         continue
       runs[key].append(result)
       print(f'ours {key} #{repeat}: {json.dumps(result)}', flush=True)
+      if args.startup_products:
+        small = run_ours(os.path.join(work, 'catalog-startup'), target_dir, attributes, serving, args.batch_size,
+                         args.bucket_size, os.path.join(work, f"startup-{key.replace(' ', '-')}-{repeat}"))
+        result['steady'] = steady_state(small, result)
+        print(f'ours {key} #{repeat}, {args.startup_products} products: {json.dumps(small)}; '
+              f'{json.dumps(result["steady"])}', flush=True)
       if not args.skip_in_process:
         in_process[key].append(run_in_process(questions_file, target_dir, serving, args.batch_size))
         print(f'ours in-process {key} #{repeat}: {json.dumps(in_process[key][-1])}', flush=True)
     for script, results in ([] if args.skip_theirs else theirs.items()):
       results.append(run_theirs(script, questions_file, checkpoint.path, args.batch_size))
       print(f'{script} #{repeat}: {json.dumps(results[-1])}', flush=True)
+
+  incremental = []
+  if args.incremental_rows:
+    folder = os.path.join(work, 'incremental')
+    write_catalog(os.path.join(folder, 'catalog'), args.incremental_rows, titles, seed=3)
+    for _ in range(2):
+      incremental.append(run_ours(os.path.join(folder, 'catalog'), model_dir,
+                                  list(ATTRIBUTES[:args.incremental_attributes]), args.servings[0],
+                                  args.batch_size, args.bucket_size, folder, incremental=True))
+      print(f'ours --incremental: {json.dumps(incremental[-1])}', flush=True)
 
   memory = []
   memory_attributes = list(ATTRIBUTES[:args.memory_attributes])
@@ -358,21 +422,26 @@ def main():
   print(f'\n## Bulk inference, {args.products} products x {len(attributes)} attributes = {questions} '
         f'questions, batch {args.batch_size}, {args.repeats} repeat(s): median [min-max]\n')
   print(cpu_line() + '\n')
-  print('| method | runtime:precision | questions/s | products/s | inference-only questions/s | peak RSS MB | '
+  print('| method | runtime:precision | questions/s | steady-state questions/s | start-up s | '
+        'inference-only questions/s | CPU-s per 1M questions | CPU-s per 1M filled | peak RSS MB | '
         f'exact-match F1 ({eval_count} eval triples) |')
-  print('|---|---|---|---|---|---|---|')
+  print('|---|---|---|---|---|---|---|---|---|---|')
   for serving, results in runs.items():   # serving: the row label (runtime:precision, or the other model's)
+    steady = [r['steady'] for r in results if 'steady' in r]
     print(f"| ours: Beam catalog step (read, infer, join, write Parquet) | {serving} "
           f"| {spread([r['questions'] / r['seconds']['total'] for r in results])} "
-          f"| {spread([r['products'] / r['seconds']['total'] for r in results])} "
+          f"| {spread([s['questions_per_second'] for s in steady])} "
+          f"| {spread([s['startup_seconds'] for s in steady])} "
           f"| {spread([r['questions'] / r['seconds']['inference'] for r in results])} "
+          f"| {spread([per_million(r['cpu_seconds'], r['questions']) for r in results], '{:,.0f}')} "
+          f"| {spread([per_million(r['cpu_seconds'], r['filled']) for r in results], '{:,.0f}')} "
           f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
   for serving, results in in_process.items():
     if results:
       print(f"| ours, in-process: the served model called directly (no Beam) | {serving} "
-            f"| {spread([r['questions_per_second'] for r in results])} "
-            f"| {spread([r['questions_per_second'] / len(attributes) for r in results])} "
-            f"| (same) | {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
+            f"| {spread([r['questions_per_second'] for r in results])} | (same) | | (same) "
+            f"| {spread([per_million(r['cpu_seconds'], r['questions']) for r in results], '{:,.0f}')} | "
+            f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
   labels = {'hf_qa_pipeline.py': ("Hugging Face pipeline('question-answering'), torch {torch_threads} threads",
                                   'torch:float32'),
             'ort_practitioner.py': ('plain script: torch.onnx export, BERT fusions, int8 dynamic quantization, '
@@ -381,12 +450,12 @@ def main():
     if results:
       label, serving = labels[script]
       print(f"| {label.format(**results[0])} | {serving} | {spread([t['questions_per_second'] for t in results])} "
-            f"| {spread([t['questions_per_second'] / len(attributes) for t in results])} "
-            f"| (same) | {spread([t['peak_rss_mb'] for t in results], '{:.0f}')} | (untrained head) |")
+            f"| (same) | | (same) "
+            f"| {spread([per_million(t['cpu_seconds'], questions) for t in results], '{:,.0f}')} | "
+            f"| {spread([t['peak_rss_mb'] for t in results], '{:.0f}')} | (untrained head) |")
   for precision in precisions:
     print(f'| floor: {flops / 1e9:.3f} GFLOP/question at {length:.1f} tokens / {rates[precision]:.0f} '
-          f'GFLOP/s matmul | {precision} | {rates[precision] * 1e9 / flops:.1f} | '
-          f'{rates[precision] * 1e9 / flops / len(attributes):.1f} | | | |')
+          f'GFLOP/s matmul | {precision} | {rates[precision] * 1e9 / flops:.1f} | | | | | | | |')
   for serving, results in runs.items():
     ended = ', '.join(f'{failed[serving].count(f)}x {f}' for f in sorted(set(failed[serving])))
     print(f"\nours {serving}: {len(results)} of {len(results) + len(failed[serving])} runs finished"
@@ -401,9 +470,15 @@ def main():
       ours = statistics.median(r['questions'] / r['seconds']['total'] for r in runs_of)
       alone = (f", {statistics.median(r['questions_per_second'] for r in in_process[serving]) / base:.2f}x "
                '(in-process)' if in_process[serving] else '')
+      steady = [r['steady']['questions_per_second'] for r in runs_of if 'steady' in r]
+      steady = f", {statistics.median(steady) / base:.2f}x (whole step, steady state)" if steady else ''
       reference = f1[f"{serving.rsplit(' ', 1)[0]} {REFERENCE}" if ' ' in serving else REFERENCE]
-      print(f'\nours {serving} / {script}: {ours / base:.2f}x (whole step){alone}; '
+      print(f'\nours {serving} / {script}: {ours / base:.2f}x (whole step){steady}{alone}; '
             f'F1 {100 * f1[serving]:.2f}, {100 * (f1[serving] - reference):+.2f} vs its {REFERENCE}')
+  for i, result in enumerate(incremental):
+    print(f"\nours {args.servings[0]} --incremental, run {i + 1} on the same {args.incremental_rows}-row catalog: "
+          f"{result['questions']} questions, {result['questions_asked']} asked of the model, "
+          f"{result['questions_reused']} answered by the previous run; {result['seconds']['total']:.0f} s")
   if memory:
     print(f'\n## Peak RSS as the catalog grows (ours, {args.servings[0]}, {len(memory_attributes)} attributes)\n')
     print('| rows | questions | seconds | peak RSS MB |\n|---|---|---|---|')

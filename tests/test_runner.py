@@ -177,6 +177,20 @@ def test_the_enrichment_pipeline_compiles_without_training(tmp_path):
   assert any(name.startswith('latest_blessed_model_resolver') for name in tasks)
 
 
+@pytest.mark.parametrize('mode', ['--vertex', '--kubeflow'])
+def test_incremental_compiles_with_the_previous_answers_resolved(tmp_path, mode):
+  output = str(tmp_path / 'incremental.json')
+  assert pipeline_runner.main([mode, '--enrich-only', '--incremental', '--output', output]) == 0
+  with open(output) as f:
+    tasks = json.load(f)['pipelineSpec']['root']['dag']['tasks']
+  assert any(name.startswith('previous_answers_resolver') for name in tasks)
+  plain = str(tmp_path / 'plain.json')
+  assert pipeline_runner.main([mode, '--enrich-only', '--output', plain]) == 0
+  with open(plain) as f:
+    assert not any(name.startswith('previous_answers_resolver')
+                   for name in json.load(f)['pipelineSpec']['root']['dag']['tasks'])
+
+
 def test_an_epoch_budget_compiles_the_trainer_counts_its_steps(tmp_path):
   # The Trainer turns epochs into steps from the train split it reads: nothing is counted
   # before the pipeline runs, so a compiled spec can carry an epoch budget.

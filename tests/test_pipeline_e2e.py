@@ -268,7 +268,7 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
                                    str(tmp_path / 'out'), precision='float32', runtime='tensorflow',
                                    batch_size=16, bucket_size=64)
   logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in tf.data.TFRecordDataset(
-      tf.io.gfile.glob(str(tmp_path / 'out' / '*')), 'GZIP').as_numpy_iterator()]
+      tf.io.gfile.glob(str(tmp_path / 'out' / (catalog_inferrer.PREDICTION_LOGS + '*'))), 'GZIP').as_numpy_iterator()]
   sizes, answered = [], []
   for log in logs:
     examples = tf.make_ndarray(log.predict_log.request.inputs['examples']).tolist()
@@ -277,6 +277,7 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
     sizes.append(len(examples))
     answered.extend(examples)
   assert sorted(answered) == sorted(asked)   # each question once, none lost
+  assert catalog_inferrer.read_answers_summary(str(tmp_path / 'out'))['asked'] == len(asked)
   assert max(sizes) == 16
   assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
 

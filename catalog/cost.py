@@ -51,6 +51,9 @@ def catalog_step(parts: dict, questions: int, filled: int) -> dict:
   """The step's cost from each part's CPU-seconds (None: not measured, as in a summary
   written before costs were kept; the total then covers the parts measured)."""
   measured = {part: parts.get(part) for part in PARTS}
+  if all(s is None for s in measured.values()):
+    return {'cpu_seconds': dict(measured, total=None), 'complete': False,
+            'per_million_questions': None, 'per_million_filled': None}
   total = sum(s for s in measured.values() if s is not None)
   return {'cpu_seconds': dict(measured, total=round(total, 2)),
           'complete': all(s is not None for s in measured.values()),

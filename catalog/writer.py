@@ -214,8 +214,11 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
              'questions': catalog['questions'], 'questions_distinct': distinct,
              'questions_reused': answers.get('reused', 0),
              'questions_asked': None if distinct is None else distinct - answers.get('reused', 0),
+             # The writer's own CPU-seconds are added once its pipeline has finished (record_cost).
              'cost': cost.catalog_step({'questions': catalog.get(cost.CPU_SECONDS),
-                                        'inference': answers.get(cost.CPU_SECONDS)}, 0, 0),
+                                        'inference': answers.get(cost.CPU_SECONDS)},
+                                       sum(catalog['questions'].values()),
+                                       sum(counts.get('filled: ' + a, 0) for a in attributes)),
              'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'values_withheld': {a: counts.get('withheld: ' + a, 0) for a in attributes},
@@ -237,7 +240,8 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
 def record_cost(output_uri, writer_seconds):
   """The catalog step's cost in the summary, once the writer's own CPU-seconds are known."""
   summary = read_summary(output_uri)
-  parts = dict(summary['cost']['cpu_seconds'], writer=writer_seconds)
+  parts = {part: summary['cost']['cpu_seconds'][part] for part in cost.PARTS}
+  parts['writer'] = writer_seconds
   summary['cost'] = cost.catalog_step(parts, sum(summary['questions'].values()),
                                       sum(summary['values_filled'].values()))
   write_summary(output_uri, summary)

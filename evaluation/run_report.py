@@ -266,7 +266,7 @@ def _cost_section(summary) -> str:
            ["answered by the previous run's model (--incremental)", summary.get('questions_reused', 0)],
            ['asked of the model', summary.get('questions_asked', '–')]]
   cost = summary.get('cost')
-  if not cost:
+  if not cost or cost['cpu_seconds'].get('total') is None:   # no step recorded its time
     return f'<section><h2>Questions and cost</h2>{_table(["", "count"], asked, "num")}</section>'
   seconds = cost['cpu_seconds']
   per = lambda value: '–' if value is None else f'{value:,.0f} s ({value / 3600:,.1f} h)'

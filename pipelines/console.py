@@ -114,7 +114,7 @@ def setup_logging(verbose: bool, steps: int = 0):
   return handler
 
 
-def _asked_line(summary, questions):
+def _questions_and_cost_line(summary, questions):
   """How many questions the model was asked, and what the catalog step cost; '' when every
   question was asked and no cost was recorded."""
   distinct, reused = summary.get('questions_distinct'), summary.get('questions_reused') or 0
@@ -168,9 +168,9 @@ def print_outcome(outputs, wall_seconds: float) -> int:
     questions = sum(summary['questions'].values())
     print(f"Values filled: {sum(filled.values())} of {questions} questions "
           f"({len(filled)} of {len(summary['values_filled'])} attributes; per attribute: the run report)")
-    asked_line = _asked_line(summary, questions)
-    if asked_line:
-      print(asked_line)
+    questions_and_cost = _questions_and_cost_line(summary, questions)
+    if questions_and_cost:
+      print(questions_and_cost)
     for line in _fill_lines(summary):
       print(line)
     categories = summary.get('categories') or {}

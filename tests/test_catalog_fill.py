@@ -118,7 +118,9 @@ def test_a_question_repeated_by_several_rows_is_asked_once_and_answered_for_each
   questions, summary, out, _ = _run(tmp_path, cw.FillRules(no_value_tokens=('n/a',)), KNOWN + TO_FILL + variants)
   to_fill = [q for q in questions if cq.KNOWN_VALUE not in q.features.feature]
   assert len(to_fill) == 6 and sum(summary['questions'].values()) == 15   # F1 and F2's, V* share F1's
-  assert summary['questions_asked'] == 6
+  assert summary['questions_asked'] == 6 and summary['questions_reused'] == 0
+  # Run outside the components, no step recorded its CPU time: no cost is made up.
+  assert summary['cost']['cpu_seconds']['total'] is None and not summary['cost']['complete']
   shared = [q for q in to_fill if len(q.features.feature[cq.ID].bytes_list.value) > 1]
   assert {tuple(q.features.feature[cq.ID].bytes_list.value) for q in shared} == {(b'F1', b'V0', b'V1', b'V2')}
   for variant in ('V0', 'V1', 'V2'):

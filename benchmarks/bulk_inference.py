@@ -269,8 +269,10 @@ def steady_state(small, large):
   return {'questions_per_second': rate, 'startup_seconds': small['seconds']['total'] - small['questions'] / rate}
 
 
-def per_million(seconds, count):
-  return seconds * 1e6 / count if count else float('nan')
+def per_million(results, counted):
+  """Each run's CPU-seconds per million of what it counted (catalog/cost.py), where it counted any."""
+  from catalog import cost
+  return [v for v in (cost.per_million(r['cpu_seconds'], r[counted]) for r in results) if v is not None]
 
 
 def spread(values, fmt='{:.1f}'):
@@ -433,14 +435,14 @@ def main():
           f"| {spread([s['questions_per_second'] for s in steady])} "
           f"| {spread([s['startup_seconds'] for s in steady])} "
           f"| {spread([r['questions'] / r['seconds']['inference'] for r in results])} "
-          f"| {spread([per_million(r['cpu_seconds'], r['questions']) for r in results], '{:,.0f}')} "
-          f"| {spread([per_million(r['cpu_seconds'], r['filled']) for r in results], '{:,.0f}')} "
+          f"| {spread(per_million(results, 'questions'), '{:,.0f}')} "
+          f"| {spread(per_million(results, 'filled'), '{:,.0f}')} "
           f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
   for serving, results in in_process.items():
     if results:
       print(f"| ours, in-process: the served model called directly (no Beam) | {serving} "
             f"| {spread([r['questions_per_second'] for r in results])} | (same) | | (same) "
-            f"| {spread([per_million(r['cpu_seconds'], r['questions']) for r in results], '{:,.0f}')} | "
+            f"| {spread(per_million(results, 'questions'), '{:,.0f}')} | "
             f"| {spread([r['peak_rss_mb'] for r in results], '{:.0f}')} | {100 * f1[serving]:.2f} |")
   labels = {'hf_qa_pipeline.py': ("Hugging Face pipeline('question-answering'), torch {torch_threads} threads",
                                   'torch:float32'),
@@ -451,7 +453,7 @@ def main():
       label, serving = labels[script]
       print(f"| {label.format(**results[0])} | {serving} | {spread([t['questions_per_second'] for t in results])} "
             f"| (same) | | (same) "
-            f"| {spread([per_million(t['cpu_seconds'], questions) for t in results], '{:,.0f}')} | "
+            f"| {spread(per_million(results, 'questions'), '{:,.0f}')} | "
             f"| {spread([t['peak_rss_mb'] for t in results], '{:.0f}')} | (untrained head) |")
   for precision in precisions:
     print(f'| floor: {flops / 1e9:.3f} GFLOP/question at {length:.1f} tokens / {rates[precision]:.0f} '

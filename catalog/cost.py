@@ -13,6 +13,8 @@ import resource
 
 import tensorflow as tf
 
+from catalog import files
+
 CPU_SECONDS = 'cpu_seconds'
 PARTS = ('questions', 'inference', 'writer')
 
@@ -35,11 +37,9 @@ class CpuTime:
 
 def add_to(folder: str, name: str, seconds: float):
   """Records the CPU-seconds in the JSON summary `name` a component wrote in its folder."""
-  path = os.path.join(folder, name)
-  with tf.io.gfile.GFile(path) as f:
-    summary = json.load(f)
+  summary = files.read_json(folder, name)
   summary[CPU_SECONDS] = round(seconds, 2)
-  with tf.io.gfile.GFile(path, 'w') as f:
+  with tf.io.gfile.GFile(os.path.join(folder, name), 'w') as f:
     json.dump(summary, f, indent=2)
 
 

@@ -53,8 +53,8 @@ def CatalogWriter(
   if choice.model_uri is None:
     writer.write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {choice.refusal}'})
   else:
-    version = inference.model_version(choice.model_uri)
     answers = batch_inference.read_answers_summary(inference_result.uri)
+    version = inference.model_version(choice.model_uri, answers and answers['answers_key']['model_fingerprint'])
     with cost.CpuTime() as spent, beam_pipeline as pipeline:
       counts = writer.write_enriched(pipeline, catalog_rows.uri,
                                      os.path.join(inference_result.uri, batch_inference.PREDICTION_LOGS + '*'),

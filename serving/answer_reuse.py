@@ -20,9 +20,9 @@ from tensorflow_serving.apis import prediction_log_pb2
 from catalog import questions as cq
 
 
-def answers_key(model_fingerprint: str, runtime: str, precision: str) -> str:
+def answers_key(model_fingerprint: str, runtime: str, precision: str) -> dict:
   """Which answers a run gives: the same model served the same way gives the same ones."""
-  return f'{model_fingerprint}/{runtime}/{precision}'
+  return {'model_fingerprint': model_fingerprint, 'runtime': runtime, 'precision': precision}
 
 
 def question_key(serialized: bytes) -> bytes:

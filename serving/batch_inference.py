@@ -29,6 +29,7 @@ import tensorflow as tf
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 from tensorflow_serving.apis import prediction_log_pb2
 
+from catalog import files
 from serving import answer_reuse, inference
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,7 @@ def _write_answers_summary(counts, output_uri, key):
 
 def read_answers_summary(output_uri):
   """The answers.json of an InferenceResult (None: written before it existed)."""
-  path = os.path.join(output_uri, ANSWERS_FILE)
-  if not tf.io.gfile.exists(path):
-    return None
-  with tf.io.gfile.GFile(path) as f:
-    return json.load(f)
+  return files.read_json(output_uri, ANSWERS_FILE)
 
 
 def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision, runtime, batch_size,

@@ -7,7 +7,7 @@ batch is padded only to its own longest row, then puts the results back in input
 """
 import hashlib
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -54,9 +54,10 @@ def model_fingerprint(model_uri: str) -> str:
   return digest.hexdigest()[:12]
 
 
-def model_version(model_uri: str) -> str:
-  """Which model, exactly: its artifact folder's name and its fingerprint."""
-  return f'{os.path.basename(model_uri.rstrip("/"))}-{model_fingerprint(model_uri)}'
+def model_version(model_uri: str, fingerprint: Optional[str] = None) -> str:
+  """Which model, exactly: its artifact folder's name and its fingerprint (computed unless
+  given: the inference step has it)."""
+  return f'{os.path.basename(model_uri.rstrip("/"))}-{fingerprint or model_fingerprint(model_uri)}'
 
 
 def load(model_uri: str, precision: str = DEFAULTS.precision, runtime: str = DEFAULTS.runtime):

@@ -180,7 +180,22 @@ class AveqaModel(QuestionModel):
     return outputs
 
   # ---- inference -------------------------------------------------------------------
-  def predict_spans(self, inputs, hidden=None):
+  def span_search(self, inputs, hidden):
+    """What the network computes per window before any probability is decided, given the
+    encoder's output hidden: the best span (begin, end: sequence positions, inclusive;
+    log_prob = log p(b) + log p(e | b)), null_log_prob (log p(begin = [CLS]), SQuAD 2.0's
+    null answer) and no_answer_logits [B, 2]. ONNX serving computes the same in its graph
+    (serving/onnx_spans.py)."""
+    context = self.context_mask(inputs)
+    begin_logits = self.begin_logits(hidden)
+    begin, end, log_prob = decoding.best_spans(
+        begin_logits, lambda b: self.end_logits(hidden, b), context,
+        self.config.top_k_begins, self.config.max_answer_tokens)
+    null_log_prob = decoding.masked_log_softmax(begin_logits, context | self.cls_position(context))[:, 0]
+    return {'begin': begin, 'end': end, 'log_prob': log_prob, 'null_log_prob': null_log_prob,
+            'no_answer_logits': self.no_answer_logits(hidden)}
+
+  def predict_spans(self, inputs, searched=None):
     """Best span per row with its probability and the no-answer decision.
 
     Returns begin/end token positions (inclusive), span_prob = p(b) p(e | b),
@@ -189,33 +204,29 @@ class AveqaModel(QuestionModel):
     other) and confidence: value_prob for a value, no_answer_prob for "no value".
     With the no-answer head, value_prob = span_prob * (1 - no_answer_prob). With beta = 0
     (null_target) the untrained head is ignored: no_answer_prob = p(null) / (p(null) +
-    span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule. hidden:
-    the encoder's output on inputs when another runtime computed it (ONNX Runtime).
+    span_prob) and value_prob = 1 - no_answer_prob, SQuAD 2.0's null-score rule. searched:
+    span_search's outputs on inputs when another runtime computed them (ONNX Runtime).
     """
-    if hidden is None:
-      hidden = self.encode(inputs, training=False)
+    if searched is None:
+      searched = self.span_search(inputs, self.encode(inputs, training=False))
     context = self.context_mask(inputs)
-    begin, end, log_prob = decoding.best_spans(
-        self.begin_logits(hidden), lambda b: self.end_logits(hidden, b), context,
-        self.config.top_k_begins, self.config.max_answer_tokens)
+    log_prob = tf.cast(searched['log_prob'], tf.float32)
     if self.null_target:
       # SQuAD 2.0: the null answer's probability is p(begin = [CLS]) (its end is certain),
       # under the begin softmax that includes [CLS]; the best span's, renormalised to it.
-      begin_logits = self.begin_logits(hidden)
-      null_log_prob = decoding.masked_log_softmax(begin_logits, context | self.cls_position(context))[:, 0]
-      null_prob = tf.exp(null_log_prob)
+      null_prob = tf.exp(tf.cast(searched['null_log_prob'], tf.float32))
       span_prob = tf.exp(log_prob) * (1.0 - null_prob)
       # "no value" when the null answer is likelier than the best span by the tuned factor:
       # value_prob = p(span) / (p(span) + p(null)) >= t.
       no_answer_prob = tf.math.divide_no_nan(null_prob, null_prob + span_prob)
       value_prob = 1.0 - no_answer_prob
     else:
-      no_answer_prob = tf.nn.softmax(self.no_answer_logits(hidden), axis=-1)[:, 1]
+      no_answer_prob = tf.nn.softmax(tf.cast(searched['no_answer_logits'], tf.float32), axis=-1)[:, 1]
       span_prob = tf.exp(log_prob)
       value_prob = value_threshold.value_probability(span_prob, no_answer_prob)
     return self.decide(inputs, context, {
-        'begin': begin, 'end': end, 'span_prob': span_prob, 'no_answer_prob': no_answer_prob,
-        'value_prob': value_prob})
+        'begin': tf.cast(searched['begin'], tf.int32), 'end': tf.cast(searched['end'], tf.int32),
+        'span_prob': span_prob, 'no_answer_prob': no_answer_prob, 'value_prob': value_prob})
 
   # ---- training --------------------------------------------------------------------
   def mask_tokens(self, inputs):

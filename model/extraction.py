@@ -17,7 +17,7 @@ from model import value_threshold, windows
 class QuestionModel(keras.Model):
   """Subclasses set self.config (value_threshold, max_seq_length, window_overlap),
   self.special_ids and self.loss_trackers ({name: keras.metrics.Mean}, 'loss' among them),
-  and define predict_spans(inputs, hidden=None) and compute_losses(features, training)."""
+  and define predict_spans(inputs, searched=None) and compute_losses(features, training)."""
 
   seen_attributes = None   # set by remember_attributes after training
 
@@ -80,14 +80,15 @@ class QuestionModel(keras.Model):
     """The network's inputs for whole questions: one row per window (model/windows.py)."""
     return windows.model_inputs(windows.split(title_ids, attribute_ids, self.layout))
 
-  def predict_questions(self, title_ids, attribute_ids, hidden=None):
+  def predict_questions(self, title_ids, attribute_ids, searched=None):
     """predict_spans for whole questions, however long their titles: each title is read
     in overlapping windows and the best window answers (model/windows.py). Takes title and
     attribute token ids [B, (L)], [B, (A)]; begin/end are title token indices; 'windows'
-    says how many windows each question took. hidden: the encoder's output on
-    encoder_inputs(title_ids, attribute_ids), when another runtime computed it."""
+    says how many windows each question took. searched: the network's per-window span
+    search on encoder_inputs(title_ids, attribute_ids), when another runtime computed it
+    (AveqaModel.span_search)."""
     question_windows = windows.split(title_ids, attribute_ids, self.layout)
-    spans = self.predict_spans(windows.model_inputs(question_windows), hidden)
+    spans = self.predict_spans(windows.model_inputs(question_windows), searched)
     return windows.question_answers(question_windows, spans)
 
   @staticmethod

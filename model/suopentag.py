@@ -154,12 +154,12 @@ class SuOpenTagModel(QuestionModel):
     return {'emissions': self.emissions(inputs, training)}
 
   # ---- inference -------------------------------------------------------------------
-  def predict_spans(self, inputs, hidden=None):
+  def predict_spans(self, inputs, searched=None):
     """The first chunk of the Viterbi tagging per window, as AveqaModel.predict_spans
     answers: begin/end sequence positions, span_prob, no_answer_prob, value_prob and the
-    decision. hidden is AVEQA's encoder output from another runtime: this model has none."""
-    if hidden is not None:
-      raise ValueError('SUOpenTag has no encoder to compute elsewhere (ONNX Runtime serves AVEQA only)')
+    decision. searched is AVEQA's span search from another runtime: this model has none."""
+    if searched is not None:
+      raise ValueError('SUOpenTag has no span search to compute elsewhere (ONNX Runtime serves AVEQA only)')
     emissions, mask = self.emissions(inputs), self.title_mask(inputs)
     parameters = self.crf_parameters()
     tags, best = crf.viterbi(emissions, mask, *parameters)

@@ -14,13 +14,13 @@ from model.config import MODEL_TYPES
 
 PRECISIONS = ('float32', 'bfloat16', 'int8')
 
-# What computes the encoder: TensorFlow (the SavedModel's signatures, every precision) or
-# ONNX Runtime (float32 or int8 graphs of the encoder beside the SavedModel, run between
-# two endpoints: ONNX_INPUTS tokenises serialized questions into the encoder's inputs,
-# ONNX_ANSWERS turns the encoder's output into the same OUTPUTS; serving/
-# onnx_serving.py). Both answer with the same tokeniser, heads and decoding. The two
-# endpoints are a SavedModel of their own (the Transform graph, the heads and the
-# decoding, no encoder), which loads in a fraction of the full one's time. It travels as
+# What computes the network: TensorFlow (the SavedModel's signatures, every precision) or
+# ONNX Runtime (float32 or int8 graphs of the encoder, the heads and the span search
+# beside the SavedModel, run between two endpoints: ONNX_INPUTS tokenises serialized
+# questions into the encoder's inputs, ONNX_ANSWERS turns the graph's span search into
+# the same OUTPUTS; serving/onnx_serving.py). Both answer with the same tokeniser and
+# decisions. The two endpoints are a SavedModel of their own (the Transform graph and the
+# decisions, no weights), which loads in a fraction of the full one's time. It travels as
 # one zip file, ONNX_ENDPOINTS: TFX's Pusher drops every saved_model.pb below the top one.
 RUNTIMES = ('tensorflow', 'onnx')
 # What each extractor's export serves (model/config.py MODEL_TYPES): SUOpenTag has no
@@ -28,7 +28,7 @@ RUNTIMES = ('tensorflow', 'onnx')
 # bfloat16 on TensorFlow.
 SERVED_PRECISIONS = {'aveqa': PRECISIONS, 'suopentag': ('float32', 'bfloat16')}
 SERVED_RUNTIMES = {'aveqa': RUNTIMES, 'suopentag': ('tensorflow',)}
-ONNX_FILES = {'float32': 'onnx/encoder_float32.onnx', 'int8': 'onnx/encoder_int8.onnx'}
+ONNX_FILES = {'float32': 'onnx/model_float32.onnx', 'int8': 'onnx/model_int8.onnx'}
 ONNX_FUSIONS_FILE = 'onnx/fusions.json'
 ONNX_INPUTS, ONNX_ANSWERS = 'onnx_encoder_inputs', 'onnx_answers'
 ONNX_ENDPOINTS = 'onnx/endpoints.zip'

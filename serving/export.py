@@ -19,7 +19,7 @@ from serving.contract import (ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_FUS
                                          ONNX_INPUTS, OUTPUTS, SERVED_PRECISIONS, SERVED_RUNTIMES,
                                          signature_names)
 from training.data import question_tokens
-from serving import int8 as int8_serving, onnx_encoder
+from serving import int8 as int8_serving, onnx_encoder, onnx_spans
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,9 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
                              p.ATTRIBUTE: tf.reshape(attribute, [-1, 1])})
     return transformed, question_tokens(transformed)
 
-  def predict(title, attribute, hidden=None):
+  def predict(title, attribute, searched=None):
     transformed, question = tokens(title, attribute)
-    answers = model.predict_questions(*question, hidden)   # a long title: windows
+    answers = model.predict_questions(*question, searched)   # a long title: windows
     # One padding column, so that gathering token 0 of an empty title reads 0.
     starts = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_STARTS]), [[0, 0], [0, 1]])
     ends = tf.pad(tf.sparse.to_dense(transformed[p.TITLE_TOKEN_ENDS]), [[0, 0], [0, 1]])
@@ -79,16 +79,17 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
     raw = tf.io.parse_example(examples, raw_spec)
     return tf.reshape(raw[p.TITLE], [-1]), tf.reshape(raw[p.ATTRIBUTE], [-1])
 
-  def serve_examples(examples, hidden=None):
-    outputs = predict(*questions(examples), hidden)
+  def serve_examples(examples, searched=None):
+    outputs = predict(*questions(examples), searched)
     # [B, 1]: tfx-bsl splits outputs per example and needs an array, not a scalar, for strings.
     return {k: v[:, tf.newaxis] for k, v in outputs.items()}
 
   def onnx_encoder_inputs(examples):
     return model.encoder_inputs(*tokens(*questions(examples))[1])
 
-  def onnx_answers(examples, sequence_output):
-    return serve_examples(examples, sequence_output)
+  def onnx_answers(examples, begin, end, log_prob, null_log_prob, no_answer_logits):
+    return serve_examples(examples, {'begin': begin, 'end': end, 'log_prob': log_prob,
+                                     'null_log_prob': null_log_prob, 'no_answer_logits': no_answer_logits})
 
   archive = keras.export.ExportArchive()
   for resource in (model, tft_layer, model.seen_attributes):
@@ -114,23 +115,25 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
   archive.write_out(export_dir, verbose=False)   # its endpoint dump is 850 lines of TensorSpecs
   if 'onnx' in SERVED_RUNTIMES[model.model_type]:
     export_onnx_endpoints(model, tft_layer, onnx_encoder_inputs, onnx_answers, export_dir)
-    export_onnx_encoder(model.encoder, approximate_gelu, export_dir)
+    export_onnx_graphs(model, approximate_gelu, export_dir)
 
 
 def export_onnx_endpoints(model, tft_layer, encoder_inputs, answers, export_dir):
-  """The two endpoints around the encoder that ONNX Runtime computes, as a SavedModel of
-  their own, zipped to export_dir/ONNX_ENDPOINTS: the encoder's inputs of serialized questions,
-  and the answers given its output (heads and decoding in float32). It holds the Transform
-  graph and the heads' weights but no encoder and none of the other precisions' traces, so
-  ONNX serving does not load the full SavedModel (12 s on 2 cores)."""
+  """The two endpoints around the graph that ONNX Runtime computes, as a SavedModel of
+  their own, zipped to export_dir/ONNX_ENDPOINTS: the encoder's inputs of serialized
+  questions, and the answers given the graph's span search per window (the decisions and
+  the value's text). It holds the Transform graph but no encoder and none of the other
+  precisions' traces, so ONNX serving does not load the full SavedModel (12 s on 2 cores)."""
   archive = keras.export.ExportArchive()
-  for resource in (tft_layer, *model.heads, model.seen_attributes):
+  for resource in (tft_layer, model.seen_attributes):
     if resource is not None:
       archive.track(resource)
   examples_spec = tf.TensorSpec([None], tf.string, name='examples')
   inputs_fn = tf.function(encoder_inputs, input_signature=[examples_spec])
   answers_fn = tf.function(answers, input_signature=[
-      examples_spec, tf.TensorSpec([None, None, model.encoder.hidden_dim], tf.float32, name=onnx_encoder.OUTPUT)])
+      examples_spec, tf.TensorSpec([None], tf.int32, name='begin'), tf.TensorSpec([None], tf.int32, name='end'),
+      tf.TensorSpec([None], tf.float32, name='log_prob'), tf.TensorSpec([None], tf.float32, name='null_log_prob'),
+      tf.TensorSpec([None, 2], tf.float32, name='no_answer_logits')])
   with serving_precision(model, 'float32'):
     inputs_fn.get_concrete_function()
     answers_fn.get_concrete_function()
@@ -143,13 +146,15 @@ def export_onnx_endpoints(model, tft_layer, encoder_inputs, answers, export_dir)
     tf.io.gfile.copy(zipped, os.path.join(export_dir, ONNX_ENDPOINTS), overwrite=True)
 
 
-def export_onnx_encoder(encoder, approximate_gelu, export_dir):
-  """The encoder's ONNX graphs beside the SavedModel (export_dir may be gs://), with what
-  ONNX Runtime's optimizer fused; a fusion that did not happen is logged, since the graph
-  still answers, only slower."""
+def export_onnx_graphs(model, approximate_gelu, export_dir):
+  """The ONNX graphs of the encoder with the heads and the span search (float32, int8)
+  beside the SavedModel (export_dir may be gs://), with what ONNX Runtime's optimizer
+  fused; a fusion that did not happen is logged, since the graph still answers, only slower."""
+  encoder = model.encoder
   with tempfile.TemporaryDirectory(prefix='aveqa-onnx-') as local:
     paths = {precision: os.path.join(local, os.path.basename(name)) for precision, name in ONNX_FILES.items()}
-    fused = onnx_encoder.export(encoder, approximate_gelu, paths['float32'], paths['int8'])
+    fused = onnx_encoder.export(encoder, approximate_gelu, paths['float32'], paths['int8'],
+                                search=onnx_spans.of_model(model))
     missing = onnx_encoder.missing_fusions(fused, len(encoder.transformer_layers), approximate_gelu)
     if missing:
       log.warning('ONNX Runtime did not fuse every layer of the encoder: %s', ', '.join(missing))

@@ -1,4 +1,5 @@
-"""The encoder as an ONNX graph, for ONNX Runtime's fused CPU kernels.
+"""The encoder as an ONNX graph, for ONNX Runtime's fused CPU kernels, with AVEQA's heads
+and span search after it (serving/onnx_spans.py) in the graph that serving runs.
 
 The graph is written from the trained Keras encoder's weights in the layout a PyTorch
 export of Hugging Face's BertModel has (MatMul + Add per projection, Reshape/Transpose
@@ -7,16 +8,20 @@ that ONNX Runtime's transformer optimizer recognises it and fuses each layer int
 Attention, SkipLayerNormalization and Gelu (erf) or FastGelu (tanh) kernels. Then int8: dynamic quantization
 of the weights per channel (onnxruntime.quantization.quantize_dynamic).
 
-Inputs token_ids, segment_ids, padding_mask (int32 [B, T], keras-hub's names); output
-sequence_output float32 [B, T, D]: what AvEqa.encode returns. The heads and the decoding
-stay in the SavedModel (serving/onnx_serving.py), so both runtimes answer with the
-same function.
+Inputs token_ids, segment_ids, padding_mask (int32 [B, T], keras-hub's names); outputs
+sequence_output float32 [B, T, D] (what AveqaModel.encode returns) and, in the served
+graph, the span search's per window (what AveqaModel.span_search returns). Tokenising and
+the decisions stay in the SavedModel's endpoints (serving/onnx_serving.py), the same
+functions for both runtimes.
 """
+import contextlib
 import math
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
+
+from serving import onnx_spans
 
 INPUTS = ('token_ids', 'segment_ids', 'padding_mask')
 OUTPUT = 'sequence_output'
@@ -53,23 +58,33 @@ def keras_weights(encoder) -> Dict[str, np.ndarray]:
   return weights
 
 
-class _Graph:
-  """Nodes and initializers of an ONNX graph, with fresh output names."""
+class Graph:
+  """Nodes and initializers of an ONNX graph, with fresh output names; each node is named
+  after its first output, prefixed by the scope the graph is in (Graph.scoped)."""
 
   def __init__(self):
     from onnx import helper, numpy_helper
     self.helper, self.numpy_helper = helper, numpy_helper
-    self.nodes, self.initializers, self._count = [], [], 0
+    self.nodes, self.initializers, self._count, self.scope = [], [], 0, ''
+
+  @contextlib.contextmanager
+  def scoped(self, scope: str):
+    self.scope = scope
+    try:
+      yield self
+    finally:
+      self.scope = ''
 
   def constant(self, name, array):
     self.initializers.append(self.numpy_helper.from_array(np.asarray(array), name))
     return name
 
-  def op(self, op_type, *inputs, **attributes):
+  def op(self, op_type, *inputs, outputs=1, **attributes):
+    """Adds a node; its output's name, or a tuple of them when outputs > 1."""
     self._count += 1
-    output = f'{op_type.lower()}_{self._count}'
-    self.nodes.append(self.helper.make_node(op_type, list(inputs), [output], **attributes))
-    return output
+    names = [f'{self.scope}{op_type.lower()}_{self._count}' + (f'_{i}' if i else '') for i in range(outputs)]
+    self.nodes.append(self.helper.make_node(op_type, list(inputs), names, name=names[0], **attributes))
+    return names[0] if outputs == 1 else tuple(names)
 
   def dense(self, x, prefix, weights):
     return self.op('Add', self.op('MatMul', x, self.constant(prefix + '.kernel', weights[prefix + '.kernel'])),
@@ -81,10 +96,11 @@ class _Graph:
 
 
 def build(weights: Dict[str, np.ndarray], num_layers: int, num_heads: int, approximate_gelu: bool,
-          epsilon: float = 1e-12):
-  """The encoder's onnx.ModelProto (float32)."""
+          epsilon: float = 1e-12, search: Optional[onnx_spans.SpanSearch] = None):
+  """The encoder's onnx.ModelProto (float32); with the span search (onnx_spans.py) after
+  it when given, whose OUTPUTS then follow sequence_output."""
   from onnx import TensorProto, helper
-  g = _Graph()
+  g = Graph()
   hidden = weights['word'].shape[1]
   head = hidden // num_heads
   token_ids, segment_ids, padding_mask = INPUTS
@@ -129,24 +145,35 @@ def build(weights: Dict[str, np.ndarray], num_layers: int, num_heads: int, appro
     else:
       h = g.op('Mul', g.op('Mul', h, g.op('Add', g.op('Erf', g.op('Div', h, sqrt_2)), one)), half)
     x = g.layer_norm(g.op('Add', g.dense(h, p + 'output', weights), x), p + 'output_norm', weights, epsilon)
-  g.nodes.append(helper.make_node('Identity', [x], [OUTPUT]))
+  g.nodes.append(helper.make_node('Identity', [x], [OUTPUT], name=OUTPUT))
+  outputs = [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ['batch', 'sequence', hidden])]
+  if search is not None:
+    with g.scoped(onnx_spans.SCOPE):
+      found = onnx_spans.add(g, x, token_ids, segment_ids, padding_mask, search)
+    shapes = {'begin': (TensorProto.INT32, ['batch']), 'end': (TensorProto.INT32, ['batch']),
+              'log_prob': (TensorProto.FLOAT, ['batch']), 'null_log_prob': (TensorProto.FLOAT, ['batch']),
+              'no_answer_logits': (TensorProto.FLOAT, ['batch', 2])}
+    for name in onnx_spans.OUTPUTS:
+      g.nodes.append(helper.make_node('Identity', [found[name]], [name], name=name))
+      outputs.append(helper.make_tensor_value_info(name, *shapes[name]))
   graph = helper.make_graph(
-      g.nodes, 'aveqa_encoder',
+      g.nodes, 'aveqa_encoder' if search is None else 'aveqa_spans',
       [helper.make_tensor_value_info(name, TensorProto.INT32, ['batch', 'sequence']) for name in INPUTS],
-      [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ['batch', 'sequence', hidden])],
-      g.initializers)
+      outputs, g.initializers)
   return helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET)])
 
 
-def export(encoder, approximate_gelu: bool, float32_path: str, int8_path: str) -> Dict[str, int]:
-  """Writes the fused float32 encoder graph and its int8 quantization (local paths);
-  returns what ONNX Runtime's optimizer fused, per operator type. approximate_gelu: the
-  encoder's GELU is the tanh form (model/checkpoint.gelu_is_approximate)."""
+def export(encoder, approximate_gelu: bool, float32_path: str, int8_path: str,
+           search: Optional[onnx_spans.SpanSearch] = None) -> Dict[str, int]:
+  """Writes the fused float32 graph of the encoder (and the span search after it, when
+  given) and its int8 quantization (local paths); returns what ONNX Runtime's optimizer
+  fused, per operator type. approximate_gelu: the encoder's GELU is the tanh form
+  (model/checkpoint.gelu_is_approximate)."""
   import onnx
   from onnxruntime.quantization import QuantType, quantize_dynamic
   from onnxruntime.transformers.optimizer import optimize_model
   raw = build(keras_weights(encoder), len(encoder.transformer_layers), int(encoder.num_heads),
-              approximate_gelu)
+              approximate_gelu, search=search)
   unfused_path = float32_path + '.unfused'
   onnx.save(raw, unfused_path)
   # opt_level 0: only the transformer fusions, so the file runs on any CPU; ONNX Runtime
@@ -155,9 +182,11 @@ def export(encoder, approximate_gelu: bool, float32_path: str, int8_path: str) -
                              hidden_size=int(encoder.hidden_dim), opt_level=0)
   os.remove(unfused_path)
   optimized.save_model_to_file(float32_path)
+  # The heads stay float32, as on TensorFlow: they are a small share of the work.
+  heads = [node.name for node in optimized.model.graph.node if node.name.startswith(onnx_spans.SCOPE)]
   # Shape inference does not know the fused contrib ops' outputs: they are float32.
   quantize_dynamic(float32_path, int8_path, per_channel=True, weight_type=QuantType.QInt8,
-                   extra_options={'DefaultTensorType': onnx.TensorProto.FLOAT})
+                   nodes_to_exclude=heads, extra_options={'DefaultTensorType': onnx.TensorProto.FLOAT})
   return optimized.get_fused_operator_statistics()
 
 

@@ -1,11 +1,12 @@
-"""The exported model with its encoder on ONNX Runtime.
+"""The exported model with its network on ONNX Runtime.
 
 Per batch: the onnx_encoder_inputs endpoint tokenises the serialized questions (the
-Transform graph, long titles split into windows), ONNX Runtime runs the encoder graph of
-the chosen precision (serving/onnx_encoder.py), and the onnx_answers endpoint applies
-AVEQA's heads and the same decoding as the TensorFlow signatures. The endpoints are the
-export's small zipped SavedModel beside the encoder graphs (serving_contract.ONNX_ENDPOINTS);
-the full SavedModel is never loaded.
+Transform graph, long titles split into windows), ONNX Runtime runs the graph of the
+chosen precision (the encoder, AVEQA's heads and the span search per window: serving/
+onnx_encoder.py, serving/onnx_spans.py), and the onnx_answers endpoint takes the same
+decisions as the TensorFlow signatures (value threshold, unseen attributes, best window,
+the value's text). The endpoints are the export's small zipped SavedModel beside the
+graphs (serving_contract.ONNX_ENDPOINTS); the full SavedModel is never loaded.
 """
 import atexit
 import io
@@ -20,7 +21,7 @@ import tensorflow as tf
 
 from model import features as p
 from serving.contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
-from serving import onnx_encoder
+from serving import onnx_spans
 
 
 def session(model_bytes: bytes):
@@ -42,16 +43,16 @@ def load_zipped(zip_path: str):
 
 
 class OnnxServing:
-  """Answers as inference.SavedModelServing does, with the encoder on ONNX Runtime."""
+  """Answers as inference.SavedModelServing does, with the network on ONNX Runtime."""
 
   def __init__(self, saved_model_dir: str, precision: str):
     path = os.path.join(saved_model_dir, ONNX_FILES[precision])
     endpoints = os.path.join(saved_model_dir, ONNX_ENDPOINTS)
     if not (tf.io.gfile.exists(path) and tf.io.gfile.exists(endpoints)):
-      raise NotExported(f'{saved_model_dir} has no ONNX encoder ({ONNX_FILES[precision]} and its '
-                        f'endpoints {ONNX_ENDPOINTS}): exported before ONNX serving existed? '
-                        'Serve it with --runtime tensorflow, or re-export it '
-                        '(benchmarks/reexport_model.py)')
+      raise NotExported(f'{saved_model_dir} has no ONNX graph ({ONNX_FILES[precision]} and its '
+                        f'endpoints {ONNX_ENDPOINTS}): exported before ONNX serving existed, or '
+                        'before the heads and the span search moved into the graph? Serve it with '
+                        '--runtime tensorflow, or re-export it (benchmarks/reexport_model.py)')
     self.loaded = load_zipped(endpoints)   # the signatures alone would not keep the weights alive
     self.name = f'onnx_{precision}'
     self._inputs, self._answers = self.loaded.signatures[ONNX_INPUTS], self.loaded.signatures[ONNX_ANSWERS]
@@ -62,8 +63,9 @@ class OnnxServing:
     """Outputs for serialized tf.Examples (title, attribute) [B], each [B, 1] as the
     examples signatures give them."""
     feeds = {name: np.asarray(tensor) for name, tensor in self._inputs(examples=examples).items()}
-    hidden = self.session.run([onnx_encoder.OUTPUT], feeds)[0]
-    return self._answers(examples=examples, sequence_output=tf.constant(hidden))
+    searched = self.session.run(list(onnx_spans.OUTPUTS), feeds)
+    return self._answers(examples=examples, **{name: tf.constant(value)
+                                                for name, value in zip(onnx_spans.OUTPUTS, searched)})
 
   def raw(self, title, attribute) -> Dict[str, tf.Tensor]:
     """Outputs [B] for title and attribute strings [B]."""

@@ -73,3 +73,58 @@ def test_the_packaged_checkpoint_exports_fused_and_its_int8_graph_is_quantized(t
   cosine = np.sum(int8 * expected[tokens], -1) / np.linalg.norm(int8, axis=-1) / np.linalg.norm(expected[tokens], axis=-1)
   assert cosine.mean() > 0.98 and cosine.min() > 0.9
   assert not np.allclose(int8, expected[tokens], atol=1e-3)
+
+
+def _windows(checkpoint, length=40):
+  """Windows as model/windows.py builds them, of every kind the span search meets: titles
+  longer than the end head's reach, titles of fewer tokens than the begins searched, one
+  window without a title token, and padding."""
+  ids = checkpoint.special_ids
+  rng = np.random.default_rng(1)
+  rows = []
+  for title, attribute in ((30, 4), (length - 5, 2), (3, 3), (1, 2), (0, 3), (12, 20), (20, 6)):
+    tokens = [ids['cls'], *rng.integers(5, len(checkpoint.vocab), title), ids['sep'],
+              *rng.integers(5, len(checkpoint.vocab), attribute), ids['sep']][:length]
+    rows.append((tokens, title + 2))
+  inputs = {name: np.zeros((len(rows), length), np.int32) for name in onnx_encoder.INPUTS}
+  for row, (tokens, first_segment) in enumerate(rows):
+    inputs['token_ids'][row, :len(tokens)] = tokens
+    inputs['segment_ids'][row, first_segment:len(tokens)] = 1
+    inputs['padding_mask'][row, :len(tokens)] = 1
+  return inputs
+
+
+@pytest.mark.parametrize('beta', [1.0, 0.0])
+def test_the_served_graph_searches_spans_as_the_model_does(ckpt, tmp_path, beta):
+  """The heads and the span search in the ONNX graph answer as AveqaModel.span_search on
+  the same windows, and the model's decisions taken on them equal its own, null answer
+  (beta = 0) included; int8 leaves the heads float32."""
+  import onnx
+  import tensorflow as tf
+  from model import aveqa
+  from serving import onnx_spans
+  from tests.model_settings import aveqa_config
+  model = aveqa.build_model(ckpt, aveqa_config(alpha=0, beta=beta, max_answer_tokens=4, top_k_begins=5))
+  paths = str(tmp_path / 'float32.onnx'), str(tmp_path / 'int8.onnx')
+  onnx_encoder.export(model.encoder, ckpt.approximate_gelu, *paths, search=onnx_spans.of_model(model))
+  inputs = _windows(ckpt)
+  expected = {k: v.numpy() for k, v in model.span_search(inputs, model.encode(inputs)).items()}
+  from serving.onnx_serving import session
+  with open(paths[0], 'rb') as f:
+    served = dict(zip(onnx_spans.OUTPUTS, session(f.read()).run(list(onnx_spans.OUTPUTS), inputs)))
+  assert served['begin'].tolist() == expected['begin'].tolist()
+  assert served['end'].tolist() == expected['end'].tolist()
+  assert (served['end'] - served['begin'] < 4).all() and (served['end'] >= served['begin']).all()
+  assert served['begin'][4] == served['end'][4] == 0   # the window without a title token
+  for key in ('null_log_prob', 'no_answer_logits'):
+    np.testing.assert_allclose(served[key], expected[key], atol=1e-4, err_msg=key)
+  found = expected['log_prob'] > -1e8
+  np.testing.assert_allclose(served['log_prob'][found], expected['log_prob'][found], atol=1e-4)
+  decided = model.predict_spans(inputs, {k: tf.constant(v) for k, v in served.items()})
+  for key, value in model.predict_spans(inputs).items():
+    np.testing.assert_allclose(np.asarray(decided[key], np.float64), np.asarray(value, np.float64),
+                               atol=1e-4, err_msg=key)
+  int8 = onnx.load(paths[1]).graph.node
+  heads = [node for node in int8 if node.name.startswith(onnx_spans.SCOPE)]
+  assert heads and not [node.name for node in heads if 'Integer' in node.op_type or 'Quantize' in node.op_type]
+  assert [node for node in int8 if 'Quantize' in node.op_type or 'Integer' in node.op_type]

@@ -294,7 +294,7 @@ def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
     catalog_inferrer.ServingHandler(model, 'bfloat16', 'onnx', 16).load_model()
   older = shutil.copytree(model, tmp_path / 'older')   # as exported before ONNX serving
   shutil.rmtree(older / os.path.dirname(serving_contract.ONNX_FILES['int8']))
-  with pytest.raises(ValueError, match='has no ONNX encoder .* --runtime tensorflow'):
+  with pytest.raises(ValueError, match='has no ONNX graph .* --runtime tensorflow'):
     catalog_inferrer.ServingHandler(str(older), 'int8', 'onnx', 16).load_model()
 
 

@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import tempfile
+import threading
 import zipfile
 from typing import Dict
 
@@ -58,12 +59,17 @@ class OnnxServing:
     self._inputs, self._answers = self.loaded.signatures[ONNX_INPUTS], self.loaded.signatures[ONNX_ANSWERS]
     with tf.io.gfile.GFile(path, 'rb') as f:
       self.session = session(f.read())
+    # Beam's in-memory runner calls one shared model from several bundle threads; the
+    # session's own threads already use every core, so two batches at once only fight
+    # over them: one runs at a time, while the other thread tokenises or decides.
+    self._one_batch_at_a_time = threading.Lock()
 
   def examples(self, examples) -> Dict[str, tf.Tensor]:
     """Outputs for serialized tf.Examples (title, attribute) [B], each [B, 1] as the
     examples signatures give them."""
     feeds = {name: np.asarray(tensor) for name, tensor in self._inputs(examples=examples).items()}
-    searched = self.session.run(list(onnx_spans.OUTPUTS), feeds)
+    with self._one_batch_at_a_time:
+      searched = self.session.run(list(onnx_spans.OUTPUTS), feeds)
     return self._answers(examples=examples, **{name: tf.constant(value)
                                                 for name, value in zip(onnx_spans.OUTPUTS, searched)})
 

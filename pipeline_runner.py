@@ -60,9 +60,12 @@ def main(argv=None):
   if args.eval_triples:
     from evaluation.offline import evaluate_triples_file, markdown_table
     console.setup_logging(args.verbose)
+    from serving import serving_choice
+    # No gate measured the model for this run: auto scores the reference serving.
+    runtime, precision = (serving_choice.explicit(config.inference.runtime, config.inference.precision)
+                          or serving_choice.REFERENCE)
     report = evaluate_triples_file(args.eval_triples, args.model or run_outputs.newest_pushed_model(
-        config.serving_model_dir), args.report_dir, config.inference.precision, config.gate.batch_size,
-        config.inference.runtime)
+        config.serving_model_dir), args.report_dir, precision, config.gate.batch_size, runtime)
     print(markdown_table(report))
     best = max(report['threshold_sweep'], key=lambda row: row['f1'])
     print(f"Best value threshold on these triples: {best['threshold']:.2f} (F1 {100 * best['f1']:.1f})")

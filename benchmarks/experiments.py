@@ -155,11 +155,14 @@ def evaluate_pushed_model(pipeline_root):
   if not pushed:
     raise SystemExit(f'no pushed model under {root}/serving_model: score the model with '
                      '`pipeline_runner.py --eval-triples` and pass its metrics.json as --metrics')
-  report = evaluate_triples_file(os.path.join(work, 'eval.txt'), os.path.dirname(max(pushed)), work,
-                                 configs.InferenceConfig().precision, configs.GateConfig().batch_size)
   with open(os.path.join(_latest(pipeline_root, 'ExactMatchEvaluator', 'evaluation', '*'),
                          'metrics.json')) as f:
-    gate = json.load(f)['model']['overall']
+    gate_metrics = json.load(f)
+  gate = gate_metrics['model']['overall']
+  # Scored as the gate served it (its choice, under --runtime auto --precision auto).
+  report = evaluate_triples_file(os.path.join(work, 'eval.txt'), os.path.dirname(max(pushed)), work,
+                                 gate_metrics.get('precision', 'float32'), configs.GateConfig().batch_size,
+                                 gate_metrics.get('runtime', 'tensorflow'))
   if abs(gate['f1'] - report['overall']['f1']) > 1e-9 or gate['total'] != report['overall']['total']:
     raise SystemExit(f"offline F1 {report['overall']['f1']:.4f} on {report['overall']['total']} triples "
                      f"but the pipeline's evaluator gave {gate['f1']:.4f} on {gate['total']}")

@@ -205,7 +205,10 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
     catalog = json.load(f)
   answers = answers or {}
   distinct = catalog.get('questions_distinct', catalog.get('questions_asked'))
+  key = answers.get('answers_key') or {}
   summary = {'filled': True, 'model_version': version, 'refused': refused, 'rows_in': catalog['rows_in'],
+             # How the model was served (serving/serving_choice.py), as the inference step says.
+             'served_with': {k: key[k] for k in ('runtime', 'precision')} if key else None,
              'rows_out': counts.get('rows_out', 0), 'quarantined': catalog['quarantined'],
              'quarantine_reasons': catalog['quarantine_reasons'],
              # Every row's questions; distinct: those with a text and attribute of their own

@@ -13,7 +13,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from catalog import cost
 from catalog.questions import QUESTIONS_SPLIT
-from serving import answer_reuse, batch_inference, inference, model_choice
+from serving import answer_reuse, batch_inference, inference, model_choice, serving_choice
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,17 @@ def CatalogBulkInferrer(
   fill_only_when_blessed; writes nothing when neither may fill. No blessing: a model
   blessed in an earlier run (the enrichment pipeline's --model). previous_answers: the
   previous run's InferenceResult (--incremental): its answers are reused when the same model,
-  served the same way, gave them."""
+  served the same way, gave them. runtime, precision: as named, or both 'auto': as the
+  blessing of the model that answers says (serving/serving_choice.py)."""
   choice = model_choice.of_artifacts(model, model_blessing, served_model, bool(fill_only_when_blessed))
   if choice.model_uri is None:
     log.info('model not blessed: no inference')
     return
   if choice.served_instead:
     log.info('model not blessed: the served model answers (%s)', choice.model_uri)
+  served = serving_choice.of_blessing(runtime, precision, model_blessing, not choice.served_instead)
+  runtime, precision = served.runtime, served.precision
+  log.info('serving: %s %s (%s)', runtime, precision, served.reason)
   questions = os.path.join(artifact_utils.get_split_uri([examples], QUESTIONS_SPLIT), '*')
   key = answer_reuse.answers_key(inference.model_fingerprint(choice.model_uri), runtime, precision)
   previous = reusable(previous_answers, key)

@@ -18,6 +18,7 @@ from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
 
 from evaluation import gate, precision_targets
+from serving import serving_choice
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def ExactMatchEvaluator(
     baseline_model: InputArtifact[standard_artifacts.Model] = None,
 ):
   """Blesses the model when its eval-split F1 passes min_f1 and does not regress.
-  runtime, precision: what bulk inference will serve, so the gate scores what is served."""
+  runtime, precision: what bulk inference will serve, so the gate scores what is served;
+  both 'auto': the gate chooses (serving/serving_choice.py) and the blessing says what."""
   metrics, evidence = gate.evaluate(examples.uri, model.uri, baseline_model.uri if baseline_model is not None else None,
                           min_f1, max_f1_drop, batch_size, precision, runtime, confidence_level)
   with tf.io.gfile.GFile(os.path.join(evaluation.uri, gate.METRICS_FILE), 'w') as f:
@@ -51,6 +53,9 @@ def ExactMatchEvaluator(
     precision_targets.write_evidence(blessing.uri, precision_targets.BASELINE_EVIDENCE_FILE, evidence['baseline'])
   blessing.set_int_custom_property('blessed', int(blessed))
   blessing.set_string_custom_property('reason', reason)
+  for key in serving_choice.BLESSING_PROPERTIES:
+    blessing.set_string_custom_property(key, metrics['serving'][key])
+  blessing.set_string_custom_property('serving_reason', metrics['serving']['reason'])
   blessing.set_string_custom_property('current_model', model.uri)
   blessing.set_int_custom_property('current_model_id', model.id)
   if baseline_model is not None:

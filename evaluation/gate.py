@@ -11,6 +11,7 @@ from catalog import splits, triples
 from catalog.files import read_json
 from evaluation import precision_targets, significance
 from evaluation.offline import evaluate_model_with_predictions
+from serving import serving_choice
 from serving.contract import TRAINING_FILE, NotExported
 from catalog.ingest import read_summary
 
@@ -74,11 +75,23 @@ def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min
   """metrics.json of the gate: the model (and the last blessed one, when given) scored on the
   eval split as bulk inference serves it, the decision ('blessed', 'reason'), where the
   triples came from and what the catalog's known values gave; and the fill evidence
-  (evaluation/precision_targets.py) of each: {'model': ..., 'baseline': ...}."""
+  (evaluation/precision_targets.py) of each: {'model': ..., 'baseline': ...}. runtime and
+  precision 'auto': the serving is chosen here (choose_serving) and recorded in
+  metrics['serving']."""
   titles, attributes, gold = map(list, zip(*triples.read_split(examples_uri, splits.EVAL)))
-  report, answers = evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision,
-                                                    runtime)
-  metrics = {'examples': len(titles), 'model': report}
+  named = serving_choice.explicit(runtime, precision)
+  if named is None:
+    chosen, f1, report, answers = choose_serving(model_uri, titles, attributes, gold, batch_size)
+    runtime, precision = chosen.runtime, chosen.precision
+    serving = {'runtime': runtime, 'precision': precision, 'reason': chosen.reason, 'chosen_by': 'gate',
+               'f1': {f'{r} {p}': value for (r, p), value in f1.items()}}
+  else:
+    runtime, precision = named
+    report, answers = evaluate_model_with_predictions(model_uri, titles, attributes, gold, batch_size, precision,
+                                                      runtime)
+    serving = {'runtime': runtime, 'precision': precision, 'reason': 'named by --runtime/--precision',
+               'chosen_by': 'flags'}
+  metrics = {'examples': len(titles), 'model': report, 'serving': serving}
   evidence = {'model': precision_targets.fill_evidence(attributes, gold, answers['value'], answers['confidence'])}
   log.debug('eval split: %s', json.dumps({k: round(v, 4) for k, v in metrics['model']['overall'].items()}))
   baseline_f1 = difference = None
@@ -108,3 +121,22 @@ def evaluate(examples_uri: str, model_uri: str, baseline_uri: Optional[str], min
         f'{split} ' + ', '.join(f'{k} {v}' for k, v in counts.items())
         for split, counts in metrics['sources'].items()))
   return metrics, evidence
+
+
+def choose_serving(model_uri, titles, attributes, gold, batch_size):
+  """(serving_choice.Serving, {(runtime, precision): F1}, report, answers): the model scored
+  in TensorFlow float32 and, on x86 CPUs, in ONNX Runtime int8; the faster one when its F1
+  is within tolerance."""
+  scored = {serving_choice.REFERENCE: evaluate_model_with_predictions(
+      model_uri, titles, attributes, gold, batch_size, serving_choice.REFERENCE[1], serving_choice.REFERENCE[0])}
+  if serving_choice.is_x86():
+    runtime, precision = serving_choice.FAST
+    try:
+      scored[serving_choice.FAST] = evaluate_model_with_predictions(
+          model_uri, titles, attributes, gold, batch_size, precision, runtime)
+    except NotExported as error:   # SUOpenTag, or exported before ONNX serving
+      log.info('serving: ONNX int8 not measured: %s', error)
+  f1 = {serving: report['overall']['f1'] for serving, (report, _) in scored.items()}
+  chosen = serving_choice.by_f1(f1)
+  log.info('serving: %s %s (%s)', chosen.runtime, chosen.precision, chosen.reason)
+  return (chosen, f1, *scored[(chosen.runtime, chosen.precision)])

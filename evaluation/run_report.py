@@ -144,7 +144,9 @@ def _header(summary, gate) -> str:
   tiles = ''.join(f'<div class="tile"><div class="n">{_e(summary.get(k, "–"))}</div><div>{label}</div></div>'
                   for k, label in (('rows_in', 'rows in'), ('rows_out', 'rows out'),
                                    ('quarantined', 'quarantined'))) if filled else ''
-  version = (f'<p>Model version: <code>{_e(summary["model_version"])}</code></p>'
+  served = summary.get('served_with')
+  served = f', served with {_e(served["runtime"])} {_e(served["precision"])}' if served else ''
+  version = (f'<p>Model version: <code>{_e(summary["model_version"])}</code>{served}</p>'
              if 'model_version' in summary else '')   # an unblessed run has none
   return (f'<header><h1>AVEQA catalog enrichment — run report {badge}</h1>'
           f'{version}{gate_line}{not_filled}<div class="tiles">{tiles}</div></header>')
@@ -190,6 +192,8 @@ def _gate_section(gate, attributes) -> str:
   rows += [row(_e(a), per_model[a], per_base.get(a)) for a in names if a in per_model]
   settings = (f'{_e(gate.get("examples", "–"))} eval triples, precision {_e(gate.get("precision", "–"))} ({_e(gate.get("runtime", "tensorflow"))}), '
               f'min F1 {_e(gate.get("min_f1", "–"))}, max F1 drop {_e(gate.get("max_f1_drop", "–"))}')
+  if (gate.get('serving') or {}).get('chosen_by') == 'gate':
+    settings += f'. Serving chosen by the gate: {_e(gate["serving"]["reason"])}'
   sources = gate.get('sources') or {}
   if any(counts.get('mined') or counts.get('reviewed') for counts in sources.values()):
     settings += ('. Triples by source: ' + '; '.join(

@@ -27,6 +27,7 @@ from catalog.config import REPO_DIR, DataConfig, FillConfig, SplitConfig
 from evaluation.config import GateConfig
 from model.config import AdaptationConfig, ModelConfig, from_dict, setting
 from serving.config import InferenceConfig
+from serving import serving_choice
 from serving.contract import check_serving
 from training.config import TrainingConfig
 
@@ -60,7 +61,8 @@ class PipelineConfig:
 
   def __post_init__(self):
     try:
-      check_serving(self.inference.runtime, self.inference.precision, self.model.model_type)
+      check_serving(*(serving_choice.explicit(self.inference.runtime, self.inference.precision)
+                      or serving_choice.REFERENCE), self.model.model_type)
     except ValueError as e:
       raise ValueError(f'--model-type {self.model.model_type} --runtime {self.inference.runtime} '
                        f'--precision {self.inference.precision}: {e}') from None

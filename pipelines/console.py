@@ -127,8 +127,9 @@ def _questions_and_cost_line(summary, questions):
   spent = (summary.get('cost') or {}).get('cpu_seconds', {}).get('total')
   if spent:
     per_fill = summary['cost']['per_million_filled']
-    parts.append(f'CPU {spent:.0f} s' + (f' ({per_fill / 3600:,.1f} CPU-hours per million values filled)'
-                                         if per_fill else ''))
+    served = summary.get('served_with')
+    parts.append(f'CPU {spent:.0f} s' + (f' serving {served["runtime"]} {served["precision"]}' if served else '')
+                 + (f' ({per_fill / 3600:,.1f} CPU-hours per million values filled)' if per_fill else ''))
   return '. '.join(parts)
 
 

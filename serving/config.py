@@ -4,18 +4,22 @@ import dataclasses
 from typing import List
 
 from model.config import setting
-from serving.contract import PRECISIONS, RUNTIMES, check_serving
+from serving import serving_choice
+from serving.contract import AUTO, PRECISIONS, RUNTIMES, check_serving
 
 
 @dataclasses.dataclass
 class InferenceConfig:
-  precision: str = setting('float32', 'serving precision of bulk inference, and of what the gate '
+  precision: str = setting(AUTO, 'serving precision of bulk inference, and of what the gate '
                            'and --eval-triples score (float32 runs anywhere; int8 is the x86 CPU '
-                           'fast path, bfloat16 needs AVX512-BF16/AMX, GPUs or TPUs: docs/deployment.md)',
-                           choices=PRECISIONS)
-  runtime: str = setting('tensorflow', "what computes the encoder in bulk inference and the gate: "
+                           'fast path, bfloat16 needs AVX512-BF16/AMX, GPUs or TPUs; auto, with '
+                           '--runtime auto: the gate chooses ONNX int8 or TensorFlow float32 by '
+                           'eval F1: docs/deployment.md)', choices=PRECISIONS + (AUTO,))
+  runtime: str = setting(AUTO, "what computes the network in bulk inference and the gate: "
                          "TensorFlow (every precision) or ONNX Runtime's fused CPU kernels (float32, "
-                         "int8; docs/deployment.md)", choices=RUNTIMES)
+                         "int8); auto, with --precision auto: ONNX int8 on x86 CPUs when the gate "
+                         "measures its F1 within 0.3 points of TensorFlow float32's, else TensorFlow "
+                         "float32 (docs/deployment.md)", choices=RUNTIMES + (AUTO,))
   batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
   bucket_size: int = setting(8192, 'questions sorted by length together before batching')
   incremental: bool = setting(False, "reuse the previous run's answer to each question whose text and "
@@ -32,6 +36,6 @@ class InferenceConfig:
 
   def __post_init__(self):
     try:
-      check_serving(self.runtime, self.precision)
+      check_serving(*(serving_choice.explicit(self.runtime, self.precision) or serving_choice.REFERENCE))
     except ValueError as e:
       raise ValueError(f'--runtime {self.runtime} --precision {self.precision}: {e}') from None

@@ -23,6 +23,9 @@ PRECISIONS = ('float32', 'bfloat16', 'int8')
 # decisions, no weights), which loads in a fraction of the full one's time. It travels as
 # one zip file, ONNX_ENDPOINTS: TFX's Pusher drops every saved_model.pb below the top one.
 RUNTIMES = ('tensorflow', 'onnx')
+# --runtime auto --precision auto (the defaults): the gate chooses by the numbers
+# (serving/serving_choice.py).
+AUTO = 'auto'
 # What each extractor's export serves (model/config.py MODEL_TYPES): SUOpenTag has no
 # transformer encoder to quantise or to hand to ONNX Runtime, so it serves float32 and
 # bfloat16 on TensorFlow.

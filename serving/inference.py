@@ -13,10 +13,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-from serving.config import InferenceConfig
 from serving.contract import OUTPUTS, NotExported, check_serving, signature_names
-
-DEFAULTS = InferenceConfig()
+from serving.serving_choice import REFERENCE
 
 
 def serving_dir(model_uri: str) -> str:
@@ -60,8 +58,9 @@ def model_version(model_uri: str, fingerprint: Optional[str] = None) -> str:
   return f'{os.path.basename(model_uri.rstrip("/"))}-{fingerprint or model_fingerprint(model_uri)}'
 
 
-def load(model_uri: str, precision: str = DEFAULTS.precision, runtime: str = DEFAULTS.runtime):
-  """The model served as bulk inference serves it (by default as serving/config.py says):
+def load(model_uri: str, precision: str = REFERENCE[1], runtime: str = REFERENCE[0]):
+  """The model served as bulk inference serves it (by default the reference serving,
+  TensorFlow float32):
   .examples(examples=serialized tf.Examples) and .raw(title=, attribute=) return the
   OUTPUTS (serving/contract.py)."""
   check_serving(runtime, precision)

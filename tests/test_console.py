@@ -84,7 +84,7 @@ def test_the_catalogs_spelling_and_the_precision_targets_are_totals_with_the_att
   summary = {'filled': True, 'rows_in': 5, 'rows_out': 5, 'quarantined': 0,
              'values_filled': {'Brand': 3, 'Color': 0, 'Size': 1}, 'questions': {'Brand': 4, 'Color': 4, 'Size': 4},
              'values_withheld': {'Brand': 1, 'Color': 2, 'Size': 0}, 'questions_distinct': 10,
-             'questions_reused': 4, 'questions_asked': 6,
+             'questions_reused': 4, 'questions_asked': 6, 'served_with': {'runtime': 'onnx', 'precision': 'int8'},
              'cost': {'cpu_seconds': {'total': 72.0}, 'per_million_filled': 18e6},
              'spelling': {'vocabulary': 2, 'user alias': 0, 'learned alias': 1, 'outside vocabulary': 4},
              'precision_targets': {'Brand': {'threshold': 0.7}, 'Color': {'threshold': None}},
@@ -93,7 +93,7 @@ def test_the_catalogs_spelling_and_the_precision_targets_are_totals_with_the_att
   out = capsys.readouterr().out
   assert 'Values filled: 4 of 12 questions (2 of 3 attributes; per attribute: the run report)\n' in out
   assert ('Questions asked of the model: 6; 2 repeat a text and attribute; 4 answered by the previous run '
-          '(--incremental). CPU 72 s (5,000.0 CPU-hours per million values filled)' in out)
+          '(--incremental). CPU 72 s serving onnx int8 (5,000.0 CPU-hours per million values filled)' in out)
   assert ('Spelling:       vocabulary 2; user alias 0; learned alias 1; outside vocabulary 4 (values found)'
           in out)
   assert ('Precision targets: 1 of 2 attributes reach theirs on the eval split; 3 values withheld for '

@@ -112,6 +112,26 @@ def test_pipeline_fills_the_catalog_row_by_row(first_run, run_dir):
   assert asked == sum(1 for r in rows_out for a in ATTRIBUTES if not by_id[r['product_id']].get(a))
 
 
+def test_the_gate_chooses_how_the_model_is_served_and_the_catalog_step_serves_it(first_run, run_dir):
+  """--runtime auto --precision auto (the defaults): the gate scores TensorFlow float32 and,
+  on x86 CPUs, ONNX Runtime int8, chooses by the F1s, and the catalog is filled as chosen."""
+  from serving import batch_inference, serving_choice
+  newest = lambda pattern: max(glob.glob(str(run_dir / 'root' / pattern)), key=os.path.getmtime)
+  with open(newest('ExactMatchEvaluator/evaluation/*/metrics.json')) as f:
+    metrics = json.load(f)
+  serving = metrics['serving']
+  assert serving['chosen_by'] == 'gate'
+  f1 = {tuple(name.split()): value for name, value in serving['f1'].items()}
+  assert set(f1) == ({serving_choice.REFERENCE, serving_choice.FAST} if serving_choice.is_x86()
+                     else {serving_choice.REFERENCE})
+  chosen = serving_choice.by_f1(f1)
+  assert (serving['runtime'], serving['precision']) == (metrics['runtime'], metrics['precision']) == chosen[:2]
+  assert metrics['model']['overall']['f1'] == f1[chosen[:2]]   # the blessing's evidence is the served one's
+  answers = batch_inference.read_answers_summary(newest('CatalogBulkInferrer/inference_result/*'))
+  assert (answers['answers_key']['runtime'], answers['answers_key']['precision']) == chosen[:2]
+  assert first_run.summary['served_with'] == {'runtime': chosen.runtime, 'precision': chosen.precision}
+
+
 def test_a_run_leaves_no_temporary_files_behind(first_run):
   # TFX stages a 50 MB copy of itself per Beam step; these filled the disk of nightly hosts.
   assert first_run.left_in_temp == []
@@ -398,8 +418,11 @@ def test_enrich_only_trains_nothing_and_fills_as_the_full_pipeline(first_run, pu
   config = _config(run_dir, tiny_checkpoint_dir)
   trainer, transform = 'tfx.components.trainer.component.Trainer', 'tfx.components.transform.component.Transform'
   trained_before = (_executions(run_dir, trainer), _executions(run_dir, transform))
-  given = runners.run_enrichment(config, pushed_model)           # --enrich-only --model DIR
-  newest = runners.run_enrichment(config)                        # --enrich-only: ML Metadata's newest blessed
+  # No gate measured a model given by folder: served as named (here: as the first run was).
+  served = first_run.summary['served_with']
+  given = runners.run_enrichment(configs.with_overrides(config, {   # --enrich-only --model DIR
+      'inference.runtime': served['runtime'], 'inference.precision': served['precision']}), pushed_model)
+  newest = runners.run_enrichment(config)   # --enrich-only: ML Metadata's newest blessed, served as its gate chose
   assert (_executions(run_dir, trainer), _executions(run_dir, transform)) == trained_before
   by_id = lambda summary: sorted(_read_parquet(summary['catalog_files']), key=lambda r: r['product_id'])
   full = by_id(first_run.summary)

@@ -269,3 +269,16 @@ def test_precision_targets_show_each_attributes_threshold_bound_fills_and_curve(
   assert all(base64.b64decode(i['src'].split(',', 1)[1]).startswith(b'\x89PNG') for i in curves)
   # Without targets there is no such section.
   assert section not in _Page(_report(tmp_path, summary, _gate())).tables
+
+
+def test_the_report_says_how_the_model_was_served_and_why(tmp_path):
+  (tmp_path / 'named').mkdir()
+  summary = dict(_catalog(tmp_path), served_with={'runtime': 'onnx', 'precision': 'int8'})
+  gate = dict(_gate(), runtime='onnx', precision='int8', serving={
+      'runtime': 'onnx', 'precision': 'int8', 'chosen_by': 'gate',
+      'reason': 'ONNX int8 F1 73.60 vs TensorFlow float32 73.68 (-0.08 points; tolerance -0.3)'})
+  page = _report(tmp_path, summary, gate)
+  assert 'Trainer-7-abcdef123456</code>, served with onnx int8' in page
+  assert 'Serving chosen by the gate: ONNX int8 F1 73.60 vs TensorFlow float32 73.68' in page
+  named = _report(tmp_path, _catalog(tmp_path / 'named'), dict(_gate(), serving={'chosen_by': 'flags'}))
+  assert 'served with' not in named and 'Serving chosen by the gate' not in named

@@ -116,7 +116,7 @@ def test_a_section_survives_custom_config_json():
 
 def test_the_precision_flag_offers_exactly_the_exported_signatures():
   precision = next(a for a in pipeline_runner.build_parser()._actions if a.dest == 'inference.precision')
-  assert tuple(precision.choices) == serving_contract.PRECISIONS
+  assert tuple(precision.choices) == serving_contract.PRECISIONS + (serving_contract.AUTO,)
   assert serving_contract.signature_names('int8') == ('serving_int8', 'predict_raw_int8')
   with pytest.raises(ValueError, match='precision must be one of'):
     serving_contract.signature_names('fp8')

@@ -62,8 +62,7 @@ def main(argv=None):
     console.setup_logging(args.verbose)
     from serving import serving_choice
     # No gate measured the model for this run: auto scores the reference serving.
-    runtime, precision = (serving_choice.explicit(config.inference.runtime, config.inference.precision)
-                          or serving_choice.REFERENCE)
+    runtime, precision = serving_choice.named_or_reference(config.inference.runtime, config.inference.precision)
     report = evaluate_triples_file(args.eval_triples, args.model or run_outputs.newest_pushed_model(
         config.serving_model_dir), args.report_dir, precision, config.gate.batch_size, runtime)
     print(markdown_table(report))

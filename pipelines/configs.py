@@ -61,8 +61,8 @@ class PipelineConfig:
 
   def __post_init__(self):
     try:
-      check_serving(*(serving_choice.explicit(self.inference.runtime, self.inference.precision)
-                      or serving_choice.REFERENCE), self.model.model_type)
+      check_serving(*serving_choice.named_or_reference(self.inference.runtime, self.inference.precision),
+                    self.model.model_type)
     except ValueError as e:
       raise ValueError(f'--model-type {self.model.model_type} --runtime {self.inference.runtime} '
                        f'--precision {self.inference.precision}: {e}') from None

@@ -36,6 +36,6 @@ class InferenceConfig:
 
   def __post_init__(self):
     try:
-      check_serving(*(serving_choice.explicit(self.runtime, self.precision) or serving_choice.REFERENCE))
+      check_serving(*serving_choice.named_or_reference(self.runtime, self.precision))
     except ValueError as e:
       raise ValueError(f'--runtime {self.runtime} --precision {self.precision}: {e}') from None

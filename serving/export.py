@@ -87,9 +87,8 @@ def export_serving_model(model, tft_output, export_dir, approximate_gelu):
   def onnx_encoder_inputs(examples):
     return model.encoder_inputs(*tokens(*questions(examples))[1])
 
-  def onnx_answers(examples, begin, end, log_prob, null_log_prob, no_answer_logits):
-    return serve_examples(examples, {'begin': begin, 'end': end, 'log_prob': log_prob,
-                                     'null_log_prob': null_log_prob, 'no_answer_logits': no_answer_logits})
+  def onnx_answers(examples, *searched):   # onnx_spans.OUTPUTS, in order
+    return serve_examples(examples, dict(zip(onnx_spans.OUTPUTS, searched)))
 
   archive = keras.export.ExportArchive()
   for resource in (model, tft_layer, model.seen_attributes):
@@ -130,10 +129,8 @@ def export_onnx_endpoints(model, tft_layer, encoder_inputs, answers, export_dir)
       archive.track(resource)
   examples_spec = tf.TensorSpec([None], tf.string, name='examples')
   inputs_fn = tf.function(encoder_inputs, input_signature=[examples_spec])
-  answers_fn = tf.function(answers, input_signature=[
-      examples_spec, tf.TensorSpec([None], tf.int32, name='begin'), tf.TensorSpec([None], tf.int32, name='end'),
-      tf.TensorSpec([None], tf.float32, name='log_prob'), tf.TensorSpec([None], tf.float32, name='null_log_prob'),
-      tf.TensorSpec([None, 2], tf.float32, name='no_answer_logits')])
+  answers_fn = tf.function(answers, input_signature=[examples_spec] + [
+      tf.TensorSpec([None, *shape], dtype, name=name) for name, (dtype, shape) in onnx_spans.OUTPUT_TYPES.items()])
   with serving_precision(model, 'float32'):
     inputs_fn.get_concrete_function()
     answers_fn.get_concrete_function()

@@ -150,12 +150,10 @@ def build(weights: Dict[str, np.ndarray], num_layers: int, num_heads: int, appro
   if search is not None:
     with g.scoped(onnx_spans.SCOPE):
       found = onnx_spans.add(g, x, token_ids, segment_ids, padding_mask, search)
-    shapes = {'begin': (TensorProto.INT32, ['batch']), 'end': (TensorProto.INT32, ['batch']),
-              'log_prob': (TensorProto.FLOAT, ['batch']), 'null_log_prob': (TensorProto.FLOAT, ['batch']),
-              'no_answer_logits': (TensorProto.FLOAT, ['batch', 2])}
-    for name in onnx_spans.OUTPUTS:
+    for name, (dtype, shape) in onnx_spans.OUTPUT_TYPES.items():
       g.nodes.append(helper.make_node('Identity', [found[name]], [name], name=name))
-      outputs.append(helper.make_tensor_value_info(name, *shapes[name]))
+      outputs.append(helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)),
+                                                   ['batch', *shape]))
   graph = helper.make_graph(
       g.nodes, 'aveqa_encoder' if search is None else 'aveqa_spans',
       [helper.make_tensor_value_info(name, TensorProto.INT32, ['batch', 'sequence']) for name in INPUTS],

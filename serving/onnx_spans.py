@@ -16,7 +16,10 @@ import numpy as np
 
 from model import decoding
 
-OUTPUTS = ('begin', 'end', 'log_prob', 'null_log_prob', 'no_answer_logits')
+# Per window: the output's dtype and its shape after the window axis.
+OUTPUT_TYPES = {'begin': ('int32', ()), 'end': ('int32', ()), 'log_prob': ('float32', ()),
+                'null_log_prob': ('float32', ()), 'no_answer_logits': ('float32', (2,))}
+OUTPUTS = tuple(OUTPUT_TYPES)
 SCOPE = 'span_search/'   # the nodes' name prefix: int8 quantization leaves them float32
 
 

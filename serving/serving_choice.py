@@ -32,6 +32,12 @@ def explicit(runtime: str, precision: str) -> Optional[Tuple[str, str]]:
   return (REFERENCE[0] if runtime == AUTO else runtime, REFERENCE[1] if precision == AUTO else precision)
 
 
+def named_or_reference(runtime: str, precision: str) -> Tuple[str, str]:
+  """The serving the flags name, or the reference where no gate chooses (--eval-triples),
+  and to check the flags against a model type."""
+  return explicit(runtime, precision) or REFERENCE
+
+
 def is_x86(machine: Optional[str] = None) -> bool:
   return (machine or platform.machine()).lower() in ('x86_64', 'amd64', 'i386', 'i686')
 

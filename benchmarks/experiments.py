@@ -87,7 +87,8 @@ def _latest(pipeline_root, *parts):
   return max(runs, key=os.path.getmtime)
 
 
-def _examples_dir(pipeline_root):
+def examples_dir(pipeline_root):
+  """The newest TriplesExampleGen output under a pipeline root (its train and eval splits)."""
   return _latest(pipeline_root, 'TriplesExampleGen', 'examples', '*')
 
 
@@ -113,7 +114,7 @@ def collect(results_dir, name, config, budget, wall_seconds, command, metrics_fi
   scored here on the eval split, so that every result has per-triple predictions (for
   evaluation/significance.py) and is checked against the pipeline's own evaluator."""
   pipeline_root = config.pipeline_root
-  with open(os.path.join(_examples_dir(pipeline_root), 'ingest_summary.json')) as f:
+  with open(os.path.join(examples_dir(pipeline_root), 'ingest_summary.json')) as f:
     ingest = json.load(f)
   if not metrics_file:
     metrics_file = evaluate_pushed_model(pipeline_root)
@@ -134,7 +135,7 @@ def collect(results_dir, name, config, budget, wall_seconds, command, metrics_fi
             'checkpoint': config.model.checkpoint or 'packaged MiniLM-L6-H384-uncased',
             'pipeline_wall_seconds': round(wall_seconds, 1), 'command': command,
             'value_threshold': tuning or 'fixed (not tuned)',
-            'model': metrics, 'examples_dir': os.path.abspath(_examples_dir(pipeline_root))}
+            'model': metrics, 'examples_dir': os.path.abspath(examples_dir(pipeline_root))}
   if os.path.exists(predictions):
     result['predictions'] = predictions
   write_result(results_dir, name, result)
@@ -149,7 +150,7 @@ def evaluate_pushed_model(pipeline_root):
   root = os.path.dirname(pipeline_root)
   work = os.path.join(root, 'eval')
   os.makedirs(work, exist_ok=True)
-  triples.write_triples(triples.read_split(_examples_dir(pipeline_root), splits.EVAL),
+  triples.write_triples(triples.read_split(examples_dir(pipeline_root), splits.EVAL),
                         os.path.join(work, 'eval.txt'))
   pushed = glob.glob(os.path.join(root, 'serving_model', '*', 'saved_model.pb'))
   if not pushed:

@@ -6,9 +6,7 @@ chosen (evaluation/gate.choose_serving, serving/serving_choice.py). Prints one J
       --model runs/desc-neg/reexported
 """
 import argparse
-import glob
 import json
-import os
 import time
 
 
@@ -18,14 +16,11 @@ def main(argv=None):
   parser.add_argument('--model', required=True, help='a serving model folder (with its ONNX graphs)')
   parser.add_argument('--batch-size', type=int, default=64)
   args = parser.parse_args(argv)
+  from benchmarks.experiments import examples_dir
   from benchmarks.matmul_rates import cpu_line
   from catalog import splits, triples
   from evaluation import gate
-  found = glob.glob(os.path.join(args.pipeline_root, 'TriplesExampleGen', 'examples', '*'))
-  if not found:
-    raise SystemExit(f'no TriplesExampleGen examples under {args.pipeline_root}')
-  examples = max(found, key=os.path.getmtime)
-  titles, attributes, gold = map(list, zip(*triples.read_split(examples, splits.EVAL)))
+  titles, attributes, gold = map(list, zip(*triples.read_split(examples_dir(args.pipeline_root), splits.EVAL)))
   started = time.perf_counter()
   chosen, f1, _, _ = gate.choose_serving(args.model, titles, attributes, gold, args.batch_size)
   print(cpu_line())

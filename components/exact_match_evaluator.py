@@ -55,7 +55,7 @@ def ExactMatchEvaluator(
   blessing.set_string_custom_property('reason', reason)
   for key in serving_choice.BLESSING_PROPERTIES:
     blessing.set_string_custom_property(key, metrics['serving'][key])
-  blessing.set_string_custom_property('serving_reason', metrics['serving']['reason'])
+  blessing.set_string_custom_property(serving_choice.REASON_PROPERTY, metrics['serving']['reason'])
   blessing.set_string_custom_property('current_model', model.uri)
   blessing.set_int_custom_property('current_model_id', model.id)
   if baseline_model is not None:

@@ -54,7 +54,7 @@ class OnnxServing:
                         f'endpoints {ONNX_ENDPOINTS}): exported before ONNX serving existed, or '
                         'before the heads and the span search moved into the graph? Serve it with '
                         '--runtime tensorflow, or re-export it (benchmarks/reexport_model.py)')
-    self.loaded = load_zipped(endpoints)   # the signatures alone would not keep the weights alive
+    self.loaded = load_zipped(endpoints)   # the signatures alone would not keep its tables alive
     self.name = f'onnx_{precision}'
     self._inputs, self._answers = self.loaded.signatures[ONNX_INPUTS], self.loaded.signatures[ONNX_ANSWERS]
     with tf.io.gfile.GFile(path, 'rb') as f:

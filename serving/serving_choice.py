@@ -16,6 +16,7 @@ REFERENCE = ('tensorflow', 'float32')   # runs every model on every machine
 FAST = ('onnx', 'int8')                 # ONNX Runtime's int8 kernels: x86 CPUs
 INT8_F1_TOLERANCE = 0.3                 # F1 points int8 may lose against float32
 BLESSING_PROPERTIES = ('runtime', 'precision')
+REASON_PROPERTY = 'serving_reason'
 
 
 class Serving(NamedTuple):
@@ -68,4 +69,4 @@ def of_blessing(runtime: str, precision: str, blessing, model_is_the_blessed_one
     return Serving(*REFERENCE, 'its blessing predates the serving choice: the reference serving')
   if chosen == FAST and not is_x86():
     return Serving(*REFERENCE, 'the gate chose ONNX int8, but this is not an x86 CPU')
-  return Serving(*chosen, blessing.get_string_custom_property('serving_reason') or 'the gate\'s choice')
+  return Serving(*chosen, blessing.get_string_custom_property(REASON_PROPERTY) or 'the gate\'s choice')

@@ -18,7 +18,8 @@ products x attributes questions), then, --repeats times, in this order:
   a practitioner's ONNX Runtime script  the same checkpoint exported by torch.onnx,
            fused by ONNX Runtime's BERT optimizer, int8 dynamic quantization, length-
            sorted batches, argmax decoding, tokenization included (benchmarks/ort_practitioner.py,
-           in the comparison environment).
+           in the comparison environment); --script-sort-by tokens also runs it with batches
+           sorted by token count, as ours are, rather than by the title's characters.
 Questions/s of ours count the whole step (read, validate, infer, join, write Parquet);
 theirs only the pipeline call. Ours also runs on a --startup-products catalog each repeat:
 the two sizes split the whole step's time into a fixed start-up and a steady-state rate
@@ -181,14 +182,14 @@ def run_ours_here(catalog_folder, model_dir, attributes, serving, batch_size, bu
           'filled': sum(summary['values_filled'].values()), 'seconds': seconds, 'cost': summary['cost']}
 
 
-def run_in_process(questions_file, model_dir, serving, batch_size):
+def run_in_process(questions_file, model_dir, serving, batch_size, bucket_size):
   return in_child('--in-process', questions_file=questions_file, model_dir=model_dir,
-                  serving=serving, batch_size=batch_size)
+                  serving=serving, batch_size=batch_size, bucket_size=bucket_size)
 
 
-def run_in_process_here(questions_file, model_dir, serving, batch_size):
-  """The served model on every question, sorted by length and batched
-  (components/inference.predict), timed after a warm-up batch."""
+def run_in_process_here(questions_file, model_dir, serving, batch_size, bucket_size):
+  """The served model on every question, handed over bucket_size at a time, as the
+  catalog step does (serving/inference.predict), timed after a warm-up batch."""
   from serving import inference
   with open(questions_file, encoding='utf-8') as f:
     questions = [json.loads(line) for line in f]
@@ -197,13 +198,15 @@ def run_in_process_here(questions_file, model_dir, serving, batch_size):
   model = inference.load(model_dir, precision, runtime)
   inference.predict(model, titles[:batch_size], attributes[:batch_size], batch_size)
   started = time.perf_counter()
-  inference.predict(model, titles, attributes, batch_size)
+  inference.predict(model, titles, attributes, batch_size, bucket_size)
   seconds = time.perf_counter() - started
   return {'questions': len(questions), 'seconds': seconds, 'questions_per_second': len(questions) / seconds}
 
 
 def run_theirs(script, questions_file, checkpoint_dir, batch_size):
-  """benchmarks/<script> in the comparison environment; its result plus peak RSS."""
+  """benchmarks/<script> (its name, then any flags of its own) in the comparison
+  environment; its result plus peak RSS."""
+  script, *flags = script.split()
   python = os.path.join(REPO, '.venv-comparison', 'bin', 'python')
   if not os.path.exists(python):
     raise SystemExit('No comparison environment: run benchmarks/install_comparison.sh first')
@@ -211,7 +214,7 @@ def run_theirs(script, questions_file, checkpoint_dir, batch_size):
   with PeakRss() as rss:
     completed = subprocess.run(
         [python, os.path.join(REPO, 'benchmarks', script), '--checkpoint', checkpoint_dir,
-         '--questions', questions_file, '--batch-size', str(batch_size)],
+         '--questions', questions_file, '--batch-size', str(batch_size), *flags],
         check=True, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE='1'))
   result = json.loads(completed.stdout.strip().splitlines()[-1])
   result['peak_rss_mb'] = rss.mb
@@ -310,6 +313,9 @@ def main():
   parser.add_argument('--incremental-attributes', type=int, default=1)
   parser.add_argument('--skip-theirs', action='store_true', help='neither Hugging Face nor the ONNX script')
   parser.add_argument('--skip-hf', action='store_true', help="the ONNX script only, not Hugging Face's pipeline")
+  parser.add_argument('--script-sort-by', nargs='+', choices=('title', 'tokens'), default=['title'],
+                      help="the ONNX script's batches sorted by the title's characters (as such scripts "
+                           "do) and/or by token count (as ours)")
   parser.add_argument('--skip-in-process', action='store_true')
   parser.add_argument('--memory-rows', type=int, nargs='*', default=[10000, 100000],
                       help='catalog sizes for the memory runs (ours, in the first --servings)')
@@ -357,7 +363,7 @@ def main():
   runs = {key: [] for _, _, key in targets}
   failed = {key: [] for _, _, key in targets}   # how each run of ours that did not finish ended
   in_process = {key: [] for _, _, key in targets}
-  theirs = {'hf_qa_pipeline.py': [], 'ort_practitioner.py': []}
+  theirs = {'hf_qa_pipeline.py': [], **{f'ort_practitioner.py --sort-by {key}': [] for key in args.script_sort_by}}
   if args.skip_hf:
     del theirs['hf_qa_pipeline.py']
   for repeat in range(args.repeats):
@@ -378,7 +384,7 @@ def main():
         print(f'ours {key} #{repeat}, {args.startup_products} products: {json.dumps(small)}; '
               f'{json.dumps(result["steady"])}', flush=True)
       if not args.skip_in_process:
-        in_process[key].append(run_in_process(questions_file, target_dir, serving, args.batch_size))
+        in_process[key].append(run_in_process(questions_file, target_dir, serving, args.batch_size, args.bucket_size))
         print(f'ours in-process {key} #{repeat}: {json.dumps(in_process[key][-1])}', flush=True)
     for script, results in ([] if args.skip_theirs else theirs.items()):
       results.append(run_theirs(script, questions_file, checkpoint.path, args.batch_size))
@@ -447,10 +453,13 @@ def main():
   labels = {'hf_qa_pipeline.py': ("Hugging Face pipeline('question-answering'), torch {torch_threads} threads",
                                   'torch:float32'),
             'ort_practitioner.py': ('plain script: torch.onnx export, BERT fusions, int8 dynamic quantization, '
-                                    'length-sorted batches, argmax decoding ({fused})', 'onnx:int8')}
+                                    'batches sorted by {sorted_by}, argmax decoding ({fused})', 'onnx:int8')}
+  sorted_by = {'title': "the title's characters", 'tokens': 'token count'}
   for script, results in theirs.items():
     if results:
-      label, serving = labels[script]
+      label, serving = labels[script.split()[0]]
+      if '--sort-by' in script:
+        label = label.replace('{sorted_by}', sorted_by[script.split()[-1]])
       print(f"| {label.format(**results[0])} | {serving} | {spread([t['questions_per_second'] for t in results])} "
             f"| (same) | | (same) "
             f"| {spread(per_million(results, 'questions'), '{:,.0f}')} | "

@@ -1,6 +1,7 @@
 """The catalog step's Beam inference with tfx-bsl's model handler vs ours
-(components/catalog_inferrer.ServingHandler, TensorFlow runtime): same questions, same batches,
-same Beam transforms around the handler, alternating, model load included.
+(serving/batch_inference.ServingHandler, TensorFlow runtime): same questions, alternating,
+model load included. tfx-bsl's handler is given batches sorted by length inside chunks of
+--bucket-size, as ours sorts each lot of --bucket-size questions into batches itself.
 
   .venv/bin/python -m benchmarks.model_handlers --experiment aveqa-random --questions 100000
 """
@@ -26,7 +27,8 @@ from catalog.categories import CategoryRules  # noqa: E402
 from serving.contract import signature_names  # noqa: E402
 
 
-def tfx_bsl_handler(model_dir, precision, batch_size):
+def tfx_bsl_handler(model_dir, precision, batch_size, bucket_size):
+  del bucket_size   # its batches come sorted (run)
   from tfx_bsl.public.beam.run_inference import CreateModelHandler
   from tfx_bsl.public.proto import model_spec_pb2
   return CreateModelHandler(model_spec_pb2.InferenceSpecType(
@@ -35,12 +37,12 @@ def tfx_bsl_handler(model_dir, precision, batch_size):
       batch_parameters=model_spec_pb2.BatchParameters(min_batch_size=batch_size, max_batch_size=batch_size)))
 
 
-def our_handler(model_dir, precision, batch_size):
-  return catalog_inferrer.ServingHandler(model_dir, precision, 'tensorflow', batch_size)
+def our_handler(model_dir, precision, batch_size, bucket_size):
+  return catalog_inferrer.ServingHandler(model_dir, precision, 'tensorflow', batch_size, bucket_size)
 
 
 HANDLERS = {"tfx-bsl's handler (TF1 session, a PredictionLog per question)": tfx_bsl_handler,
-            'ServingHandler (TF2, a PredictionLog per batch)': our_handler}
+            'ServingHandler (TF2, a PredictionLog per lot)': our_handler}
 
 
 def write_questions(path, questions):
@@ -57,7 +59,12 @@ def run(handler, questions_file, output, bucket_size):
   from tensorflow_serving.apis import prediction_log_pb2
   started = time.perf_counter()
   with beam.Pipeline(options=PipelineOptions(['--direct_running_mode=in_memory'])) as pipeline:
-    _ = (catalog_inferrer.sorted_chunks(pipeline | beam.io.ReadFromTFRecord(questions_file), bucket_size)
+    questions = pipeline | beam.io.ReadFromTFRecord(questions_file)
+    if not isinstance(handler, catalog_inferrer.ServingHandler):
+      questions = (questions
+                   | beam.BatchElements(min_batch_size=bucket_size, max_batch_size=bucket_size)
+                   | beam.FlatMap(lambda chunk: sorted(chunk, key=len)))
+    _ = (questions
          | RunInference(handler)
          | beam.io.WriteToTFRecord(output, file_name_suffix='.gz',
                                    coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog)))
@@ -85,7 +92,7 @@ def main():
   rates = {name: [] for name in HANDLERS}
   for repeat in range(args.repeats):
     for i, (name, make) in enumerate(HANDLERS.items()):
-      seconds = run(make(model_dir, args.precision, args.batch_size), questions_file,
+      seconds = run(make(model_dir, args.precision, args.batch_size, args.bucket_size), questions_file,
                     os.path.join(work, f'{i}-{repeat}', 'logs'), args.bucket_size)
       rates[name].append(args.questions / seconds)
       print(f'{name} #{repeat}: {seconds:.1f} s, {rates[name][-1]:.1f} questions/s', flush=True)

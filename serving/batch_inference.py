@@ -4,18 +4,18 @@ Same inputs and output as TFX's BulkInferrer (the SavedModel's examples signatur
 the serialized questions, PredictionLogs in the InferenceResult artifact; nothing runs
 for an unblessed model), plus what the stock component cannot be told:
 
-- length bucketing: questions are read in chunks of bucket_size, each chunk sorted by
-  record length (the title dominates it), so consecutive batches hold questions of
-  similar length and each is padded only to its own longest row. Memory stays bounded
-  by one chunk per worker, whatever the catalog's size;
-- a fixed batch size instead of Beam's adaptive one, which grows batches to
-  thousands of rows and so pads them to the longest title of the lot;
+- length bucketing: the model is handed lots of bucket_size questions and runs the
+  network on batches of batch_size sorted by length inside the lot (ONNX Runtime: by
+  each window's token count), each padded only to its own longest row
+  (serving/inference.py). Memory stays bounded by one lot per worker, whatever the
+  catalog's size;
+- fixed sizes instead of Beam's adaptive batching, which grows batches to thousands of
+  rows and would pad them to the longest title of the lot;
 - the runtime (TensorFlow or ONNX Runtime) and serving precision (float32, bfloat16, int8).
 
-The model handler is Beam's RunInference API over the TF2 SavedModel: the signature is
-called once per batch and answers with one PredictionLog per batch, the batch's
-PredictRequest and PredictResponse as TF Serving answers a batched request (rather than
-one PredictionLog per question, built output by output).
+The model handler is Beam's RunInference API over the served model: it answers with one
+PredictionLog per lot, the lot's PredictRequest and PredictResponse as TF Serving answers
+a batched request (rather than one PredictionLog per question, built output by output).
 """
 import json
 import logging
@@ -24,7 +24,6 @@ import time
 from typing import Any, Dict, Iterable, Optional, Sequence
 
 import apache_beam as beam
-import numpy as np
 import tensorflow as tf
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 from tensorflow_serving.apis import prediction_log_pb2
@@ -38,13 +37,6 @@ PREDICTION_LOGS = 'prediction_logs'
 # Beside the logs: which model answered and how many questions it was asked.
 ANSWERS_FILE = 'answers.json'
 PROGRESS_SECONDS = 30
-
-
-def sorted_chunks(records, bucket_size):
-  """The records re-ordered by length inside consecutive chunks of bucket_size."""
-  return (records
-          | 'Chunk' >> beam.BatchElements(min_batch_size=bucket_size, max_batch_size=bucket_size)
-          | 'SortByLength' >> beam.FlatMap(lambda chunk: sorted(chunk, key=len)))
 
 
 class Progress:
@@ -65,13 +57,14 @@ class Progress:
 
 
 class ServingHandler(ModelHandler):
-  """Serialized tf.Examples -> PredictionLogs, one per batch of batch_size questions,
-  from the model in model_dir (local or gs://) served by the runtime at the precision
-  (components/inference.load)."""
+  """Serialized tf.Examples -> PredictionLogs, one per lot of bucket_size questions, from
+  the model in model_dir (local or gs://) served by the runtime at the precision
+  (serving/inference.load), which runs the network batch_size rows at a time."""
 
-  def __init__(self, model_dir: str, precision: str, runtime: str, batch_size: int):
-    super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
+  def __init__(self, model_dir: str, precision: str, runtime: str, batch_size: int, bucket_size: int):
+    super().__init__(min_batch_size=bucket_size, max_batch_size=bucket_size)
     self._model_dir, self._precision, self._runtime = model_dir, precision, runtime
+    self._batch_size = batch_size
     self._progress = Progress()
 
   def load_model(self):
@@ -79,13 +72,13 @@ class ServingHandler(ModelHandler):
 
   def run_inference(self, batch: Sequence[bytes], model: Any,
                     inference_args: Optional[Dict[str, Any]] = None) -> Iterable[Any]:
-    outputs = model.examples(examples=tf.constant(batch))
+    outputs = model.answer(batch, self._batch_size)
     self._progress.answered(len(batch))
     log = prediction_log_pb2.PredictionLog()
     log.predict_log.request.model_spec.signature_name = model.name
     log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto(list(batch), tf.string))
     for name, tensor in outputs.items():
-      log.predict_log.response.outputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(tensor)))
+      log.predict_log.response.outputs[name].CopyFrom(tf.make_tensor_proto(tensor))
     return [log]
 
   def get_num_bytes(self, batch: Sequence[bytes]) -> int:
@@ -121,8 +114,8 @@ def run_inference(pipeline, questions_pattern, model_dir, output_uri, precision,
     counts.append(split['reused_questions'] | 'CountReused' >> beam.Map(
         lambda reused: ('reused_probes' if answer_reuse.is_probe(reused[0]) else 'reused', 1)))
   counts.append(questions | 'CountAsked' >> beam.Map(lambda _: ('asked', 1)))
-  logs = (sorted_chunks(questions, bucket_size)
-          | 'RunInference' >> RunInference(ServingHandler(model_dir, precision, runtime, batch_size)))
+  logs = questions | 'RunInference' >> RunInference(
+      ServingHandler(model_dir, precision, runtime, batch_size, bucket_size))
   if previous_pattern:
     logs = (logs, reused) | 'WithReused' >> beam.Flatten()
   _ = (counts | 'AllCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum)

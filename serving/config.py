@@ -20,8 +20,10 @@ class InferenceConfig:
                          "int8); auto, with --precision auto: ONNX int8 on x86 CPUs when the gate "
                          "measures its F1 within 0.3 points of TensorFlow float32's, else TensorFlow "
                          "float32 (docs/deployment.md)", choices=RUNTIMES + (AUTO,))
-  batch_size: int = setting(256, 'questions per bulk-inference batch', flag='inference-batch-size')
-  bucket_size: int = setting(8192, 'questions sorted by length together before batching')
+  batch_size: int = setting(256, 'rows (questions, or windows of long titles) per batch the network '
+                            'runs in bulk inference', flag='inference-batch-size')
+  bucket_size: int = setting(8192, 'questions handed to the model at once, sorted by length into '
+                             'batches there (the memory bound of bulk inference)')
   incremental: bool = setting(False, "reuse the previous run's answer to each question whose text and "
                               'attribute it asked, when the same model served the same way gave it: '
                               'unchanged rows ask nothing; a new model or runtime asks everything again')

@@ -2,8 +2,9 @@
 the encoder), and run on raw questions outside Beam's RunInference.
 
 Used by bulk inference's model handler, the exact-match evaluator and the offline
-evaluation scripts. predict sorts questions by title length before batching, so each
-batch is padded only to its own longest row, then puts the results back in input order.
+evaluation scripts. Either runtime answers a lot of questions at once, running the
+network on batches of questions sorted by length, each padded only to its own longest
+row, and gives the answers back in input order (serving/length_batches.py).
 """
 import hashlib
 import os
@@ -13,6 +14,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
+from model import features as p
+from serving import length_batches
+from serving.config import InferenceConfig
 from serving.contract import OUTPUTS, NotExported, check_serving, signature_names
 from serving.serving_choice import REFERENCE
 
@@ -36,7 +40,17 @@ class SavedModelServing:
                         'it (SUOpenTag: float32, bfloat16)')
     self.name = examples_name
     self.examples = loaded.signatures[examples_name]
-    self.raw = loaded.signatures[raw_name]
+
+  def answer(self, examples: Sequence[bytes], batch_size: int) -> Dict[str, np.ndarray]:
+    """The OUTPUTS [N, 1] for N serialized questions, batch_size at a time, shortest first
+    by serialized length (the signature tokenises inside: the title's length is the
+    nearest measure of its tokens there is before it)."""
+    examples = list(examples)
+    batches = length_batches.shortest_first([len(e) for e in examples], batch_size)
+    return length_batches.in_input_order(batches, [
+        {name: np.asarray(values) for name, values in
+         self.examples(examples=tf.constant([examples[i] for i in rows], tf.string)).items()}
+        for rows in batches])
 
 
 def model_fingerprint(model_uri: str) -> str:
@@ -60,9 +74,8 @@ def model_version(model_uri: str, fingerprint: Optional[str] = None) -> str:
 
 def load(model_uri: str, precision: str = REFERENCE[1], runtime: str = REFERENCE[0]):
   """The model served as bulk inference serves it (by default the reference serving,
-  TensorFlow float32):
-  .examples(examples=serialized tf.Examples) and .raw(title=, attribute=) return the
-  OUTPUTS (serving/contract.py)."""
+  TensorFlow float32): .answer(serialized questions, batch_size) returns the OUTPUTS
+  (serving/contract.py), and .name says which serving answered."""
   check_serving(runtime, precision)
   if runtime == 'onnx':
     from serving.onnx_serving import OnnxServing
@@ -70,23 +83,26 @@ def load(model_uri: str, precision: str = REFERENCE[1], runtime: str = REFERENCE
   return SavedModelServing(tf.saved_model.load(serving_dir(model_uri)), precision)
 
 
-def predict(served, titles: Sequence[str], attributes: Sequence[str], batch_size: int) -> Dict[str, np.ndarray]:
-  """Column arrays of the served model's answers for each (title, attribute), in input order."""
-  order = np.argsort([len(t) for t in titles], kind='stable')
-  columns: Dict[str, List[np.ndarray]] = {}
-  for start in range(0, len(order), batch_size):
-    rows = order[start:start + batch_size]
-    out = served.raw(title=tf.constant([titles[i] for i in rows]),
-                     attribute=tf.constant([attributes[i] for i in rows]))
-    for key in OUTPUTS:
-      if key in out:   # older exports lack some
-        columns.setdefault(key, []).append(np.asarray(out[key]))
-  result = {}
-  for key, parts in columns.items():
-    values = np.concatenate(parts) if parts else np.array([])
-    restored = np.empty_like(values)
-    restored[order] = values
-    result[key] = restored
+def question_examples(titles: Sequence[str], attributes: Sequence[str]) -> List[bytes]:
+  """Serialized questions (tf.Example with the title and the attribute), as the catalog
+  step asks them."""
+  def feature(text):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode('utf-8')]))
+  return [tf.train.Example(features=tf.train.Features(feature={
+      p.TITLE: feature(title), p.ATTRIBUTE: feature(attribute)})).SerializeToString()
+          for title, attribute in zip(titles, attributes)]
+
+
+def predict(served, titles: Sequence[str], attributes: Sequence[str], batch_size: int,
+            bucket_size: int = InferenceConfig.bucket_size) -> Dict[str, np.ndarray]:
+  """Column arrays of the served model's answers for each (title, attribute), in input
+  order; the served model takes bucket_size questions at a time (the memory bound) and
+  batches them by length."""
+  examples = question_examples(titles, attributes)
+  lots = [served.answer(examples[start:start + bucket_size], batch_size)
+          for start in range(0, len(examples), bucket_size)]
+  result = {key: np.concatenate([lot[key][:, 0] for lot in lots])
+            for key in OUTPUTS if lots and key in lots[0]}   # older exports lack some
   for key in ('value', 'span_text'):
     result[key] = np.array([v.decode('utf-8', errors='replace') for v in result[key]], dtype=object)
   return result

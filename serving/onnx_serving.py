@@ -1,9 +1,10 @@
 """The exported model with its network on ONNX Runtime.
 
-Per batch: the onnx_encoder_inputs endpoint tokenises the serialized questions (the
-Transform graph, long titles split into windows), ONNX Runtime runs the graph of the
-chosen precision (the encoder, AVEQA's heads and the span search per window: serving/
-onnx_encoder.py, serving/onnx_spans.py), and the onnx_answers endpoint takes the same
+For a lot of serialized questions: the onnx_encoder_inputs endpoint tokenises them all
+(the Transform graph, long titles split into windows); ONNX Runtime runs the graph of
+the chosen precision (the encoder, AVEQA's heads and the span search per window:
+serving/onnx_encoder.py, serving/onnx_spans.py) on batches of windows sorted by their
+token count, each cut to its own longest; and the onnx_answers endpoint takes the same
 decisions as the TensorFlow signatures (value threshold, unseen attributes, best window,
 the value's text). The endpoints are the export's small zipped SavedModel beside the
 graphs (serving_contract.ONNX_ENDPOINTS); the full SavedModel is never loaded.
@@ -15,14 +16,16 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from typing import Dict
+from typing import Dict, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from model import features as p
 from serving.contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
-from serving import onnx_spans
+from serving import length_batches, onnx_spans
+
+# The encoder input that says which positions hold a token (serving/onnx_encoder.INPUTS).
+PADDING_MASK = 'padding_mask'
 
 
 def session(model_bytes: bytes):
@@ -64,20 +67,21 @@ class OnnxServing:
     # over them: one runs at a time, while the other thread tokenises or decides.
     self._one_batch_at_a_time = threading.Lock()
 
-  def examples(self, examples) -> Dict[str, tf.Tensor]:
-    """Outputs for serialized tf.Examples (title, attribute) [B], each [B, 1] as the
-    examples signatures give them."""
-    feeds = {name: np.asarray(tensor) for name, tensor in self._inputs(examples=examples).items()}
-    with self._one_batch_at_a_time:
-      searched = self.session.run(list(onnx_spans.OUTPUTS), feeds)
-    return self._answers(examples=examples, **{name: tf.constant(value)
-                                                for name, value in zip(onnx_spans.OUTPUTS, searched)})
-
-  def raw(self, title, attribute) -> Dict[str, tf.Tensor]:
-    """Outputs [B] for title and attribute strings [B]."""
-    def feature(text):
-      return tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))
-    examples = [tf.train.Example(features=tf.train.Features(feature={
-        p.TITLE: feature(t), p.ATTRIBUTE: feature(a)})).SerializeToString()
-                for t, a in zip(np.asarray(title).tolist(), np.asarray(attribute).tolist())]
-    return {k: v[:, 0] for k, v in self.examples(tf.constant(examples, tf.string)).items()}
+  def answer(self, examples: Sequence[bytes], batch_size: int) -> Dict[str, np.ndarray]:
+    """The OUTPUTS [N, 1], as the examples signatures give them, for N serialized
+    questions. Tokenising and deciding take the whole lot at once; the network runs on
+    batch_size windows at a time, shortest first by token count, each batch cut to its
+    own longest window, so that padding costs next to nothing."""
+    examples = tf.constant(list(examples), tf.string)
+    windows = {name: np.asarray(tensor) for name, tensor in self._inputs(examples=examples).items()}
+    tokens = windows[PADDING_MASK].sum(axis=1)
+    batches = length_batches.shortest_first(tokens, batch_size)
+    searched = []
+    for rows in batches:
+      width = tokens[rows].max()
+      feeds = {name: np.ascontiguousarray(values[rows, :width]) for name, values in windows.items()}
+      with self._one_batch_at_a_time:
+        searched.append(dict(zip(onnx_spans.OUTPUTS, self.session.run(list(onnx_spans.OUTPUTS), feeds))))
+    searched = length_batches.in_input_order(batches, searched)
+    answers = self._answers(examples=examples, **{name: tf.constant(values) for name, values in searched.items()})
+    return {name: np.asarray(values) for name, values in answers.items()}

@@ -265,10 +265,12 @@ def test_the_catalog_step_serves_int8_on_either_runtime(pushed_model, run_dir, t
     assert confidence == pytest.approx(direct['confidence'][i], abs=1e-4)
 
 
-def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_model, tmp_path):
+def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_model, tmp_path, monkeypatch):
   # Beam's adaptive batching grows batches to thousands of questions, each padded to its
-  # longest: the step must batch as told. It writes one PredictionLog per batch.
+  # longest: the step must batch as told. The model is handed lots of bucket_size (one
+  # PredictionLog each) and runs the network on batches of batch_size.
   import apache_beam as beam
+  from serving import length_batches
   import tensorflow as tf
   from tensorflow_serving.apis import prediction_log_pb2
   from serving import batch_inference as catalog_inferrer
@@ -283,7 +285,15 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
       for question in catalog_questions.questions_for(row, CategoryRules(('Color',)), False, True):
         writer.write(question)
         asked.append(question)
-  with beam.Pipeline() as pipeline:
+  run_sizes = []
+  shortest_first = length_batches.shortest_first
+
+  def recorded(lengths, batch_size):
+    batches = shortest_first(lengths, batch_size)
+    run_sizes.extend(len(rows) for rows in batches)
+    return batches
+  monkeypatch.setattr(length_batches, 'shortest_first', recorded)
+  with beam.Pipeline() as pipeline:   # in this process: the recording sees the model's batches
     catalog_inferrer.run_inference(pipeline, str(questions), serving_dir(pushed_model),
                                    str(tmp_path / 'out'), precision='float32', runtime='tensorflow',
                                    batch_size=16, bucket_size=64)
@@ -298,8 +308,10 @@ def test_the_catalog_step_runs_batches_of_the_batch_size_it_is_given(pushed_mode
     answered.extend(examples)
   assert sorted(answered) == sorted(asked)   # each question once, none lost
   assert catalog_inferrer.read_answers_summary(str(tmp_path / 'out'))['asked'] == len(asked)
-  assert max(sizes) == 16
-  assert sizes.count(16) >= 300 // 16 - 300 // 64   # at most one short batch per chunk
+  assert max(sizes) == 64
+  assert sizes.count(64) >= len(asked) // 64 - 1   # lots, not Beam's adaptive batches
+  assert sum(run_sizes) == len(asked) and max(run_sizes) == 16
+  assert run_sizes.count(16) >= len(asked) // 16 - len(sizes)   # at most one short batch per lot
 
 
 def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
@@ -309,13 +321,13 @@ def test_the_catalog_step_names_what_it_cannot_serve(pushed_model, tmp_path):
   from serving import contract as serving_contract
   model = serving_dir(pushed_model)
   with pytest.raises(ValueError, match="precision must be one of .* not 'fp8'"):
-    catalog_inferrer.ServingHandler(model, 'fp8', 'tensorflow', 16).load_model()
+    catalog_inferrer.ServingHandler(model, 'fp8', 'tensorflow', 16, 64).load_model()
   with pytest.raises(ValueError, match="the onnx runtime serves .* not 'bfloat16'"):
-    catalog_inferrer.ServingHandler(model, 'bfloat16', 'onnx', 16).load_model()
+    catalog_inferrer.ServingHandler(model, 'bfloat16', 'onnx', 16, 64).load_model()
   older = shutil.copytree(model, tmp_path / 'older')   # as exported before ONNX serving
   shutil.rmtree(older / os.path.dirname(serving_contract.ONNX_FILES['int8']))
   with pytest.raises(ValueError, match='has no ONNX graph .* --runtime tensorflow'):
-    catalog_inferrer.ServingHandler(str(older), 'int8', 'onnx', 16).load_model()
+    catalog_inferrer.ServingHandler(str(older), 'int8', 'onnx', 16, 64).load_model()
 
 
 def test_onnx_runtime_answers_as_tensorflow_does(pushed_model, tmp_path):

@@ -94,18 +94,14 @@ def main(argv=None):
   from benchmarks.bulk_inference import spread, titles_pool
   from benchmarks.matmul_rates import cpu_line
   from serving import onnx_serving
-  from model import features as p
+  from catalog.questions import question
   from serving.contract import ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS
   from serving import onnx_encoder
 
   tokenize = onnx_serving.load_zipped(os.path.join(args.model, ONNX_ENDPOINTS)).signatures[ONNX_INPUTS]
 
   def feeds(titles):
-    def feature(text):
-      return tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode('utf-8')]))
-    examples = [tf.train.Example(features=tf.train.Features(feature={
-        p.TITLE: feature(t), p.ATTRIBUTE: feature(a)})).SerializeToString()
-                for t in titles for a in ATTRIBUTES]
+    examples = [question(t, a) for t in titles for a in ATTRIBUTES]
     return {k: np.asarray(v) for k, v in tokenize(examples=tf.constant(examples)).items()}
 
   titles = list(titles_pool()[0])

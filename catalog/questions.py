@@ -153,10 +153,13 @@ def to_ask(row, rules: categories.CategoryRules, repredict_known):
   return [a for a in rules.attributes_of(row) if repredict_known or not is_known(row, a)]
 
 
-def _question(product_ids, text, attribute, known_value=None) -> bytes:
-  """A serialized tf.Example (product_id: one or more, title, attribute[, known_value])."""
+def question(text, attribute, product_ids=(), known_value=None) -> bytes:
+  """A serialized question, as the model reads it: a tf.Example (title, attribute[,
+  product_id: one or more][, known_value])."""
   b = lambda *s: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode('utf-8') for v in s]))
-  feature = {ID: b(*product_ids), 'title': b(text), 'attribute': b(attribute)}
+  feature = {'title': b(text), 'attribute': b(attribute)}
+  if product_ids:
+    feature[ID] = b(*product_ids)
   if known_value is not None:
     feature[KNOWN_VALUE] = b(known_value)
   return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
@@ -174,13 +177,13 @@ def ask_once(keyed):
   """The serialized question of a (text, attribute) and every product that asks it; the
   writer gives the answer to each of them."""
   (text, attribute), product_ids = keyed
-  return _question(sorted(product_ids), text, attribute)
+  return question(text, attribute, sorted(product_ids))
 
 
 def questions_for(row, rules: categories.CategoryRules, use_description, repredict_known):
   """Serialized tf.Examples (product_id, title, attribute) of one row's questions."""
   for (text, attribute), product_id in keyed_questions(row, rules, use_description, repredict_known):
-    yield _question([product_id], text, attribute)
+    yield question(text, attribute, [product_id])
 
 
 def no_value_markers(no_value_tokens) -> frozenset:
@@ -206,7 +209,7 @@ def probe_candidates(row, rules: categories.CategoryRules, use_description, mark
     if value is not None:
       text = text or context_of(row, use_description)
       draw = hashlib.sha256(f'{row[ID]}\x00{attribute}'.encode('utf-8')).hexdigest()
-      yield attribute, (draw, _question([str(row[ID])], text, attribute, value))
+      yield attribute, (draw, question(text, attribute, [str(row[ID])], value))
 
 
 def _question_counts(row, rules: categories.CategoryRules, repredict_known):

@@ -8,13 +8,13 @@ row, and gives the answers back in input order (serving/length_batches.py).
 """
 import hashlib
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (the serving graph holds tensorflow-text ops)
 
-from model import features as p
+from catalog import questions
 from serving import length_batches
 from serving.config import InferenceConfig
 from serving.contract import OUTPUTS, NotExported, check_serving, signature_names
@@ -83,22 +83,12 @@ def load(model_uri: str, precision: str = REFERENCE[1], runtime: str = REFERENCE
   return SavedModelServing(tf.saved_model.load(serving_dir(model_uri)), precision)
 
 
-def question_examples(titles: Sequence[str], attributes: Sequence[str]) -> List[bytes]:
-  """Serialized questions (tf.Example with the title and the attribute), as the catalog
-  step asks them."""
-  def feature(text):
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode('utf-8')]))
-  return [tf.train.Example(features=tf.train.Features(feature={
-      p.TITLE: feature(title), p.ATTRIBUTE: feature(attribute)})).SerializeToString()
-          for title, attribute in zip(titles, attributes)]
-
-
 def predict(served, titles: Sequence[str], attributes: Sequence[str], batch_size: int,
             bucket_size: int = InferenceConfig.bucket_size) -> Dict[str, np.ndarray]:
   """Column arrays of the served model's answers for each (title, attribute), in input
   order; the served model takes bucket_size questions at a time (the memory bound) and
   batches them by length."""
-  examples = question_examples(titles, attributes)
+  examples = [questions.question(title, attribute) for title, attribute in zip(titles, attributes)]
   lots = [served.answer(examples[start:start + bucket_size], batch_size)
           for start in range(0, len(examples), bucket_size)]
   result = {key: np.concatenate([lot[key][:, 0] for lot in lots])

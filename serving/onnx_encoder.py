@@ -24,6 +24,7 @@ import numpy as np
 from serving import onnx_spans
 
 INPUTS = ('token_ids', 'segment_ids', 'padding_mask')
+PADDING_MASK = INPUTS[2]   # 1 where a position holds a token, 0 for padding
 OUTPUT = 'sequence_output'
 OPSET = 17   # LayerNormalization is a standard op from 17
 

@@ -23,9 +23,7 @@ import tensorflow as tf
 
 from serving.contract import ONNX_ANSWERS, ONNX_ENDPOINTS, ONNX_FILES, ONNX_INPUTS, NotExported
 from serving import length_batches, onnx_spans
-
-# The encoder input that says which positions hold a token (serving/onnx_encoder.INPUTS).
-PADDING_MASK = 'padding_mask'
+from serving.onnx_encoder import PADDING_MASK
 
 
 def session(model_bytes: bytes):

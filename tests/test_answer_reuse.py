@@ -14,7 +14,7 @@ from serving.inference import model_fingerprint
 
 
 def _question(ids, text, attribute, known=None):
-  return cq._question(ids, text, attribute, known)
+  return cq.question(text, attribute, ids, known)
 
 
 def _log(questions, values, confidences):

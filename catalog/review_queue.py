@@ -7,8 +7,9 @@ and review/review_queue.csv (the same rows, for spreadsheets): per attribute, th
 
   product_id, attribute, text (what the model read), predicted_value (the catalog's
   spelling), span (the text's), confidence, threshold (the attribute's, for its precision
-  target), filled (false: withheld below the threshold), in_vocabulary, model_version,
-  reviewed_value (empty: to be filled in)
+  target), filled (false: withheld below the threshold, or claimed), claimed_by (the
+  attribute of the row that holds the same value, catalog/value_claims.py), in_vocabulary,
+  model_version, reviewed_value (empty: to be filled in)
 
 First the values outside the catalog's vocabulary (a new value, or a spelling nobody has
 mapped), then those nearest their attribute's threshold on either side: a person's answer
@@ -37,7 +38,7 @@ from catalog.triples import Triple
 QUEUE_DIR = 'review'
 QUEUE_NAME = 'review_queue'
 COLUMNS = ('product_id', 'attribute', 'text', 'predicted_value', 'span', 'confidence', 'threshold',
-           'filled', 'in_vocabulary', 'model_version', 'reviewed_value')
+           'filled', 'claimed_by', 'in_vocabulary', 'model_version', 'reviewed_value')
 REQUIRED = ('product_id', 'attribute', 'text', 'reviewed_value')
 _TYPES = {'confidence': pa.float64(), 'threshold': pa.float64(), 'filled': pa.bool_(), 'in_vocabulary': pa.bool_()}
 SCHEMA = pa.schema([(c, _TYPES.get(c, pa.string())) for c in COLUMNS])
@@ -49,11 +50,12 @@ OUTCOMES = (VALUE, NO_VALUE, NOT_IN_TEXT, UNREVIEWED, INCOMPLETE)
 
 
 def queue_row(row, attribute, text: str, value: str, span: str, confidence: float, version: str,
-              filled: bool, in_vocabulary: bool, threshold: Optional[float]) -> dict:
+              filled: bool, in_vocabulary: bool, threshold: Optional[float], claimed_by: Optional[str] = None) -> dict:
   """One value found in an enriched row, as the queue shows it."""
   return {'product_id': str(row['product_id']), 'attribute': attribute, 'text': text,
           'predicted_value': value, 'span': span, 'confidence': confidence, 'threshold': threshold,
-          'filled': filled, 'in_vocabulary': in_vocabulary, 'model_version': version, 'reviewed_value': None}
+          'filled': filled, 'claimed_by': claimed_by, 'in_vocabulary': in_vocabulary, 'model_version': version,
+          'reviewed_value': None}
 
 
 def priority(row) -> tuple:

@@ -8,7 +8,9 @@ target attribute (column names in schemas/catalog_output.md):
   <slug>__confidence     the model's confidence in that answer, in [0, 1]
   <slug>__model_version  the model that answered; null when the row already had it
 With precision targets (evaluation/precision_targets.py) an attribute fills only at or above
-its threshold, and one that cannot reach its target fills nothing. Alias probes (known
+its threshold, and one that cannot reach its target fills nothing. A value found for two
+attributes of a row fills only one of them unless the catalog's known values show the two
+sharing values (catalog/value_claims.py). Alias probes (known
 cells asked again) teach the vocabulary and fill nothing. A model that the evaluator did
 not bless fills nothing: the summary says why. Rows in = rows out + quarantined is checked;
 a mismatch fails the run. Beside the Parquet: the review queue (catalog/review_queue.py).
@@ -24,7 +26,7 @@ import tensorflow as tf
 
 from catalog import cost
 from catalog import questions as cq
-from catalog import review_queue, vocabulary
+from catalog import review_queue, value_claims, vocabulary
 from evaluation import run_report
 from catalog.columns import output_columns, span_column
 from evaluation.gate import METRICS_FILE
@@ -50,10 +52,12 @@ class FillRules:
   """What decides a cell beyond the model's answer. thresholds: {attribute:
   precision_targets.choose_threshold's result} for the attributes with a target (threshold
   None: it fills nothing); user_aliases: vocabulary.read_aliases' table; no_value_tokens:
-  known cells saying "no value", which are not values of the vocabulary."""
+  known cells saying "no value", which are not values of the vocabulary;
+  one_attribute_per_value: catalog/value_claims.py's rule."""
   thresholds: dict = dataclasses.field(default_factory=dict)
   user_aliases: dict = dataclasses.field(default_factory=dict)
   no_value_tokens: tuple = ()
+  one_attribute_per_value: bool = True
 
   def withheld(self, attribute, confidence) -> bool:
     """Whether a value is below its attribute's precision threshold (and so not filled)."""
@@ -66,7 +70,7 @@ class FillRules:
 
 
 def fill_rules(attributes, target_precision, attribute_precision, value_aliases, no_value_tokens,
-               blessing_uri, served_instead) -> FillRules:
+               blessing_uri, served_instead, one_attribute_per_value=True) -> FillRules:
   """The FillRules of a run: each attribute's threshold from the fill evidence in the blessing
   of the model that fills (the last blessed model's, when it fills instead of a refused one),
   the user's aliases, the no-value markers. Errors name the flag."""
@@ -88,7 +92,8 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
         log.warning('%s cannot reach precision %.2f on the eval split (%d of its %d values predicted there '
                     'were right): it fills nothing; its values go to the review queue', attribute,
                     chosen['target'], all_fills['right'], all_fills['fills'])
-  return FillRules(thresholds, vocabulary.read_aliases(value_aliases, attributes), tuple(no_value_tokens))
+  return FillRules(thresholds, vocabulary.read_aliases(value_aliases, attributes), tuple(no_value_tokens),
+                   one_attribute_per_value)
 
 
 def parse_prediction_log(log):
@@ -130,30 +135,42 @@ def known_values(row, attributes, markers: frozenset):
 
 
 def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: FillRules, use_description,
-             review: bool):
+             review: bool, shared=None):
   """The row with its cells filled, (tagged 'counts') what was done, and when review, (tagged
-  'review') an (attribute, queue row) for each value found, filled or withheld."""
+  'review') an (attribute, queue row) for each value found, filled or not. shared: {pair of
+  attributes: rows}, the pairs that may hold the same value (value_claims), or None when
+  any attributes may."""
   _, grouped = keyed
   rows = list(grouped['rows'])
   answers = {a: (v, c) for a, v, c, _ in grouped['answers']}
   for row in rows:   # exactly one: ids are unique after CatalogQuestionGen
     row, text = dict(row), None
+    found = {}   # attribute -> (value, how, span, confidence, withheld)
     for attribute in attributes:
-      value_col, confidence_col, version_col = output_columns(attribute)
       span, confidence = answers.get(attribute, (None, None))
       value, how = words.normalise(attribute, span)
-      withheld = value is not None and rules.withheld(attribute, confidence)
-      row[value_col] = None if withheld else value
+      found[attribute] = (value, how, span, confidence, value is not None and rules.withheld(attribute, confidence))
+    claimed = {} if shared is None else value_claims.claimed(
+        {a: (value, confidence) for a, (value, _, _, confidence, withheld) in found.items()
+         if value is not None and not withheld},
+        value_claims.known_keys(row, attributes, cq.no_value_markers(rules.no_value_tokens)), shared)
+    for attribute in attributes:
+      value_col, confidence_col, version_col = output_columns(attribute)
+      value, how, span, confidence, withheld = found[attribute]
+      claimed_by = claimed.get(attribute)
+      filled = value is not None and not withheld and claimed_by is None
+      row[value_col] = value if filled else None
       row[span_column(attribute)], row[confidence_col] = span, confidence
       row[version_col] = version if attribute in answers else None
       if value is not None:
-        yield beam.pvalue.TaggedOutput('counts', ('withheld: ' if withheld else 'filled: ') + attribute)
+        outcome = 'filled: ' if filled else 'withheld: ' if withheld else 'claimed: '
+        yield beam.pvalue.TaggedOutput('counts', outcome + attribute)
         yield beam.pvalue.TaggedOutput('counts', 'spelling: ' + how)
         if review:
           text = text or cq.context_of(row, use_description)
           yield beam.pvalue.TaggedOutput('review', (attribute, review_queue.queue_row(
-              row, attribute, text, value, span, confidence, version, not withheld,
-              how != vocabulary.OUTSIDE, rules.threshold(attribute))))
+              row, attribute, text, value, span, confidence, version, filled,
+              how != vocabulary.OUTSIDE, rules.threshold(attribute), claimed_by)))
     yield row
 
 
@@ -176,10 +193,16 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
       pipeline | 'One' >> beam.Create([None]) | 'Vocabulary' >> beam.Map(
           lambda _, k, p: vocabulary.build(k, p, rules.user_aliases), beam.pvalue.AsList(known),
           beam.pvalue.AsList(probes)))
+  # The pairs of attributes the catalog's rows know one value for (value_claims).
+  shared = (rows | 'KnownKeys' >> beam.Map(lambda kv: value_claims.known_keys(kv[1], attributes, markers))
+            | 'SharedPairs' >> beam.FlatMap(value_claims.shared_pairs)
+            | 'CountShared' >> beam.combiners.Count.PerElement() | 'SharedDict' >> beam.combiners.ToDict())
   questions = answers | 'NotProbes' >> beam.Filter(lambda a: not is_probe(a))
   filled = ({'rows': rows, 'answers': questions} | 'Join' >> beam.CoGroupByKey()
             | 'Fill' >> beam.FlatMap(fill_row, attributes, version, words, rules, use_description,
-                                     review_size > 0).with_outputs('review', 'counts', main='rows'))
+                                     review_size > 0,
+                                     beam.pvalue.AsSingleton(shared) if rules.one_attribute_per_value else None,
+                                     ).with_outputs('review', 'counts', main='rows'))
   _ = filled.rows | 'WriteParquet' >> beam.io.WriteToParquet(
       os.path.join(output_uri, 'catalog'), output_schema(schema, attributes), file_name_suffix='.parquet')
   if review_size > 0:
@@ -193,7 +216,8 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
             (probes | 'CountProbed' >> beam.Map(lambda kv: ('probes', kv[1]))))
   counts = (counts | 'AllCounts' >> beam.Flatten() | 'Sum' >> beam.CombinePerKey(sum)
             | 'ToDict' >> beam.combiners.ToDict()
-            | 'WithVocabulary' >> beam.Map(lambda c, w: dict(c, vocabulary=w.size()), words))
+            | 'WithVocabulary' >> beam.Map(lambda c, w, p: dict(c, vocabulary=w.size(), shared_values=p), words,
+                                          beam.pvalue.AsSingleton(shared)))
   return counts
 
 
@@ -225,6 +249,11 @@ def finish_summary(counts, rows_uri, output_uri, attributes, version, review_siz
              'categories': catalog.get('categories'),
              'values_filled': {a: counts.get('filled: ' + a, 0) for a in attributes},
              'values_withheld': {a: counts.get('withheld: ' + a, 0) for a in attributes},
+             # Not filled: another attribute of the row holds the same value (value_claims).
+             'values_claimed': {a: counts.get('claimed: ' + a, 0) for a in attributes},
+             'one_attribute_per_value': rules.one_attribute_per_value,
+             # Pairs of attributes that may hold one value: [a, b, rows of the catalog knowing it].
+             'shared_values': sorted([*pair, n] for pair, n in counts.get('shared_values', {}).items()),
              'spelling': {how: counts.get('spelling: ' + how, 0) for how in vocabulary.HOW},
              'vocabulary': dict(counts.get('vocabulary', {}), alias_probes_answered=counts.get('probes', 0)),
              'precision_targets': {a: {k: v for k, v in t.items() if k != 'curve'}

@@ -31,6 +31,7 @@ def CatalogWriter(
     attribute_precision: Parameter[str],
     value_aliases: Parameter[str],
     no_value_tokens: Parameter[str],
+    one_attribute_per_value: Parameter[int],
     model_blessing: InputArtifact[standard_artifacts.ModelBlessing] = None,
     evaluation: InputArtifact[standard_artifacts.ModelEvaluation] = None,
     served_model: InputArtifact[standard_artifacts.Model] = None,
@@ -42,14 +43,15 @@ def CatalogWriter(
   pipeline's --model); no evaluation: the report has no gate. review_size: filled values
   per attribute in the review queue (0: none). The target attributes are those
   CatalogQuestionGen asked (its summary). target_precision (0: none), attribute_precision,
-  value_aliases, no_value_tokens: catalog/config.py's FillConfig and DataConfig; the
+  value_aliases, no_value_tokens, one_attribute_per_value: catalog/config.py's FillConfig and DataConfig; the
   precision targets are met on the eval split the gate scored the filling model on (the
   fill evidence its blessing holds)."""
   attributes = catalog_questions.read_summary(catalog_rows.uri)['target_attributes']
   choice = model_choice.of_artifacts(model, model_blessing, served_model, bool(fill_only_when_blessed))
   rules = writer.fill_rules(attributes, target_precision or None, attribute_precision, value_aliases,
                             catalog_questions.parse_attributes(no_value_tokens),
-                            model_blessing.uri if model_blessing is not None else None, choice.served_instead)
+                            model_blessing.uri if model_blessing is not None else None, choice.served_instead,
+                            bool(one_attribute_per_value))
   if choice.model_uri is None:
     writer.write_summary(enriched_catalog.uri, {'filled': False, 'reason': f'model not blessed: {choice.refusal}'})
   else:

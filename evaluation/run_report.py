@@ -246,19 +246,26 @@ def _categories_section(summary) -> str:
 
 def _filled_section(summary, attributes) -> str:
   questions, filled = summary.get('questions', {}), summary.get('values_filled', {})
-  withheld = summary.get('values_withheld', {})
+  withheld, claimed = summary.get('values_withheld', {}), summary.get('values_claimed', {})
   rows = []
   for a in attributes:
     asked, got = questions.get(a, 0), filled.get(a, 0)
     share = got / asked if asked else 0.0
-    rows.append([_e(a), asked, got, withheld.get(a, 0), f'{_pct(share)}{_bar(share)}'])
+    rows.append([_e(a), asked, got, withheld.get(a, 0), claimed.get(a, 0), f'{_pct(share)}{_bar(share)}'])
+  shared = summary.get('shared_values') or []
+  sharing = ('; '.join(f'{_e(a)} and {_e(b)} ({n} rows)' for a, b, n in sorted(shared, key=lambda s: -s[2])[:20])
+             + (f'; {len(shared) - 20} more' if len(shared) > 20 else '')) if shared else 'none'
+  one_value = (f' A value found for two attributes of a row fills only the surer one (claimed: not '
+               f'filled, in the review queue), unless the catalog knows the two sharing a value in some '
+               f'row: {sharing}.' if summary.get('one_attribute_per_value') else '')
   spelling = summary.get('spelling') or {}
   how = '; '.join(f'{_e(k)}: {v}' for k, v in spelling.items() if v)
   return (f'<section><h2>Values filled</h2><p class="note">Questions are the rows missing the '
           f'attribute; a question stays unfilled when the model answers "no value", or when its '
           f'value is below the attribute\'s precision threshold (withheld, in the review queue).'
+          f'{one_value}'
           f'{" Values found, by how they got the catalog&#39;s spelling: " + how + "." if how else ""}</p>'
-          f'{_table(["attribute", "questions", "filled", "withheld", "filled % of questions"], rows, "num narrow")}'
+          f'{_table(["attribute", "questions", "filled", "withheld", "claimed", "filled % of questions"], rows, "num narrow")}'
           f'</section>')
 
 

@@ -138,6 +138,10 @@ def _fill_lines(summary):
   spelling = summary.get('spelling') or {}
   if any(spelling.values()):
     yield 'Spelling:       ' + '; '.join(f'{how} {n}' for how, n in spelling.items()) + ' (values found)'
+  claimed = sum((summary.get('values_claimed') or {}).values())
+  if claimed:
+    yield (f'One value, one attribute: {claimed} values not filled, another attribute of their row '
+           f'holds them ({len(summary.get("shared_values") or [])} attribute pairs share values in the catalog)')
   targets = summary.get('precision_targets') or {}
   if targets:
     missed = sorted(a for a, t in targets.items() if t['threshold'] is None)

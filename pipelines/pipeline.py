@@ -73,6 +73,7 @@ def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None,
       use_description=int(config.data.use_description), review_size=config.inference.review_size,
       target_precision=config.fill.target_precision or 0.0, attribute_precision=config.fill.attribute_precision,
       value_aliases=config.fill.value_aliases, no_value_tokens=','.join(config.data.no_value_tokens),
+      one_attribute_per_value=int(config.fill.one_attribute_per_value),
   ).with_beam_pipeline_args(config.inference.beam_args)
   return [*([previous] if previous else []), inferrer, writer]
 

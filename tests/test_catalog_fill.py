@@ -35,7 +35,7 @@ def _answer(question):
   return ('Aluminium', 0.99)
 
 
-def _run(tmp_path, rules, rows=KNOWN + TO_FILL):
+def _run(tmp_path, rules, rows=KNOWN + TO_FILL, answer=_answer):
   path = tmp_path / 'catalog' / 'part-0.parquet'
   os.makedirs(path.parent, exist_ok=True)
   schema = pa.schema([(c, pa.string()) for c in ['product_id', 'title'] + ATTRIBUTES])
@@ -47,7 +47,7 @@ def _run(tmp_path, rules, rows=KNOWN + TO_FILL):
       glob.glob(os.path.join(questions_uri, '*', '*')), compression_type='GZIP')]
   log = prediction_log_pb2.PredictionLog()
   log.predict_log.request.inputs['examples'].CopyFrom(tf.make_tensor_proto([q.SerializeToString() for q in questions]))
-  spans, confidences = zip(*map(_answer, questions))
+  spans, confidences = zip(*map(answer, questions))
   log.predict_log.response.outputs['value'].CopyFrom(tf.make_tensor_proto(np.array(spans)[:, None]))
   log.predict_log.response.outputs['confidence'].CopyFrom(
       tf.make_tensor_proto(np.array(confidences, np.float32)[:, None]))
@@ -127,3 +127,49 @@ def test_a_question_repeated_by_several_rows_is_asked_once_and_answered_for_each
     assert ({k: v for k, v in out[variant].items() if '__' in k}
             == {k: v for k, v in out['F1'].items() if '__' in k})
   assert summary['rows_out'] == len(KNOWN + TO_FILL + variants)
+
+
+# Rows where the scripted model reads one span for two attributes.
+CONFUSED = [
+    {'product_id': 'S1', 'title': 'Steelline Chair Steel', 'Color': 'Steel', 'Material': 'Steel'},   # the two share
+    {'product_id': 'C1', 'title': 'Oakley Oak Desk'},
+    {'product_id': 'C2', 'title': 'Grey steel shelf'},
+    {'product_id': 'C3', 'title': 'Walnut lamp', 'Brand': 'Walnut'}]
+CONFUSED_ANSWERS = {('C1', 'Brand'): ('Oak', 0.7), ('C1', 'Material'): ('Oak', 0.9),
+                    ('C2', 'Color'): ('steel', 0.6), ('C2', 'Material'): ('Steel', 0.8),
+                    ('C3', 'Material'): ('walnut', 0.99)}
+
+
+def _confused_answer(question):
+  f = question.features.feature
+  product, attribute = (f[k].bytes_list.value[0].decode() for k in ('product_id', 'attribute'))
+  confused = product in {row['product_id'] for row in CONFUSED}
+  return CONFUSED_ANSWERS.get((product, attribute), ('', 0.1) if confused else _answer(question))
+
+
+def test_a_value_found_for_two_attributes_fills_one_unless_the_catalog_shows_them_sharing(tmp_path):
+  _, summary, out, queue = _run(tmp_path, cw.FillRules(no_value_tokens=('n/a',)), KNOWN + TO_FILL + CONFUSED,
+                                _confused_answer)
+  # "Oak" for Brand (0.7) and Material (0.9), and no row knows Brand and Material alike: Material's.
+  assert (out['C1']['brand__value'], out['C1']['brand__span']) == (None, 'Oak')
+  assert out['C1']['material__value'] == 'Oak'
+  # Color and Material hold one value in S1: both filled.
+  assert (out['C2']['color__value'], out['C2']['material__value']) == ('Steel', 'Steel')
+  # C3 knows Brand "Walnut": the text's "walnut" is not also its material.
+  assert out['C3']['material__value'] is None and out['C3']['material__span'] == 'walnut'
+  # The rest as without the rule: F1's HP, SILVER and Aluminium are three values.
+  assert [out['F1'][c] for c in ('brand__value', 'color__value', 'material__value')] == [
+      'Hewlett-Packard', 'Silver', 'Aluminium']
+  assert summary['values_claimed'] == {'Brand': 1, 'Color': 0, 'Material': 1}
+  assert summary['shared_values'] == [['Color', 'Material', 1]]
+  claimed = {(r['product_id'], r['attribute']): (r['filled'], r['claimed_by']) for r in queue}
+  assert claimed[('C1', 'Brand')] == (False, 'Material') and claimed[('C3', 'Material')] == (False, 'Brand')
+  assert claimed[('C1', 'Material')] == (True, None) and claimed[('C2', 'Color')] == (True, None)
+
+
+def test_without_the_rule_every_value_found_fills(tmp_path):
+  rules = cw.FillRules(no_value_tokens=('n/a',), one_attribute_per_value=False)
+  _, summary, out, _ = _run(tmp_path, rules, KNOWN + TO_FILL + CONFUSED, _confused_answer)
+  assert (out['C1']['brand__value'], out['C1']['material__value'], out['C3']['material__value']) == (
+      'Oak', 'Oak', 'walnut')
+  assert sum(summary['values_claimed'].values()) == 0

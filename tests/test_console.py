@@ -84,6 +84,7 @@ def test_the_catalogs_spelling_and_the_precision_targets_are_totals_with_the_att
   summary = {'filled': True, 'rows_in': 5, 'rows_out': 5, 'quarantined': 0,
              'values_filled': {'Brand': 3, 'Color': 0, 'Size': 1}, 'questions': {'Brand': 4, 'Color': 4, 'Size': 4},
              'values_withheld': {'Brand': 1, 'Color': 2, 'Size': 0}, 'questions_distinct': 10,
+             'values_claimed': {'Brand': 0, 'Color': 1, 'Size': 1}, 'shared_values': [['Brand', 'Size', 2]],
              'questions_reused': 4, 'questions_asked': 6, 'served_with': {'runtime': 'onnx', 'precision': 'int8'},
              'cost': {'cpu_seconds': {'total': 72.0}, 'per_million_filled': 18e6},
              'spelling': {'vocabulary': 2, 'user alias': 0, 'learned alias': 1, 'outside vocabulary': 4},
@@ -98,3 +99,5 @@ def test_the_catalogs_spelling_and_the_precision_targets_are_totals_with_the_att
           in out)
   assert ('Precision targets: 1 of 2 attributes reach theirs on the eval split; 3 values withheld for '
           'review; fill nothing: Color' in out)
+  assert ('One value, one attribute: 2 values not filled, another attribute of their row holds them '
+          '(1 attribute pairs share values in the catalog)' in out)

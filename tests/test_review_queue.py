@@ -26,8 +26,8 @@ def _queue_row(product_id='x', attribute='Color', value='Red', confidence=0.5, f
 def test_a_queue_row_keeps_both_spellings_and_what_decided_the_fill():
   assert _queue_row('P1', confidence=0.4, filled=False, in_vocabulary=False, threshold=0.6) == {
       'product_id': 'P1', 'attribute': 'Color', 'text': TEXT, 'predicted_value': 'Red', 'span': 'RED',
-      'confidence': 0.4, 'threshold': 0.6, 'filled': False, 'in_vocabulary': False, 'model_version': 'm1',
-      'reviewed_value': None}
+      'confidence': 0.4, 'threshold': 0.6, 'filled': False, 'claimed_by': None, 'in_vocabulary': False,
+      'model_version': 'm1', 'reviewed_value': None}
 
 
 def test_outside_the_vocabulary_first_then_nearest_the_threshold_on_either_side():

@@ -124,10 +124,20 @@ def test_header_gate_numbers_with_baseline_and_filled_counts(tmp_path):
                                           '+16.7']
   assert page.find(gate, 'Material')[-3:] == ['57.1', '–', '–']   # no baseline for this attribute
   filled = 'Values filled'
-  assert page.find(filled, 'Brand Name') == ['Brand Name', '5', '3', '0', '60.0']
-  assert page.find(filled, 'Material') == ['Material', '5', '1', '0', '20.0']
+  assert page.find(filled, 'Brand Name') == ['Brand Name', '5', '3', '0', '0', '60.0']
+  assert page.find(filled, 'Material') == ['Material', '5', '1', '0', '0', '20.0']
   assert [c for c in page.tables['Values filled'][0]] == ['attribute', 'questions', 'filled', 'withheld',
-                                                          'filled % of questions']
+                                                          'claimed', 'filled % of questions']
+
+
+def test_values_claimed_by_another_attribute_and_the_pairs_that_share(tmp_path):
+  summary = dict(_catalog(tmp_path), values_claimed={'Brand Name': 0, 'Material': 2}, one_attribute_per_value=True,
+                 shared_values=[['Brand Name', 'Material', 3]])
+  text = _report(tmp_path, summary, _gate())
+  assert _Page(text).find('Values filled', 'Material') == ['Material', '5', '1', '0', '2', '20.0']
+  assert 'Brand Name and Material (3 rows)' in text
+  off = _report(tmp_path, dict(summary, one_attribute_per_value=False), _gate())
+  assert 'fills only the surer one' not in off and 'fills only the surer one' in text
 
 
 def test_questions_reused_and_the_steps_cost_per_million(tmp_path):

@@ -128,8 +128,9 @@ class FillConfig:
   # on, by the numbers in docs/results/wdc-pave.md: most "no value" cells the model filled
   # held another attribute's value.
   one_attribute_per_value: bool = setting(True, 'a value found for two attributes of a row fills '
-                                          'only the surer one (or the one the row knows), unless '
-                                          "the catalog's known values show the two sharing a value "
+                                          'only one: the one the row knows, else the one whose '
+                                          'vocabulary holds it, else the surer; unless the '
+                                          "catalog's known values show the two sharing a value "
                                           '(catalog/value_claims.py)')
   alias_probes: int = setting(200, "known values per attribute asked again, to learn how the text "
                               "spells the catalog's values (0: none; they cost questions, not fills)")

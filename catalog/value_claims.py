@@ -10,9 +10,11 @@ the same when their keys are (catalog/vocabulary.value_key: case, spacing, punct
   row knows the same value for both (Brand and Manufacturer, Width and Depth). Every other
   pair is exclusive, also a pair no row knows both of: a value found twice is then held by
   the surer attribute and goes to the review queue for the other.
-- A value the row already knows claims its text first: a fill that repeats a known value
-  of an exclusive attribute is not made.
-- Among the row's fills, the most confident claims first; ties go to the attribute named
+- Who claims first: a value the row already knows; then a fill whose value is in its
+  attribute's vocabulary (the catalog knows "10K" as a rotational speed, never as a bus
+  speed), the catalog's own evidence of where a value belongs; then the other fills. Within
+  each, the most confident first (the model's confidences are not comparable across
+  attributes, so they only break ties of evidence); equal ones go to the attribute named
   first.
 """
 import itertools
@@ -43,16 +45,17 @@ def shared_pairs(known: Mapping[str, set]) -> Iterator[Pair]:
       yield a, b
 
 
-def claimed(fills: Mapping[str, Tuple[str, float]], known: Mapping[str, Iterable[str]],
+def claimed(fills: Mapping[str, Tuple[str, bool, float]], known: Mapping[str, Iterable[str]],
             shared: Collection[Pair]) -> Dict[str, str]:
   """{attribute: the attribute holding its value} for each fill that another attribute of
-  the row claims. fills: {attribute: (value, confidence)}, the values the row would be
-  filled with; known: known_keys(row); shared: the pairs that may hold the same value."""
+  the row claims. fills: {attribute: (value, in its vocabulary, confidence)}, the values
+  the row would be filled with; known: known_keys(row); shared: the pairs that may hold the
+  same value."""
   holders: Dict[str, list] = {}   # value key -> attributes holding it, in claiming order
   for attribute, keys in known.items():
     for key in keys:
       holders.setdefault(key, []).append(attribute)
-  order = sorted(fills, key=lambda a: -fills[a][1])   # stable: ties keep the fills' order
+  order = sorted(fills, key=lambda a: (not fills[a][1], -fills[a][2]))   # stable: ties keep the fills' order
   taken = {}
   for attribute in order:
     key = value_key(fills[attribute][0])

@@ -10,7 +10,8 @@ target attribute (column names in schemas/catalog_output.md):
 With precision targets (evaluation/precision_targets.py) an attribute fills only at or above
 its threshold, and one that cannot reach its target fills nothing. A value found for two
 attributes of a row fills only one of them unless the catalog's known values show the two
-sharing values (catalog/value_claims.py). Alias probes (known
+sharing values (catalog/value_claims.py: the row's known values, then the vocabulary, then
+confidence decide which). Alias probes (known
 cells asked again) teach the vocabulary and fill nothing. A model that the evaluator did
 not bless fills nothing: the summary says why. Rows in = rows out + quarantined is checked;
 a mismatch fails the run. Beside the Parquet: the review queue (catalog/review_queue.py).
@@ -151,8 +152,8 @@ def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: Fi
       value, how = words.normalise(attribute, span)
       found[attribute] = (value, how, span, confidence, value is not None and rules.withheld(attribute, confidence))
     claimed = {} if shared is None else value_claims.claimed(
-        {a: (value, confidence) for a, (value, _, _, confidence, withheld) in found.items()
-         if value is not None and not withheld},
+        {a: (value, how != vocabulary.OUTSIDE, confidence) for a, (value, how, _, confidence, withheld)
+         in found.items() if value is not None and not withheld},
         value_claims.known_keys(row, attributes, cq.no_value_markers(rules.no_value_tokens)), shared)
     for attribute in attributes:
       value_col, confidence_col, version_col = output_columns(attribute)

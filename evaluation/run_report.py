@@ -255,9 +255,10 @@ def _filled_section(summary, attributes) -> str:
   shared = summary.get('shared_values') or []
   sharing = ('; '.join(f'{_e(a)} and {_e(b)} ({n} rows)' for a, b, n in sorted(shared, key=lambda s: -s[2])[:20])
              + (f'; {len(shared) - 20} more' if len(shared) > 20 else '')) if shared else 'none'
-  one_value = (f' A value found for two attributes of a row fills only the surer one (claimed: not '
-               f'filled, in the review queue), unless the catalog knows the two sharing a value in some '
-               f'row: {sharing}.' if summary.get('one_attribute_per_value') else '')
+  one_value = (f' A value found for two attributes of a row fills only one of them, the one the catalog '
+               f'knows it for or else the surer (the other: claimed, not filled, in the review queue), '
+               f'unless the catalog knows the two sharing a value in some row: {sharing}.'
+               if summary.get('one_attribute_per_value') else '')
   spelling = summary.get('spelling') or {}
   how = '; '.join(f'{_e(k)}: {v}' for k, v in spelling.items() if v)
   return (f'<section><h2>Values filled</h2><p class="note">Questions are the rows missing the '

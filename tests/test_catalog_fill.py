@@ -134,10 +134,12 @@ CONFUSED = [
     {'product_id': 'S1', 'title': 'Steelline Chair Steel', 'Color': 'Steel', 'Material': 'Steel'},   # the two share
     {'product_id': 'C1', 'title': 'Oakley Oak Desk'},
     {'product_id': 'C2', 'title': 'Grey steel shelf'},
-    {'product_id': 'C3', 'title': 'Walnut lamp', 'Brand': 'Walnut'}]
+    {'product_id': 'C3', 'title': 'Walnut lamp', 'Brand': 'Walnut'},
+    {'product_id': 'C4', 'title': 'Walnut walnut stool'}]
 CONFUSED_ANSWERS = {('C1', 'Brand'): ('Oak', 0.7), ('C1', 'Material'): ('Oak', 0.9),
                     ('C2', 'Color'): ('steel', 0.6), ('C2', 'Material'): ('Steel', 0.8),
-                    ('C3', 'Material'): ('walnut', 0.99)}
+                    ('C3', 'Material'): ('walnut', 0.99),
+                    ('C4', 'Brand'): ('Walnut', 0.5), ('C4', 'Material'): ('walnut', 0.95)}
 
 
 def _confused_answer(question):
@@ -157,13 +159,16 @@ def test_a_value_found_for_two_attributes_fills_one_unless_the_catalog_shows_the
   assert (out['C2']['color__value'], out['C2']['material__value']) == ('Steel', 'Steel')
   # C3 knows Brand "Walnut": the text's "walnut" is not also its material.
   assert out['C3']['material__value'] is None and out['C3']['material__span'] == 'walnut'
+  # The catalog knows Walnut as a brand, never as a material: Brand holds it, though less sure.
+  assert (out['C4']['brand__value'], out['C4']['material__value']) == ('Walnut', None)
   # The rest as without the rule: F1's HP, SILVER and Aluminium are three values.
   assert [out['F1'][c] for c in ('brand__value', 'color__value', 'material__value')] == [
       'Hewlett-Packard', 'Silver', 'Aluminium']
-  assert summary['values_claimed'] == {'Brand': 1, 'Color': 0, 'Material': 1}
+  assert summary['values_claimed'] == {'Brand': 1, 'Color': 0, 'Material': 2}
   assert summary['shared_values'] == [['Color', 'Material', 1]]
   claimed = {(r['product_id'], r['attribute']): (r['filled'], r['claimed_by']) for r in queue}
   assert claimed[('C1', 'Brand')] == (False, 'Material') and claimed[('C3', 'Material')] == (False, 'Brand')
+  assert claimed[('C4', 'Material')] == (False, 'Brand')
   assert claimed[('C1', 'Material')] == (True, None) and claimed[('C2', 'Color')] == (True, None)
 
 

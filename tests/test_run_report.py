@@ -137,7 +137,7 @@ def test_values_claimed_by_another_attribute_and_the_pairs_that_share(tmp_path):
   assert _Page(text).find('Values filled', 'Material') == ['Material', '5', '1', '0', '2', '20.0']
   assert 'Brand Name and Material (3 rows)' in text
   off = _report(tmp_path, dict(summary, one_attribute_per_value=False), _gate())
-  assert 'fills only the surer one' not in off and 'fills only the surer one' in text
+  assert 'fills only one of them' not in off and 'fills only one of them' in text
 
 
 def test_questions_reused_and_the_steps_cost_per_million(tmp_path):

@@ -18,23 +18,32 @@ def test_a_list_cell_shares_when_any_of_its_values_does():
 
 
 def test_the_surer_fill_holds_a_value_and_the_other_is_claimed():
-  fills = {'Bus Speed': ('10K', 0.93), 'Rotational Speed': ('10k', 0.99), 'Capacity': ('72 GB', 0.9)}
+  fills = {'Bus Speed': ('10K', False, 0.99), 'Rotational Speed': ('10k', False, 0.93),
+           'Capacity': ('72 GB', False, 0.9)}
+  assert vc.claimed(fills, {}, {}) == {'Rotational Speed': 'Bus Speed'}
+
+
+def test_a_value_in_its_attributes_vocabulary_claims_before_a_surer_one_outside_it():
+  fills = {'Bus Speed': ('10K', False, 0.99), 'Rotational Speed': ('10k', True, 0.6)}
   assert vc.claimed(fills, {}, {}) == {'Bus Speed': 'Rotational Speed'}
+  both = {'Bus Speed': ('10K', True, 0.99), 'Rotational Speed': ('10k', True, 0.6)}
+  assert vc.claimed(both, {}, {}) == {'Rotational Speed': 'Bus Speed'}
 
 
 def test_a_shared_pair_keeps_both_and_a_third_exclusive_attribute_is_claimed():
-  fills = {'Width': ('12 in', 0.8), 'Depth': ('12 in', 0.7), 'Height': ('12 in', 0.6)}
-  shared = {('Depth', 'Width'): 4}
-  assert vc.claimed(fills, {}, shared) == {'Height': 'Width'}
+  fills = {'Width': ('12 in', False, 0.8), 'Depth': ('12 in', False, 0.7), 'Height': ('12 in', False, 0.6)}
+  assert vc.claimed(fills, {}, {('Depth', 'Width'): 4}) == {'Height': 'Width'}
   assert vc.claimed(fills, {}, {('Depth', 'Width'): 4, ('Height', 'Width'): 1, ('Depth', 'Height'): 2}) == {}
 
 
 def test_a_known_value_claims_before_any_fill_however_sure():
-  fills = {'Material': ('Walnut', 0.99)}
+  fills = {'Material': ('Walnut', True, 0.99)}
   assert vc.claimed(fills, {'Brand': {'walnut'}}, {}) == {'Material': 'Brand'}
   assert vc.claimed(fills, {'Brand': {'walnut'}}, {('Brand', 'Material'): 1}) == {}
 
 
-def test_equal_confidences_go_to_the_attribute_named_first():
-  assert vc.claimed({'Brand': ('HP', 0.5), 'Manufacturer': ('HP', 0.5)}, {}, {}) == {'Manufacturer': 'Brand'}
-  assert vc.claimed({'Manufacturer': ('HP', 0.5), 'Brand': ('HP', 0.5)}, {}, {}) == {'Brand': 'Manufacturer'}
+def test_equal_evidence_goes_to_the_attribute_named_first():
+  assert vc.claimed({'Brand': ('HP', False, 0.5), 'Manufacturer': ('HP', False, 0.5)}, {}, {}) == {
+      'Manufacturer': 'Brand'}
+  assert vc.claimed({'Manufacturer': ('HP', False, 0.5), 'Brand': ('HP', False, 0.5)}, {}, {}) == {
+      'Brand': 'Manufacturer'}

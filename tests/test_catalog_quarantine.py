@@ -95,9 +95,12 @@ def test_every_bad_row_is_quarantined_with_its_reason_and_rows_add_up(tmp_path):
     writer.write(_prediction_log(questions[:2]).SerializeToString())
     writer.write(_prediction_log(questions[2:]).SerializeToString())
   output_uri = str(tmp_path / 'enriched')
+  # The scripted model reads the title's first word for every attribute: each fills.
+  rules = cw.FillRules(one_attribute_per_value=False)
   with beam.Pipeline() as pipeline:
-    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1', True)
-    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1', True)
+    counts = cw.write_enriched(pipeline, rows_uri, predictions, output_uri, ATTRIBUTES, 'model-1', True,
+                               rules=rules)
+    _ = counts | beam.Map(cw.finish_summary, rows_uri, output_uri, ATTRIBUTES, 'model-1', True, rules=rules)
   with open(os.path.join(output_uri, cw.SUMMARY_FILE)) as f:
     final = json.load(f)
   out = {r['product_id']: r for r in pq.read_table(glob.glob(final['catalog_files'])[0]).to_pylist()}

@@ -199,6 +199,17 @@ def stated_value(value, markers: frozenset):
   return None
 
 
+def stated_values(row, attributes, markers: frozenset):
+  """(attribute, value) for each value the row states for one of the attributes
+  (stated_value; a list cell states each of its values)."""
+  for attribute in attributes:
+    cell = row.get(attribute)
+    for value in (cell if isinstance(cell, list) else [cell]):
+      value = stated_value(value, markers)
+      if value is not None:
+        yield attribute, value
+
+
 def probe_candidates(row, rules: categories.CategoryRules, use_description, markers: frozenset):
   """(attribute, (draw, question)) for each text value the row knows of its category's
   attributes (stated_value): an alias probe, drawn by a hash of id and attribute so that a

@@ -27,14 +27,10 @@ Pair = Tuple[str, str]   # two attribute names, sorted
 
 
 def known_keys(row, attributes, markers: frozenset) -> Dict[str, set]:
-  """{attribute: the keys of the values the row knows for it}."""
+  """{attribute: the keys of the values the row knows for it} (questions.stated_values)."""
   known = {}
-  for attribute in attributes:
-    cell = row.get(attribute)
-    for value in (cell if isinstance(cell, list) else [cell]):
-      value = cq.stated_value(value, markers)
-      if value is not None:
-        known.setdefault(attribute, set()).add(value_key(value))
+  for attribute, value in cq.stated_values(row, attributes, markers):
+    known.setdefault(attribute, set()).add(value_key(value))
   return known
 
 

@@ -17,6 +17,7 @@ not bless fills nothing: the summary says why. Rows in = rows out + quarantined 
 a mismatch fails the run. Beside the Parquet: the review queue (catalog/review_queue.py).
 """
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -59,6 +60,11 @@ class FillRules:
   user_aliases: dict = dataclasses.field(default_factory=dict)
   no_value_tokens: tuple = ()
   one_attribute_per_value: bool = True
+
+  @functools.cached_property
+  def markers(self) -> frozenset:
+    """no_value_tokens as questions.stated_value compares them, made once."""
+    return cq.no_value_markers(self.no_value_tokens)
 
   def withheld(self, attribute, confidence) -> bool:
     """Whether a value is below its attribute's precision threshold (and so not filled)."""
@@ -125,14 +131,10 @@ def probe_pair(keyed_answer):
 
 
 def known_values(row, attributes, markers: frozenset):
-  """((attribute, known value), 1) for each value the row knows (questions.stated_value):
+  """((attribute, known value), 1) for each value the row knows (questions.stated_values):
   the vocabulary's words."""
-  for attribute in attributes:
-    cell = row.get(attribute)
-    for value in (cell if isinstance(cell, list) else [cell]):
-      value = cq.stated_value(value, markers)
-      if value is not None:
-        yield (attribute, value), 1
+  for known in cq.stated_values(row, attributes, markers):
+    yield known, 1
 
 
 def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: FillRules, use_description,
@@ -154,7 +156,7 @@ def fill_row(keyed, attributes, version, words: vocabulary.Vocabulary, rules: Fi
     claimed = {} if shared is None else value_claims.claimed(
         {a: (value, how != vocabulary.OUTSIDE, confidence) for a, (value, how, _, confidence, withheld)
          in found.items() if value is not None and not withheld},
-        value_claims.known_keys(row, attributes, cq.no_value_markers(rules.no_value_tokens)), shared)
+        value_claims.known_keys(row, attributes, rules.markers), shared)
     for attribute in attributes:
       value_col, confidence_col, version_col = output_columns(attribute)
       value, how, span, confidence, withheld = found[attribute]
@@ -185,8 +187,7 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
                  predictions_pattern, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
              | 'ParsePredictions' >> beam.FlatMap(parse_prediction_log))
   # The vocabulary: the catalog's known values, and what the alias probes read for them.
-  markers = cq.no_value_markers(rules.no_value_tokens)
-  known = (rows | 'KnownValues' >> beam.FlatMap(lambda kv: known_values(kv[1], attributes, markers))
+  known = (rows | 'KnownValues' >> beam.FlatMap(lambda kv: known_values(kv[1], attributes, rules.markers))
            | 'CountKnown' >> beam.CombinePerKey(sum))
   probes = (answers | 'Probes' >> beam.Filter(is_probe) | 'ProbePairs' >> beam.FlatMap(probe_pair)
             | 'CountProbes' >> beam.CombinePerKey(sum))
@@ -195,7 +196,7 @@ def write_enriched(pipeline, rows_uri, predictions_pattern, output_uri, attribut
           lambda _, k, p: vocabulary.build(k, p, rules.user_aliases), beam.pvalue.AsList(known),
           beam.pvalue.AsList(probes)))
   # The pairs of attributes the catalog's rows know one value for (value_claims).
-  shared = (rows | 'KnownKeys' >> beam.Map(lambda kv: value_claims.known_keys(kv[1], attributes, markers))
+  shared = (rows | 'KnownKeys' >> beam.Map(lambda kv: value_claims.known_keys(kv[1], attributes, rules.markers))
             | 'SharedPairs' >> beam.FlatMap(value_claims.shared_pairs)
             | 'CountShared' >> beam.combiners.Count.PerElement() | 'SharedDict' >> beam.combiners.ToDict())
   questions = answers | 'NotProbes' >> beam.Filter(lambda a: not is_probe(a))

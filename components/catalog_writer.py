@@ -43,9 +43,9 @@ def CatalogWriter(
   pipeline's --model); no evaluation: the report has no gate. review_size: filled values
   per attribute in the review queue (0: none). The target attributes are those
   CatalogQuestionGen asked (its summary). target_precision (0: none), attribute_precision,
-  value_aliases, no_value_tokens, one_attribute_per_value: catalog/config.py's FillConfig and DataConfig; the
-  precision targets are met on the eval split the gate scored the filling model on (the
-  fill evidence its blessing holds)."""
+  value_aliases, no_value_tokens, one_attribute_per_value: catalog/config.py's FillConfig
+  and DataConfig; the precision targets are met on the eval split the gate scored the
+  filling model on (the fill evidence its blessing holds)."""
   attributes = catalog_questions.read_summary(catalog_rows.uri)['target_attributes']
   choice = model_choice.of_artifacts(model, model_blessing, served_model, bool(fill_only_when_blessed))
   rules = writer.fill_rules(attributes, target_precision or None, attribute_precision, value_aliases,

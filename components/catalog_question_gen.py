@@ -33,8 +33,9 @@ def CatalogQuestionGen(
   """Catalog Parquet (local or gs:// pattern) -> questions Examples + accepted/quarantined rows.
   target_attributes: comma-separated, '' for the catalog's attribute columns. The summary
   (summary.json) holds the target attributes and each category's, for the later steps.
-  input_fingerprint: of the files the pattern matched when the run started; only TFX's
-  cache reads it (new or changed files under the same pattern make a new cache key)."""
+  input_fingerprint: of the files the pattern matched when the run started, and of the code
+  (pipelines/pipeline.py ingest_cache_key); only TFX's cache reads it (new or changed files
+  under the same pattern, or new code, make a new cache key)."""
   settings = catalog_questions.Settings(
       tuple(catalog_questions.parse_attributes(target_attributes)), category_column, attribute_map,
       min_category_share, bool(use_description), bool(repredict_known),

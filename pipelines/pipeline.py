@@ -37,10 +37,19 @@ def code_fingerprint() -> str:
   return digest.hexdigest()[:16]
 
 
+def ingest_cache_key(files_fingerprint: str) -> str:
+  """What keys an ingest step's cache (its input_fingerprint): its input files and the code.
+  TFX's cache sees a step's parameters and inputs, not its code; every later step reads
+  the ingest steps' artifacts, so after an upgrade the whole run is redone instead of
+  serving a cached enriched catalog the old code wrote."""
+  return f'{files_fingerprint} code {code_fingerprint()}'
+
+
 def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
   """The catalog's rows validated, and a question for every missing target attribute.
   catalog_fingerprint: of the catalog files as the run starts (runners.input_fingerprint);
-  it keys the step's cache, so a catalog replaced in place is read again."""
+  it keys the step's cache with the code (ingest_cache_key), so a catalog replaced in place
+  is read again."""
   return CatalogQuestionGen(
       catalog_pattern=config.data.catalog_pattern(),
       target_attributes=','.join(config.data.target_attributes()),
@@ -49,7 +58,7 @@ def catalog_questions(config: configs.PipelineConfig, catalog_fingerprint=''):
       use_description=int(config.data.use_description),
       repredict_known=int(config.data.repredict_known),
       no_value_tokens=','.join(config.data.no_value_tokens), alias_probes=config.fill.alias_probes,
-      input_fingerprint=catalog_fingerprint).with_beam_pipeline_args(config.inference.beam_args)
+      input_fingerprint=ingest_cache_key(catalog_fingerprint)).with_beam_pipeline_args(config.inference.beam_args)
 
 
 def catalog_steps(config: configs.PipelineConfig, catalog, model, blessing=None, evaluation=None,
@@ -130,7 +139,7 @@ def create_pipeline(config: configs.PipelineConfig, metadata_connection_config=N
   triples = TriplesExampleGen(
       triples_pattern=config.data.triples_pattern(), split_rule=config.split.rule, seed=config.seed,
       eval_percent=config.split.eval_percent, held_out_attributes=','.join(config.split.held_out),
-      dedupe=int(config.data.dedupe_triples), input_fingerprint=triples_fingerprint,
+      dedupe=int(config.data.dedupe_triples), input_fingerprint=ingest_cache_key(triples_fingerprint),
       # Mining the catalog's known values: its accepted rows, and the rules.
       catalog_rows=catalog.outputs['catalog_rows'] if config.data.mine_known_values else None,
       use_description=int(config.data.use_description),

@@ -260,3 +260,24 @@ def test_the_trainer_starts_from_the_adapted_checkpoint_unless_adaptation_is_off
   _, config = pipeline_runner.parse(['--local', '--adapt-steps', '0'])
   components = {c.id: c for c in create_pipeline(config).components}
   assert 'DomainAdaptation' not in components and 'base_model' not in components['Trainer'].inputs
+
+
+def test_new_code_makes_new_ingest_cache_keys_so_no_step_serves_the_old_codes_output(monkeypatch):
+  # TFX's cache sees parameters and inputs, not code: every step reads the ingest steps'
+  # artifacts, so keying those two with the code re-runs the whole chain after an upgrade.
+  from pipelines import pipeline
+  _, config = pipeline_runner.parse(['--local', '--catalog', 'c.parquet'])
+
+  def ingest_keys():
+    steps = {c.id: c for c in pipeline.create_pipeline(config, triples_fingerprint='t', catalog_fingerprint='c').components}
+    enrich = {c.id: c for c in pipeline.create_enrichment_pipeline(config, catalog_fingerprint='c').components}
+    return (steps['CatalogQuestionGen'].exec_properties['input_fingerprint'],
+            steps['TriplesExampleGen'].exec_properties['input_fingerprint'],
+            enrich['CatalogQuestionGen'].exec_properties['input_fingerprint'])
+
+  today = ingest_keys()
+  assert ingest_keys() == today   # the same code and files: the same keys, so the cache serves
+  monkeypatch.setattr(pipeline, 'code_fingerprint', lambda: 'upgraded')
+  upgraded = ingest_keys()
+  assert all(new != old for new, old in zip(upgraded, today))
+  assert upgraded[0].startswith('c ') and upgraded[1].startswith('t ')   # the files still count

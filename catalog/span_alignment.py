@@ -16,6 +16,9 @@ def _flexible_pattern(value: str) -> str:
   return r'\s+'.join(re.escape(word) for word in value.split())
 
 
+_CASE_CHANGE = r'(?-i:(?<=[a-z])(?=[A-Z]))'
+
+
 def _patterns(value: str):
   """Candidate patterns, most trusted first.
 
@@ -23,7 +26,12 @@ def _patterns(value: str):
   "Men" in "Women Men Shoes", not with the tail of "Women".
   """
   exact, flexible = re.escape(value), _flexible_pattern(value)
-  whole = lambda p: r'(?<!\w)' + p + r'(?!\w)'
+  # An end of the value that is a word character must meet a non-word character or a
+  # lower-to-upper case change (scraped text glues fields: "COLOR: BlackALTERNATE ITEM");
+  # an end that is not ('36"', '(2)') needs no boundary: '36"' is whole in '36"W'.
+  before = rf'(?:(?<!\w)|{_CASE_CHANGE})' if re.match(r'\w', value) else ''
+  after = rf'(?:(?!\w)|{_CASE_CHANGE})' if re.search(r'\w$', value) else ''
+  whole = lambda p: before + p + after
   yield re.compile(whole(exact))
   yield re.compile(exact)
   yield re.compile(whole(flexible), re.IGNORECASE)

@@ -1,4 +1,4 @@
-from catalog.span_alignment import find_value_span
+from catalog.span_alignment import find_value_span, without_value
 
 
 def _text(title, span):
@@ -28,6 +28,29 @@ def test_value_inside_a_word_when_no_whole_word():
   assert _text(title, find_value_span(title, 'Men')) == 'Men'
   title = 'Womenswear Coat'
   assert _text(title, find_value_span(title, 'Women')) == 'Women'
+
+
+def test_an_end_that_is_not_a_word_character_needs_no_boundary():
+  # '36"' ends with its inch mark: in '36"W' it is whole, and the first whole occurrence
+  # is the first one; 'HP' in 'HPE' is still not whole.
+  title = 'Work Table 36"W x 30"D, 36" high'
+  assert find_value_span(title, '36"') == (11, 14)
+  assert find_value_span('HPE server by HP', 'HP') == (14, 16)
+
+
+def test_a_lower_to_upper_case_change_is_a_word_boundary():
+  # Scraped descriptions glue fields together; an all-capitals word is not split.
+  title = 'Blackboard eraser COLOR: BlackALTERNATE ITEM #: 12'
+  assert find_value_span(title, 'Black') == (25, 30)   # not the start of 'Blackboard'
+  assert find_value_span('BLACKBOARD and black', 'black') == (15, 20)
+
+
+def test_the_value_removed_text_states_the_value_in_none_of_its_forms():
+  # A "no value" example must not keep the value where the whole-word rule missed it.
+  text = 'Duke 36" Work Table 36"W x 30"D. COLOR: BlackALTERNATE ITEM: Black'
+  assert without_value(text, '36"') == 'Duke Work Table W x 30"D. COLOR: BlackALTERNATE ITEM: Black'
+  assert 'black' not in without_value(text, 'Black').lower()
+  assert without_value('Jacket with hood', 'Red') is None
 
 
 def test_punctuation_in_value():

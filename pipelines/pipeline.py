@@ -8,6 +8,7 @@
        the previous run's answers) -> CatalogWriter -> Parquet + report
 """
 import dataclasses
+import functools
 import hashlib
 import pathlib
 
@@ -26,6 +27,7 @@ from pipelines import configs
 CODE_PACKAGES = ('catalog', 'components', 'evaluation', 'model', 'serving', 'training')
 
 
+@functools.cache   # the code a process runs is the code it imported: read it once
 def code_fingerprint() -> str:
   """Hash of the library and component code. Transform and Trainer name their functions
   by module path, which TFX's cache cannot see into; passing this in their

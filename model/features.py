@@ -30,6 +30,9 @@ NULL_VALUE = b'NULL'
 TITLE_TOKEN_IDS, ATTRIBUTE_TOKEN_IDS = 'title_token_ids', 'attribute_token_ids'
 TITLE_TOKEN_STARTS, TITLE_TOKEN_ENDS = 'title_token_starts', 'title_token_ends'
 VALUE_FIRST_TOKEN, VALUE_LAST_TOKEN = 'value_first_token', 'value_last_token'
+# 1 where a title token is a WordPiece continuation (the rest of a longer word): a value's
+# tokens followed by one are not a statement of the value (model/windows.py span_labels).
+TITLE_TOKEN_CONTINUES_WORD = 'title_token_continues_word'
 SPAN_STATUS, EXAMPLE_WEIGHT, EXAMPLE_SOURCE = 'span_status', 'example_weight', 'example_source'
 # The raw title and value of a training example, passed through: the value threshold's
 # tuning compares the best span's text with the value as the gate does.
@@ -64,6 +67,12 @@ def tokenize_questions(title, attribute, checkpoint, max_attribute_tokens):
   return title_ids, attribute_ids, starts, ends
 
 
+def continues_word(title_ids, checkpoint):
+  """[B, (T)] int64: 1 where a token id is a WordPiece continuation ("##..."), else 0."""
+  continuation = tf.constant([int(token.startswith('##')) for token in checkpoint.vocab], tf.int64)
+  return tf.ragged.map_flat_values(tf.gather, continuation, title_ids)
+
+
 def span_labels(value, value_start, value_end, starts, ends, longest_value):
   """The value's first and last title token (-1 when there is none) and span_status.
   A value of more than longest_value tokens may lie whole in no window: not trained on."""
@@ -96,6 +105,7 @@ def transform(inputs, model: ModelConfig):
         _flat(inputs[VALUE]), _flat(inputs[VALUE_START]), _flat(inputs[VALUE_END]), starts, ends,
         longest_whole_value(model.window_overlap))
     outputs.update({VALUE_FIRST_TOKEN: first, VALUE_LAST_TOKEN: last, SPAN_STATUS: status,
+                    TITLE_TOKEN_CONTINUES_WORD: continues_word(title_ids, checkpoint).to_sparse(),
                     TITLE_TEXT: _flat(inputs[TITLE]), VALUE_TEXT: _flat(inputs[VALUE])})
     if WEIGHT in inputs:   # examples written before weights existed weigh 1
       outputs[EXAMPLE_WEIGHT] = tf.cast(_flat(inputs[WEIGHT]), tf.float32)

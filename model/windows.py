@@ -73,18 +73,62 @@ def model_inputs(windows: Windows, fixed_length=None):
           'padding_mask': tf.cast(tf.ones_like(windows.token_ids).to_tensor(shape=shape), tf.int32)}
 
 
-def span_labels(windows: Windows, value_first, value_last, aligned):
+def span_labels(windows: Windows, title_ids: tf.RaggedTensor, continues_word: tf.RaggedTensor,
+                value_first, value_last, aligned):
   """Training labels of each window from its question's value, given as the first and
-  last title token of the value ([B] int64) where aligned [B] bool. A window holding the
-  whole value answers with it at sequence positions ([CLS] = 0); any other window, like a
-  question without a value, answers "no value" (has_answer 0, positions 0)."""
+  last title token of the value ([B] int64) where aligned [B] bool. A window holding that
+  occurrence answers with it at sequence positions ([CLS] = 0). A window that does not,
+  but states the value again (its tokens, not followed by the rest of a longer word:
+  continues_word [B, (L)] marks WordPiece continuations), answers with its first such
+  statement: a text that states the value is never taught to have none. Any other window,
+  like a question without a value, answers "no value" (has_answer 0, positions 0)."""
   first = tf.gather(value_first, windows.question) - windows.first_token
   last = tf.gather(value_last, windows.question) - windows.first_token
-  inside = tf.gather(aligned, windows.question) & (first >= 0) & (last < windows.title_tokens)
+  window_aligned = tf.gather(aligned, windows.question)
+  inside = window_aligned & (first >= 0) & (last < windows.title_tokens)
+  again = _first_statement(windows, title_ids, continues_word, value_first, value_last, aligned)
+  length = tf.gather(value_last - value_first, windows.question)
+  restated = window_aligned & ~inside & (again >= 0)
   zero = tf.zeros_like(first)
-  return {'begin_position': tf.where(inside, first + 1, zero),
-          'end_position': tf.where(inside, last + 1, zero),
-          'has_answer': tf.cast(inside, tf.int64)}
+  return {'begin_position': tf.where(inside, first + 1, tf.where(restated, again + 1, zero)),
+          'end_position': tf.where(inside, last + 1, tf.where(restated, again + length + 1, zero)),
+          'has_answer': tf.cast(inside | restated, tf.int64)}
+
+
+def _first_statement(windows: Windows, title_ids, continues_word, value_first, value_last, aligned):
+  """[N] each window's first title token (window-relative) where its question's value
+  tokens occur as whole words, -1 where they do not."""
+  title_ids = tf.cast(title_ids, tf.int64)
+  length = tf.where(aligned, value_last - value_first + 1, 0)
+  value_start = tf.where(aligned, value_first, 0) + title_ids.row_starts()
+  value = tf.gather(title_ids.flat_values, tf.ragged.range(value_start, value_start + length))
+  longest = tf.maximum(tf.reduce_max(tf.concat([length, [0]], 0)), 1)
+  window_value = _padded(tf.gather(value, windows.question), longest, -2)
+  window_length = tf.gather(length, windows.question)
+  starts = tf.reduce_max(tf.concat([windows.title_tokens, [0]], 0))   # candidate first tokens
+  text = _window_tokens(windows, title_ids, starts + longest, -1)
+  continues = _window_tokens(windows, continues_word, starts + longest, 0)
+  # candidates[n, i, j]: window n's title token i + j against value token j.
+  candidates = tf.signal.frame(text, tf.cast(longest, tf.int32), 1, axis=1)[:, :starts]
+  needed = tf.range(longest)[tf.newaxis, tf.newaxis, :] < window_length[:, None, None]
+  matches = tf.reduce_all(tf.equal(candidates, window_value[:, tf.newaxis, :]) | ~needed, -1)
+  after = tf.range(starts)[tf.newaxis, :] + window_length[:, None]
+  whole = tf.gather(continues, after, batch_dims=1) == 0
+  found = matches & whole & (window_length[:, None] > 0)
+  return tf.where(tf.reduce_any(found, -1), tf.argmax(tf.cast(found, tf.int32), -1), -1)
+
+
+def _window_tokens(windows: Windows, per_title_token: tf.RaggedTensor, width, padding):
+  """[N, width] each window's title tokens of a ragged [B, (L)] feature, padded."""
+  flat = tf.cast(per_title_token.flat_values, tf.int64)
+  starts = tf.gather(per_title_token.row_starts(), windows.question) + windows.first_token
+  return _padded(tf.gather(flat, tf.ragged.range(starts, starts + windows.title_tokens)), width, padding)
+
+
+def _padded(rows: tf.RaggedTensor, width, padding):
+  """[N, width] rows (none longer than width), padded."""
+  dense = rows.to_tensor(default_value=padding)
+  return tf.pad(dense, [[0, 0], [0, width - tf.shape(dense, out_type=tf.int64)[1]]], constant_values=padding)
 
 
 def best_window(windows: Windows, rank) -> tf.Tensor:

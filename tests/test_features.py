@@ -75,7 +75,9 @@ def test_a_title_longer_than_a_sequence_is_kept_whole_with_its_value(ckpt):
   assert (out[p.TITLE_TOKEN_IDS][0] != 0).sum() == 41
   w = _windows(ckpt, out, 24, 4)
   assert len(w.token_ids.to_list()) == 3 and all(len(t) <= 24 for t in w.token_ids.to_list())
-  labels = windows.span_labels(w, tf.constant(out[p.VALUE_FIRST_TOKEN]), tf.constant(out[p.VALUE_LAST_TOKEN]),
+  ragged = lambda k: tf.RaggedTensor.from_tensor(tf.constant(out[k]), lengths=[41])
+  labels = windows.span_labels(w, ragged(p.TITLE_TOKEN_IDS), ragged(p.TITLE_TOKEN_CONTINUES_WORD),
+                               tf.constant(out[p.VALUE_FIRST_TOKEN]), tf.constant(out[p.VALUE_LAST_TOKEN]),
                                tf.constant([True]))
   assert labels['has_answer'].numpy().tolist() == [0, 0, 1]
   last_window = w.token_ids.to_list()[2]
@@ -114,3 +116,30 @@ def test_transforms_preprocessing_fn_is_the_models_features_of_its_custom_config
   assert set(ours) == set(theirs)
   for key in ours:
     np.testing.assert_array_equal(tf.sparse.to_dense(ours[key]).numpy(), tf.sparse.to_dense(theirs[key]).numpy())
+
+
+def test_wordpiece_continuations_are_marked(ckpt):
+  titles = tf.constant(['Trailwiseness Running Shoes', 'Black'])
+  title_ids = p.tokenizer_for(ckpt).tokenize(titles)
+  marked = p.continues_word(title_ids, ckpt).to_list()
+  pieces = [[ckpt.vocab[i] for i in row] for row in title_ids.to_list()]
+  assert any(token.startswith('##') for token in pieces[0])   # the test's title is split
+  assert marked == [[int(token.startswith('##')) for token in row] for row in pieces]
+
+
+def test_training_windows_label_each_window_that_states_the_value(ckpt):
+  """Transform's features through the Trainer's input graph, traced as tf.data traces it:
+  the value is aligned to its first occurrence, and the last window states it again."""
+  from training import data as training_data
+  title = 'black ' + ' '.join(['shoes'] * 40) + ' black'
+  model = ModelConfig(checkpoint=ckpt.path, max_seq_length=24, window_overlap=4)
+  start, end = find_value_span(title, 'black')
+  features = p.transform({'title': tf.constant([title]), 'attribute': tf.constant(['Color']),
+                          'value': tf.constant(['black']), 'value_start': tf.constant([start], tf.int64),
+                          'value_end': tf.constant([end], tf.int64)}, model)
+  layout = windows.Layout(24, 4, ckpt.special_ids['cls'], ckpt.special_ids['sep'])
+  for fixed_length in (None, 24):
+    inputs = tf.function(lambda f: training_data.training_windows(f, layout, fixed_length))(features)
+    assert inputs['has_answer'].numpy().tolist() == [1, 0, 1]
+    tokens = inputs['token_ids'].numpy()
+    assert [ckpt.vocab[tokens[n, inputs['begin_position'].numpy()[n]]] for n in (0, 2)] == ['black', 'black']

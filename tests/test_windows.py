@@ -51,19 +51,47 @@ def test_every_value_up_to_overlap_plus_one_tokens_lies_whole_in_a_window(length
       assert any(a <= first and last < b for a, b in covered), (first, last, covered)
 
 
+def _labels(w, titles, first, last, continues=None):
+  """span_labels of questions whose value is on title tokens first..last (-1: none)."""
+  continues = continues or [[0] * len(t) for t in titles]
+  return windows.span_labels(w, tf.ragged.constant(titles, tf.int64), tf.ragged.constant(continues, tf.int64),
+                             tf.constant(first, tf.int64), tf.constant(last, tf.int64),
+                             tf.constant([f >= 0 for f in first]))
+
+
 def test_the_window_holding_the_value_labels_it_and_the_others_say_no_value():
-  w = _split([list(range(1, 11)), [1, 2, 3]], [[7, 8], [7, 8]], max_seq_length=9, overlap=1)
+  titles = [list(range(1, 11)), [1, 2, 3]]
+  w = _split(titles, [[7, 8], [7, 8]], max_seq_length=9, overlap=1)
   # Question 0: value on title tokens 7..8 (window 2 only); question 1: no value.
-  labels = windows.span_labels(w, tf.constant([7, -1], tf.int64), tf.constant([8, -1], tf.int64),
-                               tf.constant([True, False]))
+  labels = _labels(w, titles, [7, -1], [8, -1])
   assert labels['has_answer'].numpy().tolist() == [0, 0, 1, 0]
   assert labels['begin_position'].numpy().tolist() == [0, 0, 2, 0]   # title token 7 = position 2 of window 2
   assert labels['end_position'].numpy().tolist() == [0, 0, 3, 0]
   # A value on the shared token 3 is labelled in both windows that hold it.
-  both = windows.span_labels(w, tf.constant([3, -1], tf.int64), tf.constant([3, -1], tf.int64),
-                             tf.constant([True, False]))
+  both = _labels(w, titles, [3, -1], [3, -1])
   assert both['has_answer'].numpy().tolist() == [1, 1, 0, 0]
   assert both['begin_position'].numpy().tolist() == [4, 1, 0, 0]
+
+
+def test_a_window_that_states_the_value_again_answers_with_it_not_no_value():
+  # The value (tokens 5, 6) is title tokens 0..1 and again 6..7: windows cover 0..3, 3..6
+  # and 6..9. Window 1 holds only part of the second statement, window 2 all of it.
+  titles = [[5, 6, 1, 2, 3, 4, 5, 6, 9, 10]]
+  w = _split(titles, [[7, 8]], max_seq_length=9, overlap=1)
+  labels = _labels(w, titles, [0], [1])
+  assert labels['has_answer'].numpy().tolist() == [1, 0, 1]
+  assert labels['begin_position'].numpy().tolist() == [1, 0, 1]
+  assert labels['end_position'].numpy().tolist() == [2, 0, 2]
+
+
+def test_the_value_inside_a_longer_word_is_not_a_statement_of_it():
+  # As above, but title token 8 continues the word of tokens 6..7 ("black" "##board").
+  titles = [[5, 6, 1, 2, 3, 4, 5, 6, 9, 10]]
+  w = _split(titles, [[7, 8]], max_seq_length=9, overlap=1)
+  labels = _labels(w, titles, [0], [1], continues=[[0, 0, 0, 0, 0, 0, 0, 0, 1, 0]])
+  assert labels['has_answer'].numpy().tolist() == [1, 0, 0]
+  # A question without a value answers "no value" in every window, whatever its text.
+  assert _labels(w, titles, [-1], [-1])['has_answer'].numpy().tolist() == [0, 0, 0]
 
 
 def _spans(has_value, value_prob, begin, end):

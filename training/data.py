@@ -25,10 +25,12 @@ def question_tokens(features):
 
 def training_windows(features, layout: windows.Layout, fixed_length=None):
   """Model inputs and span labels [N, T] of every window of a batch of questions."""
-  question_windows = windows.split(*question_tokens(features), layout)
+  title_ids, attribute_ids = question_tokens(features)
+  question_windows = windows.split(title_ids, attribute_ids, layout)
   inputs = windows.model_inputs(question_windows, fixed_length)
   labels = windows.span_labels(
-      question_windows, tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]),
+      question_windows, title_ids, tf.RaggedTensor.from_sparse(features[p.TITLE_TOKEN_CONTINUES_WORD]),
+      tf.reshape(features[p.VALUE_FIRST_TOKEN], [-1]),
       tf.reshape(features[p.VALUE_LAST_TOKEN], [-1]),
       tf.equal(tf.reshape(features[p.SPAN_STATUS], [-1]), p.ALIGNED))
   inputs.update({k: tf.cast(v, tf.int32) for k, v in labels.items()})

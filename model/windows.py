@@ -55,8 +55,7 @@ def split(title_ids: tf.RaggedTensor, attribute_ids: tf.RaggedTensor, layout: La
   question = tf.repeat(tf.range(tf.size(lengths, out_type=tf.int64)), count)
   first = tf.ragged.range(count).flat_values * tf.gather(step, question)
   stop = tf.minimum(first + tf.gather(budget, question), tf.gather(lengths, question))
-  positions = tf.ragged.range(first, stop) + tf.gather(title_ids.row_starts(), question)[:, tf.newaxis]
-  window_titles = tf.gather(title_ids.flat_values, positions)
+  window_titles = _in_windows(title_ids, question, first, stop - first)
   token_ids, segment_ids = tf_text.combine_segments(
       [window_titles, tf.gather(attribute_ids, question)],
       start_of_sequence_id=layout.cls_id, end_of_segment_id=layout.sep_id)
@@ -118,11 +117,18 @@ def _first_statement(windows: Windows, title_ids, continues_word, value_first, v
   return tf.where(tf.reduce_any(found, -1), tf.argmax(tf.cast(found, tf.int32), -1), -1)
 
 
+def _in_windows(per_title_token: tf.RaggedTensor, question, first_token, title_tokens) -> tf.RaggedTensor:
+  """[N, (W)] a ragged [B, (L)] per-title-token feature, sliced as the windows read it."""
+  positions = tf.ragged.range(first_token, first_token + title_tokens)
+  return tf.gather(per_title_token.flat_values,
+                   positions + tf.gather(per_title_token.row_starts(), question)[:, tf.newaxis])
+
+
 def _window_tokens(windows: Windows, per_title_token: tf.RaggedTensor, width, padding):
   """[N, width] each window's title tokens of a ragged [B, (L)] feature, padded."""
-  flat = tf.cast(per_title_token.flat_values, tf.int64)
-  starts = tf.gather(per_title_token.row_starts(), windows.question) + windows.first_token
-  return _padded(tf.gather(flat, tf.ragged.range(starts, starts + windows.title_tokens)), width, padding)
+  rows = _in_windows(tf.cast(per_title_token, tf.int64), windows.question, windows.first_token,
+                     windows.title_tokens)
+  return _padded(rows, width, padding)
 
 
 def _padded(rows: tf.RaggedTensor, width, padding):

@@ -78,7 +78,9 @@ def value_at(answer: dict, threshold: float):
   p(value) reaches it; an attribute never trained on keeps the run's own decision."""
   if not answer['attribute_seen']:
     return answer['value'] or None
-  return answer['span_text'] or None if answer['value_prob'] >= threshold else None
+  if answer['value_prob'] < threshold:
+    return None
+  return answer['span_text'] or None
 
 
 def refill(rows: Sequence[dict], answers: Iterable[dict], attributes: Sequence[str], threshold: float,

@@ -93,12 +93,17 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
       raise ValueError(f'--target-precision: the blessing {blessing_uri} holds no {name} (the model was '
                        f'blessed before precision targets existed): train it again to set targets')
     thresholds = precision_targets.thresholds(evidence, targets, attributes)
-    for attribute, chosen in thresholds.items():
-      if chosen['threshold'] is None:
-        all_fills = chosen['curve'][-1] if chosen['curve'] else {'fills': 0, 'right': 0}
-        log.warning('%s cannot reach precision %.2f on the eval split (%d of its %d values predicted there '
-                    'were right): it fills nothing; its values go to the review queue', attribute,
-                    chosen['target'], all_fills['right'], all_fills['fills'])
+    missed = [attribute for attribute, chosen in thresholds.items() if chosen['threshold'] is None]
+    for attribute in missed:   # shown with --verbose; the run report has them too
+      chosen = thresholds[attribute]
+      all_fills = chosen['curve'][-1] if chosen['curve'] else {'fills': 0, 'right': 0}
+      log.debug('%s cannot reach precision %.2f on the eval split (%d of its %d values predicted there '
+                'were right)', attribute, chosen['target'], all_fills['right'], all_fills['fills'])
+    if missed:
+      # One line however many attributes: the console stays a page.
+      log.warning('%d of %d attributes cannot reach their precision target on the eval split: they fill '
+                  'nothing, and their values go to the review queue (per attribute: the run report)',
+                  len(missed), len(thresholds))
   return FillRules(thresholds, vocabulary.read_aliases(value_aliases, attributes), tuple(no_value_tokens),
                    one_attribute_per_value)
 

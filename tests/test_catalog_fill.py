@@ -178,3 +178,17 @@ def test_without_the_rule_every_value_found_fills(tmp_path):
   assert (out['C1']['brand__value'], out['C1']['material__value'], out['C3']['material__value']) == (
       'Oak', 'Oak', 'walnut')
   assert sum(summary['values_claimed'].values()) == 0
+
+
+def test_attributes_that_cannot_reach_their_target_are_one_console_line(tmp_path, caplog):
+  from evaluation import precision_targets
+  attributes = [f'Attribute {i}' for i in range(40)] + ['Brand']
+  evidence = {a: {'gold_values': 3, 'fills': [[0.9, 1], [0.8, 0], [0.7, 1]]} for a in attributes}
+  evidence['Brand'] = {'gold_values': 200, 'fills': [[0.99, 1]] * 200}
+  precision_targets.write_evidence(str(tmp_path), precision_targets.EVIDENCE_FILE, evidence)
+  with caplog.at_level('INFO', logger='catalog.writer'):
+    rules = cw.fill_rules(attributes, 0.95, '', '', (), str(tmp_path), served_instead=False)
+  assert rules.threshold('Brand') is not None and rules.threshold('Attribute 0') is None
+  lines = [r.getMessage() for r in caplog.records if r.levelno >= 20]
+  assert lines == ['40 of 41 attributes cannot reach their precision target on the eval split: they fill '
+                   'nothing, and their values go to the review queue (per attribute: the run report)']

@@ -93,9 +93,8 @@ def fill_rules(attributes, target_precision, attribute_precision, value_aliases,
       raise ValueError(f'--target-precision: the blessing {blessing_uri} holds no {name} (the model was '
                        f'blessed before precision targets existed): train it again to set targets')
     thresholds = precision_targets.thresholds(evidence, targets, attributes)
-    missed = [attribute for attribute, chosen in thresholds.items() if chosen['threshold'] is None]
-    for attribute in missed:   # shown with --verbose; the run report has them too
-      chosen = thresholds[attribute]
+    missed = {attribute: chosen for attribute, chosen in thresholds.items() if chosen['threshold'] is None}
+    for attribute, chosen in missed.items():   # shown with --verbose; the run report has them too
       all_fills = chosen['curve'][-1] if chosen['curve'] else {'fills': 0, 'right': 0}
       log.debug('%s cannot reach precision %.2f on the eval split (%d of its %d values predicted there '
                 'were right)', attribute, chosen['target'], all_fills['right'], all_fills['fills'])
